@@ -1,0 +1,39 @@
+# The README's two commands: `make demo` and `make test`. Both create .venv and install on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8866
+
+.PHONY: demo test lint install browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,lab]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Seeds a demo store, prints signed links for a demo customer and technician, serves Voila on 127.0.0.1.
+demo: $(STAMP)
+	CONFERENCING_DATA_DIR=$${CONFERENCING_DATA_DIR:-data} $(BIN)/conferencing demo --port $(PORT)
+
+# Every test: unit, store contract on SQLite and PostgreSQL, real-browser (Voila + Chromium), notebooks.
+test: $(STAMP) browser
+	$(BIN)/ruff check conferencing_widgets tests benchmarks
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium missing: run 'sudo apt-get install -y chromium'"; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check conferencing_widgets tests benchmarks
+	$(BIN)/mypy conferencing_widgets/model.py conferencing_widgets/store conferencing_widgets/service.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,356 @@
+"""Soak test: 50 simulated users posting and reading for minutes, each following the live feed, on each backend.
+
+The users live in a few OS processes (default 5 processes x 10 users), as dashboard kernels would: in each process
+one asyncio loop runs, per user, a ``Service``, its own ``ChangeFeed`` (its own LISTEN connection on PostgreSQL,
+its own inotify watch on SQLite) followed with ``await feed.wait(...)``, and a posting task. A user:
+
+- posts into one of their conversations at random intervals (mean ``--post-every`` seconds, default 5);
+- on every message event the feed shows them (``Service.visible``), records when it arrived; for the conversation
+  they have open, catches up as the message stream does (``messages_after`` the last shown) and marks it read;
+- now and then reloads their history list.
+
+World: 5 customer companies with 8 customers each and 10 vendor technicians. Each company has a service case (two
+technicians assigned) with a case chat holding everyone of the company, and a direct chat of its customers.
+
+It prints, per backend: messages posted; deliveries expected (each message to every other member) and delivered;
+lost (must be 0); duplicated (must be 0); seen by non-members (must be 0); gaps in the stream's catch-up by message
+id (must be 0); delivery latency p50/p95/p99 (from just before ``post`` in the writer to the return of ``wait`` in
+the reader; both read ``CLOCK_MONOTONIC``, which is system-wide); peak RSS per process.
+
+Usage::
+
+    .venv/bin/python benchmarks/soak.py                   # 300 s on SQLite, then 300 s on PostgreSQL
+    .venv/bin/python benchmarks/soak.py --seconds 30 --backend sqlite
+
+PostgreSQL runs in a throwaway database ``cw_soak_<random>`` on 127.0.0.1:5432 (user postgres), dropped at the end.
+Exits with status 1 when anything was lost, duplicated or leaked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import resource
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from conferencing_widgets import ConversationKind, Role, Service, Settings, Store
+from conferencing_widgets.errors import ConferencingError
+from conferencing_widgets.store import schema
+
+COMPANIES = 5
+CUSTOMERS_PER_COMPANY = 8
+TECHNICIANS = 10
+DRAIN_SECONDS = 20.0
+"""After posting stops, how long listeners may take to receive the last messages."""
+
+
+def now_ns() -> int:
+    """System-wide monotonic clock, comparable between processes on one machine."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+# -- the world ------------------------------------------------------------------------------------------------
+
+
+def build_world(store: Store) -> dict[str, list[int]]:
+    """Create the groups, users, cases and conversations; returns each user's conversation ids."""
+    store.create_schema()
+    store.add_group(id="vendor", name="MachTool Service", is_vendor=True)
+    techs = [f"tech{i}" for i in range(TECHNICIANS)]
+    for t in techs:
+        store.add_user(login=t, display_name=t.title(), group_id="vendor", role=Role.TECHNICIAN)
+    convs: dict[str, list[int]] = defaultdict(list)
+    for c in range(COMPANIES):
+        gid = f"co{c}"
+        store.add_group(id=gid, name=f"Company {c}")
+        people = [f"co{c}u{i}" for i in range(CUSTOMERS_PER_COMPANY)]
+        for p in people:
+            store.add_user(login=p, display_name=p.upper(), group_id=gid, role=Role.CUSTOMER)
+        assigned = techs[2 * c : 2 * c + 2]
+        case = store.add_case(number=f"SR-{c:04d}", title=f"Case of company {c}", group_id=gid, technicians=assigned)
+        first = Service(store, people[0])
+        chat = first.create_conversation(
+            kind=ConversationKind.SERVICE_CASE, title="Case chat", members=people[1:], case_id=case.id
+        )
+        direct = first.create_conversation(kind=ConversationKind.DIRECT, title="Team", members=people[1:])
+        for login in chat.members:
+            convs[login].append(chat.id)
+        for login in direct.members:
+            convs[login].append(direct.id)
+    return dict(convs)
+
+
+# -- one process of users -------------------------------------------------------------------------------------
+
+
+@dataclass
+class UserState:
+    login: str
+    service: Service
+    conversations: list[int]
+    open_conversation: int
+    after: int
+    received: list[tuple[int, int, int]] = field(default_factory=list)
+    """(message id, conversation id, arrival ns) for every message event shown."""
+    shown: list[int] = field(default_factory=list)
+    """Message ids the open conversation's stream caught up, in order."""
+    errors: list[str] = field(default_factory=list)
+
+
+async def follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
+    while time.monotonic() < stop_at[0]:
+        try:
+            events = await feed.wait(after=user.after, timeout=1.0)
+        except ConferencingError as exc:
+            user.errors.append(f"wait: {exc}")
+            await asyncio.sleep(0.5)
+            continue
+        if not events:
+            continue
+        t = now_ns()
+        user.after = events[-1].id
+        visible = user.service.visible(events)
+        news = [e for e in visible if e.kind == "message" and e.ref_id is not None]
+        user.received += [(int(e.ref_id), int(e.conversation_id or 0), t) for e in news]
+        if any(e.conversation_id == user.open_conversation for e in news):
+            try:  # the message stream: catch up after the last message shown, then mark read
+                while True:
+                    page = user.service.messages_after(user.open_conversation, user.shown[-1] if user.shown else 0)
+                    user.shown += [m.id for m in page]
+                    if len(page) < 500:
+                        break
+                if user.shown:
+                    user.service.mark_read(user.open_conversation, user.shown[-1])
+            except ConferencingError as exc:
+                user.errors.append(f"catch-up: {exc}")
+
+
+async def post(user: UserState, rng: random.Random, mean: float, post_until: float, sent: list[Any]) -> None:
+    n = 0
+    next_history = time.monotonic() + rng.uniform(5, 30)
+    while True:
+        await asyncio.sleep(rng.expovariate(1 / mean))
+        if time.monotonic() >= post_until:
+            return
+        n += 1
+        cid = rng.choice(user.conversations)
+        t0 = now_ns()
+        try:
+            msg = user.service.post(cid, f"{user.login} says {n}: the spindle runs fine at {rng.randint(1, 9)}000 rpm")
+            sent.append((msg.id, cid, user.login, t0))
+        except ConferencingError as exc:
+            user.errors.append(f"post: {exc}")
+        if time.monotonic() >= next_history:
+            next_history = time.monotonic() + rng.uniform(20, 40)
+            try:
+                user.service.history(limit=50)
+            except ConferencingError as exc:
+                user.errors.append(f"history: {exc}")
+
+
+def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args: dict[str, Any], out: Any) -> None:
+    """One 'server' of users: run them for the soak, then report what they saw."""
+    store = Store(url)
+    rng = random.Random(hash(tuple(logins)))
+    settings = Settings()
+    after = store.last_event_id()
+    users = [
+        UserState(login, Service(store, login, settings), convs[login], rng.choice(convs[login]), after)
+        for login in logins
+    ]
+    feeds = [store.feed() for _ in users]
+    sent: list[tuple[int, int, str, int]] = []
+
+    async def run() -> None:
+        start = time.monotonic()
+        post_until = start + args["seconds"]
+        stop_at = [post_until + DRAIN_SECONDS]
+        tasks = [asyncio.ensure_future(follow(u, f, stop_at)) for u, f in zip(users, feeds, strict=True)]
+        posters = [asyncio.ensure_future(post(u, rng, args["post_every"], post_until, sent)) for u in users]
+        await asyncio.gather(*posters)
+        await asyncio.gather(*tasks)
+
+    out.put(("ready", os.getpid()))
+    asyncio.run(run())
+    for f in feeds:
+        f.close()
+    store.close()
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out.put(
+        (
+            "done",
+            {
+                "sent": sent,
+                "received": {u.login: u.received for u in users},
+                "shown": {u.login: (u.open_conversation, u.shown) for u in users},
+                "errors": {u.login: u.errors for u in users if u.errors},
+                "rss_mb": rss_kb / 1024,
+            },
+        )
+    )
+
+
+# -- the soak -------------------------------------------------------------------------------------------------
+
+
+def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
+    store = Store(url)
+    convs = build_world(store)
+    members: dict[int, set[str]] = defaultdict(set)
+    for login, ids in convs.items():
+        for cid in ids:
+            members[cid].add(login)
+    logins = sorted(convs)
+    rng = random.Random(7)
+    rng.shuffle(logins)
+    per = len(logins) // args.processes
+    groups = [logins[i * per : (i + 1) * per] for i in range(args.processes)]
+    groups[-1] += logins[per * args.processes :]
+    ctx = multiprocessing.get_context("spawn")
+    out: Any = ctx.Queue()
+    child_args = {"seconds": args.seconds, "post_every": args.post_every}
+    procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out)) for g in groups]
+    log(f"{backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s of posting ...")
+    for p in procs:
+        p.start()
+    results: list[dict[str, Any]] = []
+    for _ in range(2 * len(procs)):
+        kind, payload = out.get(timeout=args.seconds + DRAIN_SECONDS + 300)
+        if kind == "done":
+            results.append(payload)
+    for p in procs:
+        p.join(30)
+
+    sent = [s for r in results for s in r["sent"]]
+    sent_at = {mid: (cid, author, t0) for mid, cid, author, t0 in sent}
+    received: dict[str, list[tuple[int, int, int]]] = {}
+    shown: dict[str, tuple[int, list[int]]] = {}
+    errors: dict[str, list[str]] = {}
+    for r in results:
+        received.update(r["received"])
+        shown.update(r["shown"])
+        errors.update(r["errors"])
+
+    expected = {(mid, m) for mid, (cid, author, _) in sent_at.items() for m in members[cid] if m != author}
+    counts = Counter((mid, login) for login, got in received.items() for mid, _, _ in got if mid in sent_at)
+    delivered = {k for k in counts if k in expected}
+    lost = expected - delivered
+    duplicated = sum(n - 1 for n in counts.values() if n > 1)
+    leaked = [k for k in counts if k not in expected and sent_at[k[0]][1] != k[1]]
+    latencies = [
+        (t - sent_at[mid][2]) / 1e6
+        for login, got in received.items()
+        for mid, _, t in got
+        if mid in sent_at and sent_at[mid][1] != login
+    ]
+    # The stream's catch-up by message id must show every message of the open conversation, in id order.
+    gaps = 0
+    for _login, (cid, ids) in shown.items():
+        if ids:
+            stored = [m.id for m in store.latest_messages(cid, limit=100_000, after_id=ids[0] - 1)]
+            gaps += len(set(stored) - set(ids)) + (ids != sorted(ids))
+    with store.reading() as conn:
+        kinds = dict(conn.execute(select(schema.events.c.kind, func.count()).group_by(schema.events.c.kind)).all())
+    store.close()
+
+    ok = not lost and not duplicated and not leaked and not gaps
+    rss = [r["rss_mb"] for r in results]
+    print(f"== {backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s ==")
+    print(f"messages posted              {len(sent):>10,}")
+    print(f"deliveries expected          {len(expected):>10,}")
+    print(f"messages delivered           {len(delivered):>10,}")
+    print(f"lost                         {len(lost):>10,}   (must be 0)")
+    print(f"duplicated                   {duplicated:>10,}   (must be 0)")
+    print(f"seen by non-members          {len(leaked):>10,}   (must be 0)")
+    print(f"stream catch-up gaps         {gaps:>10,}   (must be 0)")
+    print(
+        f"delivery latency p50/p95/p99 {pct(latencies, 50):>7.1f} / {pct(latencies, 95):.1f} / "
+        f"{pct(latencies, 99):.1f} ms"
+    )
+    print(f"peak RSS per process         {max(rss, default=0):>7.1f} MB max, {sum(rss):.0f} MB for all users")
+    by_kind = ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items()))
+    print(f"feed events written          {sum(kinds.values()):>10,}   ({by_kind})")
+    print(f"errors shown to users        {sum(len(v) for v in errors.values()):>10,}")
+    for login, errs in list(errors.items())[:5]:
+        print(f"  {login}: {errs[:3]}")
+    return ok and not errors
+
+
+def pg_database(admin: str) -> tuple[str, Callable[[], None]] | str:
+    """A throwaway database: (url, drop) or the reason it cannot be had."""
+    import psycopg
+
+    name = f"cw_soak_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        return f"PostgreSQL unreachable ({admin}): {exc}".strip()
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=300.0, help="how long users post (default 300)")
+    parser.add_argument("--processes", type=int, default=5, help="processes the 50 users are spread over")
+    parser.add_argument("--post-every", type=float, default=5.0, help="mean seconds between a user's posts")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    if args.seconds <= 0 or not 1 <= args.processes <= 50 or args.post_every <= 0:
+        parser.error("--seconds and --post-every must be positive, --processes 1..50")
+
+    ok = True
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="cw_soak_") as tmp:
+            ok &= soak("sqlite", f"sqlite:///{Path(tmp) / 'soak.db'}", args)
+    if args.backend in ("postgresql", "both"):
+        got = pg_database(args.pg_admin_url)
+        if isinstance(got, str):
+            print(f"postgresql skipped: {got}")
+        else:
+            url, drop = got
+            try:
+                ok &= soak("postgresql", url, args)
+            finally:
+                drop()
+    print(
+        "load average at the end (1/5/15 min): {:.2f} {:.2f} {:.2f} on {} cores".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""The ``conferencing`` command. Settings come from ``CONFERENCING_*`` variables (see the README)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings, load_settings
+from .errors import ConferencingError
+from .store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def clean_errors(fn: F) -> F:
+    """Domain and I/O errors become one clean line and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ConferencingError, OSError) as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_with(store: str | None = None) -> Settings:
+    """Settings from the environment, with a ``--store`` override."""
+    settings = load_settings()
+    return settings.replace(store=store) if store else settings
+
+
+def ensure_secret(settings: Settings) -> Settings:
+    """Use ``CONFERENCING_SECRET``, or a secret kept in the data folder (created once)."""
+    if settings.secret:
+        return settings
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return settings.replace(secret=path.read_text(encoding="utf-8").strip())
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings name, with its schema up to date."""
+    store = Store(settings.store_url)
+    store.create_schema()
+    return store
+
+
+@click.group(context_settings=CONTEXT)
+def main() -> None:
+    """Chat, whiteboards, files and video calls for service cases.
+
+    \b
+    Example:
+      conferencing demo            # seed demo data and serve the dashboards
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--store", "store_url", help="Store URL (default: CONFERENCING_STORE or SQLite in the data folder).")
+@clean_errors
+def init(store_url: str | None) -> None:
+    """Create or upgrade the store's schema.
+
+    \b
+    Example:
+      conferencing init --store postgresql://localhost/conferencing
+    """
+    settings = settings_with(store_url)
+    open_store(settings).close()
+    click.echo(f"Store ready: {Store(settings.store_url).engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--store", "store_url", help="Store URL (default: CONFERENCING_STORE or SQLite in the data folder).")
+@click.option("--no-serve", is_flag=True, help="Only seed the data and print the links.")
+@click.option("--port", default=8866, show_default=True, help="Port for Voila on 127.0.0.1.")
+@click.option(
+    "--dashboards",
+    "dashboards_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of dashboard notebooks (default: ./dashboards).",
+)
+@clean_errors
+def demo(store_url: str | None, no_serve: bool, port: int, dashboards_dir: str | None) -> None:
+    """Seed demo data (idempotent), print signed links, then serve the dashboards.
+
+    \b
+    Example:
+      conferencing demo --port 8866
+      conferencing demo --no-serve
+    """
+    from .demo import seed_demo
+    from .identity import dashboard_url, parse_duration
+
+    settings = ensure_secret(settings_with(store_url))
+    store = open_store(settings)
+    logins = seed_demo(store)
+    base = f"http://127.0.0.1:{port}"
+    ttl = parse_duration(settings.link_ttl)
+    click.echo("Demo store seeded: " + store.engine.url.render_as_string(hide_password=True))
+    for label, login in (
+        ("customer", logins.customer),
+        ("technician", logins.technician),
+        ("engineer", logins.engineer),
+    ):
+        click.echo(f"  {label:<10} {login:<9} {dashboard_url(base, login, settings.secret, ttl)}")
+    store.close()
+    if no_serve:
+        return
+    from .serve import serve_dashboards
+
+    serve_dashboards(settings, port=port, dashboards_dir=Path(dashboards_dir) if dashboards_dir else None)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--store", "store_url", help="Store URL.")
+@clean_errors
+def users(as_json: bool, store_url: str | None) -> None:
+    """List users with login, display name, group and role.
+
+    \b
+    Example:
+      conferencing users --json
+    """
+    store = open_store(settings_with(store_url))
+    rows = [
+        {
+            "login": u.login,
+            "display_name": u.display_name,
+            "group": u.group_id,
+            "role": u.role.value,
+            "disabled": u.disabled,
+        }
+        for u in store.users()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        flag = " (disabled)" if r["disabled"] else ""
+        click.echo(f"{r['login']:<16} {r['display_name']:<28} {r['group']:<12} {r['role']}{flag}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("user")
+@click.option("--expires", default=None, help="Lifetime such as 30m, 12h, 7d (default: CONFERENCING_LINK_TTL).")
+@click.option("--base-url", default=None, help="Public URL of the Voila server (default: CONFERENCING_BASE_URL).")
+@click.option("--store", "store_url", help="Store URL.")
+@clean_errors
+def link(user: str, expires: str | None, base_url: str | None, store_url: str | None) -> None:
+    """Print a signed dashboard link for USER.
+
+    \b
+    Example:
+      conferencing link alice --expires 7d --base-url https://service.example.com
+    """
+    from .identity import dashboard_url, parse_duration
+
+    settings = ensure_secret(settings_with(store_url))
+    store = open_store(settings)
+    account = store.get_user(user)
+    if account.disabled:
+        raise ConferencingError(f"{user!r} is disabled; enable the account before sending a link.")
+    ttl = parse_duration(expires or settings.link_ttl)
+    click.echo(dashboard_url(base_url or settings.base_url, account.login, settings.secret, ttl))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--store", "store_url", help="Store URL.")
+@clean_errors
+def load(file: str, store_url: str | None) -> None:
+    """Create or update groups, users and cases from a YAML or JSON file.
+
+    \b
+    Example:
+      conferencing load people.yaml
+    \b
+    The file holds three lists, each optional:
+      groups: [{id: acme, name: ACME, is_vendor: false}]
+      users:  [{login: alice, display_name: Alice, group: acme, role: customer}]
+      cases:  [{number: SR-2026-00042, title: ..., group: acme, technicians: [tom]}]
+    """
+    from .loader import load_file
+
+    store = open_store(settings_with(store_url))
+    counts = load_file(store, Path(file))
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " loaded.")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--store", "store_url", help="Store URL (default: CONFERENCING_STORE or SQLite in the data folder).")
+@click.option("--port", default=8866, show_default=True, help="Port for Voila on 127.0.0.1.")
+@click.option(
+    "--dashboards",
+    "dashboards_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of dashboard notebooks (default: ./dashboards).",
+)
+@clean_errors
+def serve(store_url: str | None, port: int, dashboards_dir: str | None) -> None:
+    """Serve the dashboards with Voila on 127.0.0.1 until Ctrl-C (uses the repository's voila.json).
+
+    \b
+    Example:
+      conferencing serve --port 8866
+      conferencing link alice --base-url http://127.0.0.1:8866   # in another shell
+    """
+    from .serve import serve_dashboards
+
+    settings = ensure_secret(settings_with(store_url))
+    open_store(settings).close()
+    serve_dashboards(settings, port=port, dashboards_dir=Path(dashboards_dir) if dashboards_dir else None)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl"]), default="parquet", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the files.")
+@click.option("--since", default=None, help="Earliest time included (ISO date or time, UTC).")
+@click.option("--until", default=None, help="End of the range (exclusive; a plain date includes that day).")
+@click.option("--group", "groups", multiple=True, help="Only conversations of this customer group (repeatable).")
+@click.option("--case", "cases", multiple=True, help="Only chats about this case id or number (repeatable).")
+@click.option("--kind", type=click.Choice(["direct", "service_case"]), default=None, help="Only this kind.")
+@click.option("--table", "only", multiple=True, help="Only this table (repeatable; default all).")
+@click.option("--store", "store_url", help="Store URL.")
+@clean_errors
+def export(
+    fmt: str,
+    out_dir: str,
+    since: str | None,
+    until: str | None,
+    groups: tuple[str, ...],
+    cases: tuple[str, ...],
+    kind: str | None,
+    only: tuple[str, ...],
+    store_url: str | None,
+) -> None:
+    """Export conversations, members, messages, files, whiteboards, calls and cases, one file per table.
+
+    This is the operator's export: everything in the store. Analysts export what they may read
+    with conferencing_widgets.export.frames(service=...).
+
+    \b
+    Example:
+      conferencing export --format parquet --out exports/ --since 2026-01-01 --group acme
+    """
+    from . import export as exporter
+
+    # Read-only: an export never runs migrations (and skips their start-up cost).
+    store = Store(settings_with(store_url).store_url)
+    try:
+        counts = exporter.write(
+            out_dir,
+            fmt=fmt,
+            store=store,
+            since=since,
+            until=until,
+            groups=groups,
+            cases=cases,
+            kind=kind,
+            only=only or None,
+            inline_sqlite=True,  # this process holds no other connection to the store file
+        )
+    finally:
+        store.close()
+    summary = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+    click.echo(f"Exported to {out_dir} ({fmt}): {summary}.")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("conversation")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
+@click.option("--store", "store_url", help="Store URL.")
+@clean_errors
+def transcript(conversation: str, fmt: str, out_file: str | None, store_url: str | None) -> None:
+    """Write a readable transcript of a conversation, or of every chat about a service case.
+
+    CONVERSATION is a conversation id or a case number. The HTML is a standalone page, sanitised
+    like the dashboard.
+
+    \b
+    Example:
+      conferencing transcript SR-2026-00042 --format html --out SR-2026-00042.html
+      conferencing transcript 12 > chat-12.md
+    """
+    from .transcript import render_ref
+
+    store = open_store(settings_with(store_url))
+    try:
+        text = render_ref(store, conversation, fmt=fmt)
+    finally:
+        store.close()
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    Path(out_file).write_text(text, encoding="utf-8")
+    click.echo(f"Transcript written to {out_file}.")

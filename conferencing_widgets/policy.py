@@ -1,0 +1,56 @@
+"""Pure access rules: who may read, post, open and add whom. No I/O; ``service.py`` enforces them.
+
+The product manual's rule: "the customer can add a person from their group, the technician anyone
+from the vendor's group". Direct chats stay within one group; service case chats join one customer
+company with the vendor, each side adding only people of its own group.
+"""
+
+from __future__ import annotations
+
+from .model import Conversation, ConversationKind, Role, ServiceCase, User
+
+READ_ALL_CASES = frozenset({Role.ENGINEER, Role.ADMIN})
+"""Roles that may read every service case conversation without being a member."""
+
+
+def can_read_conversation(user: User, conversation: Conversation, *, is_member: bool) -> bool:
+    """Members read; engineers and admins also read every service case chat."""
+    if user.disabled:
+        return False
+    if is_member:
+        return True
+    return conversation.kind is ConversationKind.SERVICE_CASE and user.role in READ_ALL_CASES
+
+
+def can_post(user: User, *, is_member: bool) -> bool:
+    """Only members post; reading rights alone never allow posting."""
+    return is_member and not user.disabled
+
+
+def can_see_case(user: User, case: ServiceCase) -> bool:
+    """Customers see their own company's cases; vendor staff see every case."""
+    if user.disabled:
+        return False
+    return user.is_vendor_staff or case.group_id == user.group_id
+
+
+def can_open_case_chat(user: User, case: ServiceCase) -> bool:
+    """A customer opens case chats only for their company's cases; vendor staff for any case."""
+    return can_see_case(user, case)
+
+
+def may_add(actor: User, candidate: User) -> bool:
+    """Each side adds only people of its own group, and never disabled accounts."""
+    return not candidate.disabled and candidate.group_id == actor.group_id
+
+
+def may_join_case_chat(candidate: User, case: ServiceCase, vendor_group_id: str | None) -> bool:
+    """A case chat holds the case's customer company and vendor staff, nobody else."""
+    return candidate.group_id == case.group_id or (
+        vendor_group_id is not None and candidate.group_id == vendor_group_id
+    )
+
+
+def can_export_everything(user: User) -> bool:
+    """Admins export every conversation; others export what they may read."""
+    return user.role is Role.ADMIN and not user.disabled

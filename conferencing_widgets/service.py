@@ -1,0 +1,374 @@
+"""Use cases for one signed-in user. Every permission check lives here (rules in ``policy.py``).
+
+The UI, the CLI, the notebooks and the tests all call these methods. A refused action raises a typed
+error and writes nothing. Conversations a user may not read are reported as ``NotFound``, so ids
+cannot be probed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select
+
+from . import policy
+from .config import Settings
+from .errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from .model import (
+    Conversation,
+    ConversationKind,
+    ConversationSummary,
+    Event,
+    Group,
+    Message,
+    MessageKind,
+    NewMessage,
+    ServiceCase,
+    User,
+)
+from .store import Store, utcnow
+from .store import schema as _schema
+
+MAX_TITLE_CHARS = 200
+MAX_CLIENT_ID_CHARS = 64
+
+
+def clean_title(title: str, *, what: str = "title") -> str:
+    """A one-line title without control characters, 1..200 characters."""
+    text = " ".join("".join(ch for ch in str(title) if unicodedata.category(ch)[0] != "C").split())
+    if not text:
+        raise InvalidInput(f"The {what} is empty. Type a short {what}.")
+    if len(text) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"The {what} is too long ({len(text)} characters); the limit is {MAX_TITLE_CHARS}.")
+    return text
+
+
+def clean_body(body: str, limit: int) -> str:
+    """Message text with NULs removed and outer blank lines trimmed; refuses empty or over-long text."""
+    if not isinstance(body, str):
+        raise InvalidInput("A message must be text.")
+    text = body.replace("\x00", "").strip("\r\n")
+    if not text.strip():
+        raise InvalidInput("The message is empty. Type something before sending.")
+    if len(text) > limit:
+        raise LimitExceeded(f"The message is {len(text):,} characters long; the limit is {limit:,}. Shorten it.")
+    return text
+
+
+def new_client_id() -> str:
+    """A fresh client id for one send attempt (retries reuse it)."""
+    return uuid.uuid4().hex
+
+
+class Service:
+    """What one user may do. Cheap to create; share the ``Store`` between services."""
+
+    def __init__(self, store: Store, login: str, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        user = store.get_user(login)
+        if user.disabled:
+            raise PermissionDenied(f"The account {login!r} is disabled.")
+        self.user = user
+        self._vendor: Group | None = store.vendor_group()
+        self._readable: dict[int, bool] = {}
+
+    # -- who ----------------------------------------------------------------------------------
+
+    @property
+    def login(self) -> str:
+        """The signed-in user's login."""
+        return self.user.login
+
+    @property
+    def vendor_group_id(self) -> str | None:
+        """The vendor's group id, if the store has one."""
+        return self._vendor.id if self._vendor else None
+
+    def group(self, group_id: str) -> Group:
+        """A group's name and vendor flag (group names are not secret)."""
+        return self.store.get_group(group_id)
+
+    # -- conversations --------------------------------------------------------------------------
+
+    def require_active(self) -> User:
+        """The signed-in user, re-read: a session of an account disabled meanwhile loses every right at once.
+
+        ``PermissionDenied`` when the account is disabled. Every use case calls it first (one primary-key read).
+        """
+        self.user = self.store.get_user(self.login)
+        if self.user.disabled:
+            self._readable.clear()
+            raise PermissionDenied(f"The account {self.login!r} is disabled. Ask your service contact.")
+        return self.user
+
+    def require_readable(self, conversation_id: int) -> Conversation:
+        """The conversation if this user may read it; ``NotFound`` otherwise (ids cannot be probed)."""
+        self.require_active()
+        try:
+            conv = self.store.get_conversation(int(conversation_id))
+        except (TypeError, ValueError) as exc:
+            raise NotFound(f"No conversation {conversation_id!r}.") from exc
+        if not policy.can_read_conversation(self.user, conv, is_member=self.login in conv.members):
+            raise NotFound(f"No conversation {conversation_id} that you can open.")
+        return conv
+
+    def conversation(self, conversation_id: int) -> Conversation:
+        """A conversation the user may read."""
+        return self.require_readable(conversation_id)
+
+    def can_post(self, conversation_id: int) -> bool:
+        """Whether the user may post in (and so draw, upload and call from) this conversation."""
+        conv = self.require_readable(conversation_id)
+        return policy.can_post(self.user, is_member=self.login in conv.members)
+
+    def require_writable(self, conversation_id: int) -> Conversation:
+        """The conversation if this user may post, draw, upload or call in it."""
+        conv = self.require_readable(conversation_id)
+        if not policy.can_post(self.user, is_member=self.login in conv.members):
+            raise PermissionDenied("You can read this conversation but not post in it: you are not a member.")
+        return conv
+
+    def history(
+        self,
+        *,
+        kind: ConversationKind | str | None = None,
+        limit: int = 50,
+        before: tuple[datetime, int] | None = None,
+    ) -> list[ConversationSummary]:
+        """The user's conversations, most recent first, with last message and unread count."""
+        self.require_active()
+        return self.store.inbox(
+            self.login,
+            kind=None if kind is None else ConversationKind(kind),
+            limit=max(1, min(int(limit), 500)),
+            include_all_cases=self.user.role in policy.READ_ALL_CASES,
+            before=before,
+        )
+
+    def summary(self, conversation_id: int) -> ConversationSummary:
+        """One history row, for live updates of a single tile."""
+        conv = self.require_readable(conversation_id)
+        cases = self.store.get_case(conv.case_id) if conv.case_id is not None else None
+        last = self.store.latest_messages(conv.id, limit=1)
+        return ConversationSummary(
+            conversation=conv,
+            case=cases,
+            last_message=last[0] if last else None,
+            last_author_name=self.store.get_user(last[0].author).display_name if last else "",
+            unread=self.store.unread_count(self.login, conv.id),
+            last_activity_at=last[0].created_at if last else conv.created_at,
+        )
+
+    def members(self, conversation_id: int) -> list[User]:
+        """The members of a readable conversation."""
+        conv = self.require_readable(conversation_id)
+        by_login = {u.login: u for u in self.store.users(logins=conv.members)}
+        return [by_login[m] for m in conv.members if m in by_login]
+
+    def readable_conversations_query(self) -> Select[Any]:
+        """``SELECT id FROM conversations`` limited to what this user may read.
+
+        The SQL form of ``policy.can_read_conversation``: memberships, plus every service case chat for
+        the ``policy.READ_ALL_CASES`` roles. Bulk readers (the export) filter with it.
+        """
+        c, m = _schema.conversations, _schema.members
+        mine: ColumnElement[bool] = c.c.id.in_(select(m.c.conversation_id).where(m.c.login == self.login))
+        if self.user.role in policy.READ_ALL_CASES:
+            mine = or_(mine, c.c.kind == ConversationKind.SERVICE_CASE.value)
+        return select(c.c.id).where(mine)
+
+    def exportable_conversations_query(self) -> Select[Any] | None:
+        """The conversation-id query for exports, or ``None`` when ``policy.can_export_everything``."""
+        self.require_active()
+        return None if policy.can_export_everything(self.user) else self.readable_conversations_query()
+
+    def visible_cases_query(self) -> Select[Any] | None:
+        """``SELECT id FROM service_cases`` this user may see (``policy.can_see_case``); ``None`` means all."""
+        if self.require_active().is_vendor_staff:
+            return None
+        sc = _schema.service_cases
+        return select(sc.c.id).where(sc.c.group_id == self.user.group_id)
+
+    def cases_i_may_open(self) -> list[ServiceCase]:
+        """Service cases this user may open a case chat for."""
+        if self.require_active().is_vendor_staff:
+            return self.store.cases()
+        return self.store.cases(group_id=self.user.group_id)
+
+    def case(self, case_id: int) -> ServiceCase:
+        """A service case the user may see."""
+        self.require_active()
+        try:
+            case = self.store.get_case(int(case_id))
+        except (TypeError, ValueError) as exc:
+            raise NotFound(f"No service case {case_id!r}.") from exc
+        if not policy.can_see_case(self.user, case):
+            raise NotFound(f"No service case {case_id} that you can see.")
+        return case
+
+    def people_i_may_add(
+        self, kind: ConversationKind | str = ConversationKind.DIRECT, case_id: int | None = None
+    ) -> list[User]:
+        """Everyone this user may add to a new conversation of ``kind`` (themselves excluded)."""
+        self.require_active()
+        kind = ConversationKind(kind)
+        case = self.case(case_id) if kind is ConversationKind.SERVICE_CASE and case_id is not None else None
+        out = []
+        for u in self.store.users(group_id=self.user.group_id):
+            if u.login == self.login or not policy.may_add(self.user, u):
+                continue
+            if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
+                continue
+            out.append(u)
+        return out
+
+    def _check_new_members(self, logins: Iterable[str], case: ServiceCase | None) -> list[User]:
+        logins = [str(m) for m in dict.fromkeys(logins) if str(m) != self.login]
+        found = {u.login: u for u in self.store.users(logins=logins)}
+        missing = [m for m in logins if m not in found]
+        if missing:
+            raise NotFound(f"Unknown user(s): {', '.join(sorted(missing))}.")
+        for login in logins:
+            u = found[login]
+            if not policy.may_add(self.user, u):
+                side = "your own company" if not self.user.is_vendor_staff else "the vendor's group"
+                raise PermissionDenied(f"You can only add people of {side}; {u.display_name} is not one of them.")
+            if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
+                raise PermissionDenied(f"{u.display_name} cannot join a chat about {case.number}.")
+        return [found[m] for m in logins]
+
+    def create_conversation(
+        self,
+        *,
+        kind: ConversationKind | str,
+        title: str,
+        members: Sequence[str] = (),
+        case_id: int | None = None,
+    ) -> Conversation:
+        """Create a direct or service case conversation with the given members."""
+        self.require_active()
+        try:
+            kind = ConversationKind(kind)
+        except ValueError as exc:
+            raise InvalidInput(f"Unknown conversation kind {kind!r}: use 'direct' or 'service_case'.") from exc
+        title = clean_title(title)
+        case: ServiceCase | None = None
+        if kind is ConversationKind.SERVICE_CASE:
+            if case_id is None:
+                raise InvalidInput("A service case chat needs a service case. Pick one.")
+            case = self.case(case_id)
+            if not policy.can_open_case_chat(self.user, case):
+                raise PermissionDenied(f"You cannot open a chat about {case.number}.")
+        elif case_id is not None:
+            raise InvalidInput("A direct chat is not about a service case; choose 'Service case chat' instead.")
+        chosen = self._check_new_members(members, case)
+        logins = [u.login for u in chosen]
+        if case is not None:
+            # The case's assigned technicians join automatically.
+            logins += [t for t in case.technicians if t not in logins and t != self.login]
+        if len(logins) + 1 > self.settings.max_members:
+            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+        return self.store.create_conversation(
+            kind=kind, title=title, created_by=self.login, members=logins, case_id=None if case is None else case.id
+        )
+
+    def add_members(self, conversation_id: int, logins: Sequence[str]) -> list[str]:
+        """Add people of the user's own side to a conversation the user is a member of."""
+        conv = self.require_writable(conversation_id)
+        case = self.store.get_case(conv.case_id) if conv.case_id is not None else None
+        chosen = self._check_new_members(logins, case)
+        if len(set(conv.members) | {u.login for u in chosen}) > self.settings.max_members:
+            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+        return self.store.add_members(conv.id, [u.login for u in chosen])
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def messages(
+        self, conversation_id: int, *, limit: int | None = None, before_id: int | None = None
+    ) -> list[Message]:
+        """A page of a readable conversation: the newest ``limit``, or those before ``before_id``."""
+        conv = self.require_readable(conversation_id)
+        limit = self.settings.page_size if limit is None else max(1, min(int(limit), 1000))
+        return self.store.latest_messages(conv.id, limit=limit, before_id=before_id)
+
+    def messages_after(self, conversation_id: int, after_id: int, *, limit: int = 500) -> list[Message]:
+        """Messages newer than ``after_id`` (live catch-up)."""
+        conv = self.require_readable(conversation_id)
+        return self.store.latest_messages(conv.id, limit=limit, after_id=after_id)
+
+    def _check_rate(self) -> None:
+        # Counted in the store, not in this object: every page (kernel) and server of the user shares the limit.
+        limit = self.settings.posts_per_minute
+        if self.store.messages_since(self.login, utcnow() - timedelta(minutes=1), limit=limit) >= limit:
+            raise LimitExceeded(f"You are posting too fast (limit {limit} per minute). Wait a moment.")
+
+    def post(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        client_id: str | None = None,
+        kind: MessageKind = MessageKind.TEXT,
+        ref_id: int | None = None,
+    ) -> Message:
+        """Post a message; the same ``client_id`` twice yields one message."""
+        conv = self.require_writable(conversation_id)
+        text = clean_body(body, self.settings.max_message_chars)
+        if client_id is not None:
+            client_id = str(client_id)
+            if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
+                raise InvalidInput("The client id must be 1 to 64 printable characters.")
+        self._check_rate()
+        message, _created = self.store.post_message(
+            NewMessage(conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id),
+            author=self.login,
+        )
+        return message
+
+    def mark_read(self, conversation_id: int, message_id: int | None = None) -> int:
+        """Mark a readable conversation read (up to ``message_id``, default all)."""
+        conv = self.require_readable(conversation_id)
+        return self.store.mark_read(self.login, conv.id, message_id)
+
+    def unread(self, conversation_id: int) -> int:
+        """Unread messages in a conversation for this user (capped)."""
+        conv = self.require_readable(conversation_id)
+        return self.store.unread_count(self.login, conv.id)
+
+    def people(self, logins: Iterable[str]) -> dict[str, User]:
+        """Display data for authors; only people sharing a readable conversation are asked for."""
+        return {u.login: u for u in self.store.users(logins=set(logins))}
+
+    # -- the live feed --------------------------------------------------------------------------
+
+    def may_see_event(self, event: Event) -> bool:
+        """Whether an event concerns something this user may read (never leaks other companies)."""
+        if event.kind == "user" and event.payload.get("login") == self.login:
+            # This account changed (e.g. was disabled): re-read it and forget what was readable.
+            self._readable.clear()
+            self.user = self.store.get_user(self.login)
+        if self.user.disabled:
+            return False
+        if event.kind == "read":
+            return event.payload.get("login") == self.login
+        if event.conversation_id is None:
+            return event.kind in ("case", "user", "group") and self.user.is_vendor_staff
+        cid = event.conversation_id
+        if event.kind in ("conversation", "members"):
+            self._readable.pop(cid, None)
+        if cid not in self._readable:
+            try:
+                self.require_readable(cid)
+                self._readable[cid] = True
+            except (NotFound, PermissionDenied):
+                self._readable[cid] = False
+        return self._readable[cid]
+
+    def visible(self, events: Iterable[Event]) -> list[Event]:
+        """The events this user may see."""
+        return [e for e in events if self.may_see_event(e)]

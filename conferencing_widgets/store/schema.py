@@ -1,0 +1,263 @@
+"""The one schema, in SQLAlchemy Core, shared by SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes: ``timestamptz`` on PostgreSQL, integer microseconds on SQLite.
+
+    Integers keep SQLite ordering exact and make the Arrow export a cheap cast.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if dialect.name == "sqlite":
+            return int(value.timestamp() * 1_000_000)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+        return value.astimezone(UTC)
+
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("is_vendor", Boolean, nullable=False, default=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("login", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("group_id", String(64), ForeignKey("groups.id"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+service_cases = Table(
+    "service_cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("title", String(300), nullable=False),
+    Column("group_id", String(64), ForeignKey("groups.id"), nullable=False, index=True),
+    Column("machine_model", String(100), nullable=False, default=""),
+    Column("machine_serial", String(100), nullable=False, default=""),
+    Column("status", String(32), nullable=False, default="open"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+case_technicians = Table(
+    "case_technicians",
+    metadata,
+    Column("case_id", Id, ForeignKey("service_cases.id"), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("case_id", Id, ForeignKey("service_cases.id"), nullable=True, index=True),
+    Column("created_by", String(64), ForeignKey("users.login"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Denormalised so the history list needs no scan of messages.
+    Column("last_message_id", Id, nullable=True),
+    Column("last_activity_at", UTCDateTime, nullable=False),
+    Index("ix_conversations_activity", "last_activity_at", "id"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("conversation_id", Id, ForeignKey("conversations.id"), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Index("ix_members_login", "login", "conversation_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Column("author", String(64), ForeignKey("users.login"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("kind", String(16), nullable=False, default="text"),
+    Column("ref_id", Id, nullable=True),
+    Column("client_id", String(64), nullable=True),
+    Column("edited_at", UTCDateTime, nullable=True),
+    Column("deleted", Boolean, nullable=False, default=False),
+    # ``author`` makes the capped unread count (messages after my read mark, not mine) an index-only scan.
+    Index("ix_messages_conversation", "conversation_id", "id", "author"),
+    # The per-user posting rate counts an author's messages of the last minute (revision 0004).
+    Index("ix_messages_author_created", "author", "created_at"),
+    UniqueConstraint("author", "client_id", name="uq_messages_client_id"),
+)
+
+read_marks = Table(
+    "read_marks",
+    metadata,
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), primary_key=True),
+    Column("last_read_id", Id, nullable=False),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Column("uploader", String(64), ForeignKey("users.login"), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("media_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_attachments_conversation", "conversation_id", "id"),
+)
+
+whiteboards = Table(
+    "whiteboards",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("title", String(300), nullable=False),
+    Column("created_by", String(64), ForeignKey("users.login"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("background_attachment_id", Id, nullable=True),
+    # Bumped by every change of the board's scene (revision 0003): thumbnail caches are keyed by it.
+    Column("revision", Integer, nullable=False, default=0, server_default="0"),
+)
+
+strokes = Table(
+    "strokes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("whiteboard_id", Id, ForeignKey("whiteboards.id"), nullable=False),
+    Column("author", String(64), ForeignKey("users.login"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("shape", String(16), nullable=False),
+    Column("points", JSON, nullable=False),
+    Column("color", String(16), nullable=False),
+    Column("width", Float, nullable=False),
+    Column("text", String(500), nullable=False, default=""),
+    Column("deleted", Boolean, nullable=False, default=False),
+    # The whiteboard action (erase, clear, or the undo of an add) that hid the stroke; NULL while visible
+    # (revision 0003). Undoing exactly that action brings it back, so no undo touches what others hid.
+    Column("removed_by", Id, nullable=True),
+    Index("ix_strokes_board", "whiteboard_id", "id"),
+)
+
+whiteboard_actions = Table(
+    # Per-user undo/redo stacks of the whiteboards (revision 0003): one row per add, erase or clear.
+    # state: done (undoable), undone (redoable), dropped (a newer action cleared the redo stack).
+    "whiteboard_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("whiteboard_id", Id, ForeignKey("whiteboards.id"), nullable=False),
+    Column("author", String(64), ForeignKey("users.login"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("stroke_ids", JSON, nullable=False),
+    Column("state", String(8), nullable=False, default="done"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_whiteboard_actions_author", "whiteboard_id", "author", "id"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("provider", String(32), nullable=False),
+    Column("room", String(128), nullable=False, unique=True),
+    Column("started_by", String(64), ForeignKey("users.login"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+)
+
+call_participants = Table(
+    "call_participants",
+    metadata,
+    Column("call_id", Id, ForeignKey("calls.id"), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+    # NULL while the participant is in the call; set on leave (revision 0002).
+    Column("left_at", UTCDateTime, nullable=True),
+)
+
+call_signals = Table(
+    # WebRTC signalling of the built-in call (offers, answers, ICE candidates): transient, deleted when the
+    # call ends (revision 0002).
+    "call_signals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("call_id", Id, ForeignKey("calls.id"), nullable=False),
+    Column("from_login", String(64), ForeignKey("users.login"), nullable=False),
+    Column("from_session", String(64), nullable=False),
+    Column("to_login", String(64), ForeignKey("users.login"), nullable=False),
+    Column("to_session", String(64), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_call_signals_to", "call_id", "to_login", "id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("conversation_id", Id, nullable=True),
+    Column("ref_id", Id, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+)

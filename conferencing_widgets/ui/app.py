@@ -1,0 +1,188 @@
+"""The three-area app for one signed-in user, following the store's change feed live.
+
+Every open app (one per Voila kernel or notebook) follows the events table from its last seen id and
+re-reads only what an event touches. Widgets change only on real changes, so idle kernels stay idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import ipywidgets as w
+
+from ..config import Settings, load_settings
+from ..errors import ConferencingError
+from ..identity import jupyterhub_login
+from ..model import Conversation, Event
+from ..service import Service
+from ..store import ChangeFeed, Store
+from .details import DetailsArea
+from .history import HistoryArea
+from .messages import MessagesArea
+from .style import app_style
+
+log = logging.getLogger(__name__)
+
+EventHook = Callable[["ConferencingApp", list[Event]], None]
+_FEATURE_INSTALLERS: list[Callable[[ConferencingApp], None]] = []
+
+
+def register_feature(installer: Callable[[ConferencingApp], None]) -> None:
+    """Features (whiteboards, files, video) add their UI to every app built after this call."""
+    if installer not in _FEATURE_INSTALLERS:
+        _FEATURE_INSTALLERS.append(installer)
+
+
+def _load_features() -> None:
+    # Importing a feature module registers it; a missing optional feature is simply absent.
+    for name in ("whiteboard_ui", "files_ui", "video_ui"):
+        with contextlib.suppress(ImportError):
+            __import__(f"{__package__}.{name}")
+
+
+class ConferencingApp(w.VBox):
+    """History, Messages and Details for one user. Build with ``for_user`` or from a ``Service``."""
+
+    def __init__(self, service: Service, *, live: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service = service
+        self.add_class("cw-app")
+        self._last_event = service.store.last_event_id()
+        self._hooks: list[EventHook] = []
+        self._feed: ChangeFeed | None = None
+        self._task: asyncio.Task[None] | None = None
+        me = service.user
+        group = service.group(me.group_id).name
+        self.topbar = w.HTML(
+            f'<div class="cw-topbar"><strong>Conferencing</strong>'
+            f'<span class="cw-muted">{escape(me.display_name)} · {escape(group)}</span></div>'
+        )
+        self.history = HistoryArea(service)
+        self.messages = MessagesArea(service)
+        self.details = DetailsArea(service)
+        areas = w.Box([self.history, self.messages, self.details])
+        areas.add_class("cw-areas")
+        self.children = [app_style(), self.topbar, areas]
+        self.history.on_open(self.open_conversation)
+        self.history.dialog.on_created(self._on_created)
+        self.messages.on_sent(lambda _m: self.history.refresh())
+        _load_features()
+        for install in _FEATURE_INSTALLERS:
+            install(self)
+        if live:
+            self.start_live()
+
+    @classmethod
+    def for_user(
+        cls,
+        login: str | None = None,
+        *,
+        store: Store | None = None,
+        settings: Settings | None = None,
+        live: bool = True,
+    ) -> ConferencingApp:
+        """The app for ``login`` (default: the JupyterHub user), on the configured store."""
+        settings = settings or load_settings()
+        login = login or jupyterhub_login()
+        if not login:
+            raise ConferencingError("No user given and JUPYTERHUB_USER is not set: pass a login.")
+        store = store or Store(settings.store_url)
+        return cls(Service(store, login, settings), live=live)
+
+    # -- navigation ----------------------------------------------------------------------------------
+
+    @property
+    def conversation(self) -> Conversation | None:
+        """The open conversation."""
+        return self.messages.conversation
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Open a conversation in areas 2 and 3 and mark it read."""
+        self.messages.show(conversation_id)
+        if self.messages.conversation is None or self.messages.conversation.id != conversation_id:
+            return
+        self.details.show(conversation_id)
+        self.history.direct.selected = self.history.cases.selected = conversation_id
+        self.history.refresh()
+
+    def _on_created(self, conversation: Conversation) -> None:
+        self.history.refresh()
+        self.history.open_conversation(conversation.id)
+
+    # -- live updates --------------------------------------------------------------------------------
+
+    def add_event_hook(self, hook: EventHook) -> None:
+        """Let a feature react to the visible events of each batch."""
+        self._hooks.append(hook)
+
+    def apply_events(self, events: list[Event]) -> None:
+        """Update the areas for a batch of feed events (only those this user may see)."""
+        if not events:
+            return
+        self._last_event = max(self._last_event, events[-1].id)
+        visible = self.service.visible(events)
+        if not visible:
+            return
+        open_id = self.conversation.id if self.conversation else None
+        history_dirty = False
+        for e in visible:
+            if e.kind in ("message", "conversation", "members", "read"):
+                history_dirty = True
+            if e.conversation_id == open_id and e.kind == "members":
+                self.details.show(open_id)
+        if open_id is not None and any(e.kind == "message" and e.conversation_id == open_id for e in visible):
+            self.messages.catch_up()
+        if history_dirty:
+            self.history.refresh()
+        for hook in self._hooks:
+            try:
+                hook(self, visible)
+            except Exception:  # noqa: BLE001 - one failing feature never stops the others
+                log.exception("event hook failed")
+
+    def refresh(self) -> int:
+        """Apply everything new in the feed now (tests and notebooks without a running loop)."""
+        events = self.service.store.changes(after=self._last_event)
+        self.apply_events(events)
+        return len(events)
+
+    def start_live(self) -> None:
+        """Follow the feed in the kernel's event loop (continues after the notebook cell finishes)."""
+        if self._task is not None:
+            return
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+        self._feed = self.service.store.feed()
+        self._task = loop.create_task(self._follow())
+
+    async def _follow(self) -> None:
+        assert self._feed is not None
+        delay = 0.1
+        while True:
+            try:
+                events = await self._feed.wait(after=self._last_event)
+                self.apply_events(events)
+                delay = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep following; the next wait catches up by id
+                log.exception("live update failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def close(self) -> None:
+        """Stop following and close the widgets."""
+        task, feed = getattr(self, "_task", None), getattr(self, "_feed", None)
+        self._task = self._feed = None
+        if task is not None:
+            task.cancel()
+        if feed is not None:
+            feed.close()
+        super().close()

@@ -1,0 +1,68 @@
+// One section of the history: a window of conversation tiles in one widget (no widget per tile).
+function fmtWhen(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleDateString([], { month: "short", day: "numeric" });
+}
+
+function render({ model, el }) {
+  el.classList.add("cw-history-root");
+  const heading = document.createElement("div");
+  heading.className = "cw-section-title";
+  const list = document.createElement("div");
+  list.className = "cw-tiles";
+  list.setAttribute("role", "list");
+  const more = document.createElement("button");
+  more.className = "cw-load-more";
+  more.type = "button";
+  more.textContent = "Show more";
+  el.append(heading, list, more);
+
+  function text(tag, cls, value) {
+    const n = document.createElement(tag);
+    n.className = cls;
+    n.textContent = value;
+    return n;
+  }
+
+  function draw() {
+    heading.textContent = model.get("heading");
+    const selected = model.get("selected");
+    const tiles = model.get("tiles");
+    list.replaceChildren();
+    for (const t of tiles) {
+      const tile = document.createElement("div");
+      tile.className = "cw-tile" + (t.id === selected ? " cw-selected" : "") + (t.unread ? " cw-has-unread" : "");
+      tile.setAttribute("role", "listitem");
+      tile.tabIndex = 0;
+      tile.dataset.id = String(t.id);
+      const top = document.createElement("div");
+      top.className = "cw-tile-top";
+      top.append(text("span", "cw-tile-title", t.title), text("span", "cw-tile-when", fmtWhen(t.when)));
+      if (t.unread) top.append(text("span", "cw-unread", t.unread >= 100 ? "99+" : String(t.unread)));
+      tile.append(top);
+      if (t.case) tile.append(text("div", "cw-tile-case", t.case));
+      const last = document.createElement("div");
+      last.className = "cw-tile-last";
+      if (t.last_author) last.append(text("span", "cw-tile-author", t.last_author + ": "));
+      last.append(text("span", "cw-tile-preview", t.preview || "No messages yet"));
+      tile.append(last);
+      list.append(tile);
+    }
+    if (!tiles.length) list.append(text("div", "cw-empty", model.get("empty_text")));
+    more.hidden = !model.get("has_more");
+  }
+
+  function open(ev) {
+    const tile = ev.target.closest(".cw-tile");
+    if (tile) model.send({ type: "open", id: Number(tile.dataset.id) });
+  }
+  list.addEventListener("click", open);
+  list.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(ev); } });
+  more.addEventListener("click", () => model.send({ type: "more" }));
+  for (const name of ["tiles", "selected", "heading", "has_more", "empty_text"]) model.on("change:" + name, draw);
+  draw();
+}
+export default { render };

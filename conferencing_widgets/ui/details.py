@@ -1,0 +1,120 @@
+"""Area 3, Details: the service request, the members, and sections for media, whiteboards and files.
+
+Each section is one HTML widget (a list rendered into it), so long lists never become many widgets.
+Features fill their section through ``set_section_provider``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import ipywidgets as w
+
+from ..errors import ConferencingError
+from ..model import Conversation
+from ..service import Service
+
+SectionProvider = Callable[[Service, Conversation], str]
+"""Returns safe HTML for a section (escape every user value)."""
+
+EMPTY = {
+    "media": "No images, videos or calls yet.",
+    "whiteboards": "No whiteboards yet. Use + → Whiteboard session.",
+    "files": "No files yet. Use + → Upload new file.",
+}
+TITLES = {"media": "Media", "whiteboards": "Whiteboards", "files": "Files"}
+
+
+class DetailsArea(w.VBox):
+    """What the open conversation is about, and everything shared in it."""
+
+    def __init__(self, service: Service, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service = service
+        self.conversation: Conversation | None = None
+        self.add_class("cw-area")
+        self.add_class("cw-details")
+        self.case = w.HTML('<p class="cw-muted">Open a conversation to see its details.</p>')
+        self.case.add_class("cw-details-case")
+        self.members = w.HTML()
+        self.members.add_class("cw-details-members")
+        self.sections: dict[str, w.HTML] = {}
+        self.section_boxes: dict[str, w.VBox] = {}
+        self._providers: dict[str, SectionProvider] = {}
+        for name in ("media", "whiteboards", "files"):
+            html = w.HTML()
+            box = w.VBox([html])
+            box.add_class("cw-details-section")
+            box.add_class(f"cw-details-{name}")
+            self.sections[name] = html
+            self.section_boxes[name] = box
+        self.error = w.HTML()
+        self.error.add_class("cw-error")
+        self.children = [
+            w.HTML('<div class="cw-area-title">Details</div>'),
+            self.error,
+            self.case,
+            self.members,
+            *self.section_boxes.values(),
+        ]
+
+    def set_section_provider(self, name: str, provider: SectionProvider) -> None:
+        """Let a feature render the ``media``, ``whiteboards`` or ``files`` section."""
+        self._providers[name] = provider
+        if self.conversation is not None:
+            self.refresh_section(name)
+
+    def show(self, conversation_id: int) -> None:
+        """Show the details of a conversation."""
+        try:
+            conv = self.service.conversation(conversation_id)
+            members = self.service.members(conv.id)
+            case = self.service.case(conv.case_id) if conv.case_id is not None else None
+            groups = {g: self.service.group(g).name for g in {m.group_id for m in members}}
+        except ConferencingError as exc:
+            self.error.value = escape(str(exc))
+            return
+        self.conversation = conv
+        self.error.value = ""
+        if case is None:
+            self.case.value = (
+                f'<div class="cw-details-section"><div class="cw-section-title">Direct chat</div>'
+                f"<div>{escape(conv.title)}</div></div>"
+            )
+        else:
+            techs = [m.display_name for m in self.service.people(case.technicians).values()]
+            self.case.value = (
+                '<div class="cw-details-section"><div class="cw-section-title">Service request</div>'
+                f'<div class="cw-case-name"><strong>{escape(case.number)}</strong> {escape(case.title)}</div><dl>'
+                f"<dt>Machine</dt><dd>{escape(case.machine_model)} · S/N {escape(case.machine_serial)}</dd>"
+                f"<dt>Status</dt><dd>{escape(case.status.value.replace('_', ' '))}</dd>"
+                f"<dt>Technicians</dt><dd>{escape(', '.join(sorted(techs)) or 'none assigned')}</dd>"
+                f"<dt>Customer</dt><dd>{escape(self.service.group(case.group_id).name)}</dd></dl></div>"
+            )
+        items = "".join(
+            f"<li>{escape(m.display_name)} <span class='cw-muted'>· {escape(groups.get(m.group_id, ''))}</span></li>"
+            for m in members
+        )
+        self.members.value = (
+            f'<div class="cw-details-section"><div class="cw-section-title">Members ({len(members)})</div>'
+            f"<ul>{items}</ul></div>"
+        )
+        for name in self.sections:
+            self.refresh_section(name)
+
+    def refresh_section(self, name: str) -> None:
+        """Re-render one section (on a feed event that concerns it)."""
+        if self.conversation is None:
+            return
+        provider = self._providers.get(name)
+        try:
+            body = provider(self.service, self.conversation) if provider else ""
+        except ConferencingError as exc:
+            body = f'<div class="cw-error">{escape(str(exc))}</div>'
+        html = f'<div class="cw-section-title">{TITLES[name]}</div>' + (
+            body or f'<div class="cw-empty">{EMPTY[name]}</div>'
+        )
+        if html != self.sections[name].value:
+            self.sections[name].value = html

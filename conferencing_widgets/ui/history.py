@@ -1,0 +1,83 @@
+"""Area 1, History: Direct chats and Service case chats, each a window of tiles in one widget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+from ipywidgets import CallbackDispatcher
+
+from ..errors import ConferencingError
+from ..model import ConversationKind
+from ..service import Service
+from .dialog import NewConversationDialog
+from .rows import tile
+from .widgets import HistoryListWidget
+
+PAGE = 50
+
+
+class HistoryArea(w.VBox):
+    """The user's conversations, most recent first, with unread badges and the new-conversation dialog."""
+
+    def __init__(self, service: Service, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service = service
+        self.add_class("cw-area")
+        self.add_class("cw-history")
+        self._open = CallbackDispatcher()
+        self._limits = {ConversationKind.DIRECT: PAGE, ConversationKind.SERVICE_CASE: PAGE}
+        self.direct = HistoryListWidget(heading="Direct chat", empty_text="No direct chats yet.")
+        self.direct.add_class("cw-history-direct")
+        self.cases = HistoryListWidget(heading="Service case chat", empty_text="No service case chats yet.")
+        self.cases.add_class("cw-history-case")
+        self.new_button = w.Button(description="New conversation", tooltip="Start a direct or service case chat")
+        self.new_button.add_class("cw-new-conversation")
+        self.dialog = NewConversationDialog(service)
+        self.error = w.HTML()
+        self.error.add_class("cw-error")
+        title = w.HTML('<div class="cw-area-title">History</div>')
+        self.children = [title, self.new_button, self.dialog, self.error, self.direct, self.cases]
+        self.new_button.on_click(lambda _b: self.dialog.show())
+        for section, kind in ((self.direct, ConversationKind.DIRECT), (self.cases, ConversationKind.SERVICE_CASE)):
+            section.on_open(self.open_conversation)
+            section.on_more(lambda k=kind: self._more(k))
+        self.refresh()
+
+    def on_open(self, callback: Any, remove: bool = False) -> None:
+        """Register ``callback(conversation_id)`` for when a tile is opened."""
+        self._open.register_callback(callback, remove=remove)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Open a conversation as if its tile was clicked."""
+        self.direct.selected = self.cases.selected = int(conversation_id)
+        self._open(int(conversation_id))
+
+    def _more(self, kind: ConversationKind) -> None:
+        self._limits[kind] += PAGE
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read both sections from the store (called on relevant feed events only)."""
+        try:
+            for section, kind in (
+                (self.direct, ConversationKind.DIRECT),
+                (self.cases, ConversationKind.SERVICE_CASE),
+            ):
+                limit = self._limits[kind]
+                rows = self.service.history(kind=kind, limit=limit + 1)
+                tiles = [tile(s) for s in rows[:limit]]
+                # Assign only on change: every assignment is a websocket message and counts as kernel activity.
+                if tiles != section.tiles:
+                    section.tiles = tiles
+                section.has_more = len(rows) > limit
+            self.error.value = ""
+        except ConferencingError as exc:
+            self.error.value = f"Could not load your conversations: {exc}"
+
+    def unread_for(self, conversation_id: int) -> int | None:
+        """The badge a tile currently shows (None when it is not in the window)."""
+        for t in self.direct.tiles + self.cases.tiles:
+            if t["id"] == conversation_id:
+                return int(t["unread"])
+        return None

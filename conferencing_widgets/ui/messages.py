@@ -1,0 +1,195 @@
+"""Area 2, Messages: the stream of the open conversation, the composer, video and "+" menu."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import ipywidgets as w
+from ipywidgets import CallbackDispatcher
+
+from ..errors import ConferencingError
+from ..model import Conversation
+from ..service import Service
+from .rows import message_rows
+from .widgets import ComposerWidget, MessageStreamWidget
+
+
+class MessagesArea(w.VBox):
+    """The open conversation's messages. Call ``show(conversation_id)`` to open one."""
+
+    def __init__(self, service: Service, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service = service
+        self.conversation: Conversation | None = None
+        self.read_only = True
+        self.add_class("cw-area")
+        self.add_class("cw-messages")
+        self.title = w.HTML('<div class="cw-area-title">Messages</div>')
+        self.video = w.Button(description="Video call", tooltip="Start a video conference in a new window")
+        self.video.add_class("cw-video")
+        self.plus = w.Button(
+            description="+", tooltip="Whiteboard session or file upload", layout=w.Layout(width="40px")
+        )
+        self.plus.add_class("cw-plus")
+        self.whiteboard_entry: w.DOMWidget = w.Button(description="Whiteboard session")
+        self.whiteboard_entry.add_class("cw-whiteboard-new")
+        self.upload_entry: w.DOMWidget = w.Button(description="Upload new file")
+        self.upload_entry.add_class("cw-upload")
+        self.plus_menu = w.HBox([self.whiteboard_entry, self.upload_entry], layout=w.Layout(display="none"))
+        self.plus_menu.add_class("cw-plus-menu")
+        self.toolbar = w.HBox([self.title, self.video, self.plus])
+        self.toolbar.add_class("cw-toolbar")
+        self.extras = w.VBox()  # features put their panels (upload progress, call links) here
+        self.stream = MessageStreamWidget(empty_text="Open a conversation from the history.")
+        self.stream.add_class("cw-stream")
+        self.composer = ComposerWidget(disabled=True, placeholder="Open a conversation to write.")
+        self.composer.add_class("cw-composer")
+        self.error = w.HTML()
+        self.error.add_class("cw-error")
+        self.children = [self.toolbar, self.plus_menu, self.extras, self.error, self.stream, self.composer]
+        self._sent = CallbackDispatcher()
+        self._plus_handlers: dict[str, Any] = {}
+        self._video_handler: Any = None
+        self.stream.on_load_older(self.load_older)
+        self.composer.on_send(self._on_send)
+        self.video.on_click(lambda _b: self.start_video())
+        self.plus.on_click(lambda _b: self.toggle_plus_menu())
+        self.whiteboard_entry.on_click(lambda _b: self.plus_action("whiteboard"))  # type: ignore[attr-defined]
+        self.upload_entry.on_click(lambda _b: self.plus_action("upload"))  # type: ignore[attr-defined]
+        self._set_controls()
+
+    # -- opening and paging ------------------------------------------------------------------------
+
+    def show(self, conversation_id: int) -> None:
+        """Open a conversation: the latest page of messages, newest last."""
+        try:
+            conv = self.service.conversation(conversation_id)
+            page = self.service.messages(conv.id)
+            may_post = self.service.can_post(conv.id)
+        except ConferencingError as exc:
+            self.error.value = escape(str(exc))
+            return
+        self.conversation = conv
+        self.read_only = not may_post
+        self.error.value = ""
+        self.title.value = f'<div class="cw-area-title">{escape(conv.title)}</div>'
+        self.stream.empty_text = "No messages yet. Say hello!"
+        self.stream.reset(message_rows(self.service, page), has_older=len(page) >= self.service.settings.page_size)
+        self._set_controls()
+        if page:
+            self.service.mark_read(conv.id, page[-1].id)
+
+    def _set_controls(self) -> None:
+        closed = self.conversation is None
+        self.composer.disabled = closed or self.read_only
+        if closed:
+            self.composer.placeholder = "Open a conversation to write."
+        elif self.read_only:
+            self.composer.placeholder = "Read only: you are not a member of this conversation."
+        else:
+            self.composer.placeholder = "Write a message… (Markdown works)"
+        self.video.disabled = closed or self.read_only
+        self.plus.disabled = closed or self.read_only
+
+    def load_older(self) -> None:
+        """Page back: prepend the messages before the oldest one shown."""
+        if self.conversation is None or not self.stream.window:
+            return
+        try:
+            page = self.service.messages(self.conversation.id, before_id=self.stream.window[0]["id"])
+        except ConferencingError as exc:
+            self.error.value = escape(str(exc))
+            return
+        self.stream.prepend(message_rows(self.service, page), has_older=len(page) >= self.service.settings.page_size)
+
+    def catch_up(self) -> list[int]:
+        """Append messages newer than the last one shown (live updates); returns their ids."""
+        if self.conversation is None:
+            return []
+        last = self.stream.window[-1]["id"] if self.stream.window else 0
+        try:
+            new = self.service.messages_after(self.conversation.id, last)
+        except ConferencingError as exc:
+            self.error.value = escape(str(exc))
+            return []
+        if new:
+            self.stream.append(message_rows(self.service, new))
+            self.service.mark_read(self.conversation.id, new[-1].id)
+        return [m.id for m in new]
+
+    def refresh_rows(self, message_ids: list[int]) -> None:
+        """Re-render rows already shown (their referenced call/file/board changed)."""
+        shown = {r["id"] for r in self.stream.window}
+        wanted = [i for i in message_ids if i in shown]
+        if self.conversation is None or not wanted:
+            return
+        messages = [self.service.store.get_message(i) for i in wanted]
+        self.stream.update_rows(message_rows(self.service, messages))
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def on_sent(self, callback: Any, remove: bool = False) -> None:
+        """Register ``callback(message)`` for each posted message."""
+        self._sent.register_callback(callback, remove=remove)
+
+    def send(self, text: str | None = None) -> bool:
+        """Send ``text`` (default: the composer's) as if the user pressed Enter."""
+        return self.composer.send_text(text)
+
+    def _on_send(self, text: str, client_id: str | None) -> str | None:
+        if self.conversation is None:
+            return "Open a conversation first."
+        try:
+            message = self.service.post(self.conversation.id, text, client_id=client_id)
+        except ConferencingError as exc:
+            return str(exc)
+        self.catch_up()
+        self._sent(message)
+        return None
+
+    # -- video and "+" (features register handlers) ----------------------------------------------------
+
+    def set_video_handler(self, handler: Any) -> None:
+        """The video feature's ``handler(conversation)``."""
+        self._video_handler = handler
+
+    def set_plus_handler(self, action: str, handler: Any) -> None:
+        """A feature's ``handler(conversation)`` for a "+" menu entry (``whiteboard`` or ``upload``)."""
+        self._plus_handlers[action] = handler
+
+    def start_video(self) -> None:
+        """What the video button does."""
+        self._run(self._video_handler, "Video calls")
+
+    def plus_action(self, action: str) -> None:
+        """What a "+" menu entry does."""
+        label = {"whiteboard": "Whiteboard sessions", "upload": "File uploads"}.get(action, action)
+        self.toggle_plus_menu(False)
+        self._run(self._plus_handlers.get(action), label)
+
+    def toggle_plus_menu(self, show: bool | None = None) -> None:
+        """Open or close the "+" menu."""
+        visible = self.plus_menu.layout.display != "none"
+        self.plus_menu.layout.display = "" if (not visible if show is None else show) else "none"
+
+    def set_plus_entry(self, action: str, widget: w.DOMWidget) -> None:
+        """Replace a "+" menu entry with a feature's own widget (keep its CSS class)."""
+        if action == "whiteboard":
+            self.whiteboard_entry = widget
+        else:
+            self.upload_entry = widget
+        self.plus_menu.children = [self.whiteboard_entry, self.upload_entry]
+
+    def _run(self, handler: Any, label: str) -> None:
+        if self.conversation is None:
+            self.error.value = "Open a conversation first."
+            return
+        if handler is None:
+            self.error.value = f"{escape(label)} are not available on this server yet."
+            return
+        try:
+            handler(self.conversation)
+            self.error.value = ""
+        except ConferencingError as exc:
+            self.error.value = escape(str(exc))

@@ -1,0 +1,84 @@
+"""Turning stored records into the plain dicts the list widgets render. No business logic: display only.
+
+Message kinds other than text (file, whiteboard, call) get their body HTML from a renderer that the
+feature registers with ``register_kind_renderer``. Renderers build HTML from trusted templates and
+escape every user-supplied value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..markup import escape_text, plain_preview, render_markdown
+from ..model import ConversationKind, ConversationSummary, Message, MessageKind, User
+from ..service import Service
+
+KindRenderer = Callable[[Service, Message], str]
+_KIND_RENDERERS: dict[MessageKind, KindRenderer] = {}
+
+
+def register_kind_renderer(kind: MessageKind, renderer: KindRenderer) -> None:
+    """Let a feature render its own message kind (e.g. a call with a Join button)."""
+    _KIND_RENDERERS[kind] = renderer
+
+
+def body_html(service: Service, message: Message) -> str:
+    """Safe HTML for a message body."""
+    if message.deleted:
+        return '<em class="cw-muted">This message was deleted.</em>'
+    renderer = _KIND_RENDERERS.get(message.kind)
+    if renderer is not None:
+        return renderer(service, message)
+    if message.kind is MessageKind.SYSTEM:
+        return f'<em class="cw-muted">{escape_text(message.body)}</em>'
+    return render_markdown(message.body)
+
+
+def message_row(service: Service, message: Message, people: dict[str, User], group_names: dict[str, str]) -> dict:
+    """One stream row. The author's group is named when it is the other side's."""
+    author = people.get(message.author)
+    name = author.display_name if author else message.author
+    group = ""
+    if author is not None and author.group_id != service.user.group_id:
+        group = group_names.get(author.group_id, author.group_id)
+    return {
+        "id": message.id,
+        "author": name,
+        "group": group,
+        "time": message.created_at.isoformat(),
+        "html": body_html(service, message),
+        "kind": message.kind.value,
+        "mine": message.author == service.login,
+    }
+
+
+def message_rows(service: Service, messages: list[Message]) -> list[dict[str, Any]]:
+    """Rows for a page of messages, looking up authors once."""
+    people = service.people({m.author for m in messages})
+    groups = {g: service.group(g).name for g in {u.group_id for u in people.values()}}
+    return [message_row(service, m, people, groups) for m in messages]
+
+
+def tile(summary: ConversationSummary) -> dict[str, Any]:
+    """One history tile (plain text fields; the widget sets them with textContent)."""
+    conv = summary.conversation
+    last = summary.last_message
+    preview = ""
+    if last is not None:
+        preview = "(deleted)" if last.deleted else plain_preview(last.body)
+    return {
+        "id": conv.id,
+        "title": conv.title,
+        "case": summary.case.name if summary.case else "",
+        "last_author": summary.last_author_name if last else "",
+        "preview": preview,
+        "when": summary.last_activity_at.isoformat(),
+        "unread": summary.unread,
+        "kind": conv.kind.value,
+    }
+
+
+def is_case_chat(summary: ConversationSummary) -> bool:
+    """Which history section a tile belongs to."""
+    return summary.conversation.kind is ConversationKind.SERVICE_CASE

@@ -1,0 +1,176 @@
+"""The conferencing dashboard in real headless Chromium against a live Voilà server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import pg_admin_conninfo, require_postgres  # tests/conftest.py (tests/ is on sys.path)
+
+from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.identity import make_token
+from conferencing_widgets.model import NewMessage
+
+from .conftest import VoilaServer, wait_for_text
+
+pytestmark = pytest.mark.browser
+APP = ".cw-app"
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    """A demo store shared by this module's tests (one Voilà server per backend), dropped afterwards."""
+    data_dir = tmp_path_factory.mktemp(f"dash-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'store.db'}"
+        dropper: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        require_postgres()
+        import psycopg
+
+        name = f"cw_test_dash_{secrets.token_hex(4)}"
+        with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+        def dropper() -> None:
+            with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    store = Store(url)
+    seed_demo(store)
+    yield store, data_dir
+    store.close()
+    dropper()
+
+
+@pytest.fixture()
+def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
+    store, data_dir = world
+    return voila_server(store_url=store.url, secret="browser-test-secret", data_dir=data_dir)
+
+
+def case_chat(store: Store, title: str, creator: str = "alice", members: tuple[str, ...] = ("tom.tech",)) -> int:
+    case = store.get_case_by_number("SR-2026-00042")
+    conv = store.create_conversation(
+        kind=ConversationKind.SERVICE_CASE, title=title, created_by=creator, members=list(members), case_id=case.id
+    )
+    return conv.id
+
+
+def open_app(page: Callable[..., Any], server: VoilaServer, login: str) -> Any:
+    return page(server.link(login), wait_for=f"{APP} .cw-history .cw-tile")
+
+
+def open_tile(p: Any, title: str) -> None:
+    p.locator(".cw-tile", has_text=title).first.click()
+    wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+
+
+def test_message_reaches_other_page_live_and_badge_updates(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    open_title, other_title = f"Live {tag}", f"Other {tag}"
+    case_chat(store, open_title)
+    other = case_chat(store, other_title)
+    customer = open_app(page, server, "alice")
+    technician = open_app(page, server, "tom.tech")
+    open_tile(customer, open_title)
+    open_tile(technician, open_title)
+
+    technician.locator(".cw-composer textarea").fill(f"Spindle bearing ordered {tag}")
+    technician.locator(".cw-composer textarea").press("Enter")
+    started = time.monotonic()
+    wait_for_text(customer.locator(".cw-stream .cw-message"), f"Spindle bearing ordered {tag}", timeout_ms=2_000)
+    assert time.monotonic() - started < 2.0
+    # The box clears once the kernel confirms the send.
+    technician.wait_for_function("() => document.querySelector('.cw-composer textarea').value === ''")
+
+    # A message in another conversation raises that tile's unread badge, live.
+    store.post_message(NewMessage(conversation_id=other, body="Second topic"), author="tom.tech")
+    badge = customer.locator(".cw-tile", has_text=other_title).locator(".cw-unread")
+    badge.wait_for(state="visible", timeout=2_000)
+    assert badge.inner_text() == "1"
+    # The newest conversation moves to the top of its section.
+    wait_for_text(customer.locator(".cw-history-case .cw-tile").first, other_title, timeout_ms=2_000)
+    customer.assert_no_errors("Failed to load resource")
+
+
+def test_customer_creates_direct_chat_and_colleague_sees_it(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    tag = secrets.token_hex(3)
+    alice = open_app(page, server, "alice")
+    adam = open_app(page, server, "adam")
+    alice.locator(".cw-new-conversation").click()
+    dialog = alice.locator(".cw-dialog")
+    dialog.wait_for(state="visible")
+    dialog.locator("select[multiple] option").first.wait_for(state="attached")
+    # Only Alice's own company is offered: no vendor staff, no other customers.
+    offered = [t.replace("\xa0", " ") for t in dialog.locator("select[multiple] option").all_inner_texts()]
+    assert offered == ["Adam Fischer"]
+    dialog.locator("input[type=text]").fill(f"Night shift {tag}")
+    dialog.locator("select[multiple]").select_option(label="Adam Fischer")
+    alice.locator(".cw-create-conversation").click()
+    wait_for_text(alice.locator(".cw-messages .cw-area-title"), f"Night shift {tag}")
+    wait_for_text(adam.locator(".cw-history-direct .cw-tile"), f"Night shift {tag}", timeout_ms=5_000)
+
+
+def test_dialog_offers_technician_only_vendor_people(server: VoilaServer, page: Callable[..., Any]) -> None:
+    tom = open_app(page, server, "tom.tech")
+    tom.locator(".cw-new-conversation").click()
+    tom.locator(".cw-dialog select[multiple] option").first.wait_for(state="attached")
+    offered = {t.replace("\xa0", " ") for t in tom.locator(".cw-dialog select[multiple] option").all_inner_texts()}
+    assert offered == {"Tina Nowak", "Erik Lindqvist", "Ada Admin"}
+
+
+@pytest.mark.parametrize("kind", ["tampered", "expired", "wrong-secret", "missing", "unknown-user"])
+def test_bad_links_show_denied_page(kind: str, server: VoilaServer, page: Callable[..., Any]) -> None:
+    good = make_token("alice", server.secret, timedelta(hours=1))
+    tokens = {
+        "tampered": good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        "expired": make_token("alice", server.secret, timedelta(seconds=-5)),
+        "wrong-secret": make_token("alice", "another-secret", timedelta(hours=1)),
+        "missing": None,
+        "unknown-user": make_token("mallory", server.secret, timedelta(hours=1)),
+    }
+    token = tokens[kind]
+    url = server.url("conferencing.ipynb", **({"token": token} if token else {}))
+    p = page(url, wait_for=".cw-denied")
+    text = p.locator(".cw-denied").inner_text()
+    assert "link" in text.lower() or "account" in text.lower()
+    assert p.locator(APP).count() == 0
+    assert p.locator(".cw-tile").count() == 0
+
+
+def test_hostile_message_is_inert(world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"XSS {tag}"
+    cid = case_chat(store, title)
+    payloads = [
+        '<img src=x onerror="window.__xss=1;alert(1)">',
+        "<script>window.__xss=1;alert(1)</script>",
+        "[click](javascript:window.__xss=1)",
+    ]
+    for body in payloads:
+        store.post_message(NewMessage(conversation_id=cid, body=body), author="tom.tech")
+    p = open_app(page, server, "alice")
+    open_tile(p, title)
+    stream = p.locator(".cw-stream .cw-message")
+    wait_for_text(stream, "<img src=x onerror")  # shown as text
+    wait_for_text(stream, "<script>window.__xss=1")
+    for link in p.locator(".cw-stream a").all():
+        assert "javascript" not in (link.get_attribute("href") or "")
+    p.locator(".cw-stream .cw-message").last.hover()
+    assert p.evaluate("window.__xss") is None
+    assert p.dialogs == []
+    assert p.locator(".cw-stream script, .cw-stream img[onerror]").count() == 0
