@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from .model import ConversationKind, NewMessage, Role
-from .store import Store
+from .store import Store, utcnow
 
 VENDOR = ("machtool", "MachTool Service GmbH")
 CUSTOMERS = [
@@ -103,16 +104,20 @@ def seed_demo(store: Store) -> DemoLogins:
     existing = {c.conversation.title for c in store.inbox("ada.admin", include_all_cases=True, limit=500)}
     existing |= {c.conversation.title for c in store.inbox("tom.tech", limit=500)}
     existing |= {c.conversation.title for c in store.inbox("alice", limit=500)}
-    for kind, title, case_number, creator, others, msgs in CONVERSATIONS:
+    now = utcnow()
+    for k, (kind, title, case_number, creator, others, msgs) in enumerate(CONVERSATIONS):
         if title in existing:
             continue
         case = store.get_case_by_number(case_number) if case_number else None
         members = list(others) + (list(case.technicians) if case else [])
+        # Spread the history over the past week, so metrics and plots have real response times to show.
+        at = now - timedelta(days=len(CONVERSATIONS) + 1 - k, hours=k)
         conv = store.create_conversation(
-            kind=kind, title=title, created_by=creator, members=members, case_id=case.id if case else None
+            kind=kind, title=title, created_by=creator, members=members, case_id=case.id if case else None, at=at
         )
         for i, (author, body) in enumerate(msgs):
+            at += timedelta(minutes=(17 + 29 * k + 41 * i) if i else 5)
             store.post_message(
-                NewMessage(conversation_id=conv.id, body=body, client_id=f"demo-{conv.id}-{i}"), author=author
+                NewMessage(conversation_id=conv.id, body=body, client_id=f"demo-{conv.id}-{i}"), author=author, at=at
             )
     return DemoLogins()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from .errors import InvalidInput
 from .model import CaseStatus, Role
+from .service import clean_title
 from .store import Store
 
 
@@ -54,7 +55,8 @@ def _load(store: Store, data: dict[str, Any], path: Path, counts: dict[str, int]
     with store.atomic():
         for i, g in enumerate(_section(data, "groups", path)):
             g = _require(g, ("id", "name"), f"groups[{i}]")
-            store.add_group(id=str(g["id"]), name=str(g["name"]), is_vendor=bool(g.get("is_vendor", False)))
+            name = clean_title(g["name"], what=f"name of groups[{i}]")
+            store.add_group(id=str(g["id"]), name=name, is_vendor=bool(g.get("is_vendor", False)))
             counts["groups"] += 1
         for i, u in enumerate(_section(data, "users", path)):
             u = _require(u, ("login", "display_name", "group", "role"), f"users[{i}]")
@@ -64,7 +66,7 @@ def _load(store: Store, data: dict[str, Any], path: Path, counts: dict[str, int]
                 raise InvalidInput(f"users[{i}]: role must be one of {[r.value for r in Role]}.") from exc
             store.add_user(
                 login=str(u["login"]),
-                display_name=str(u["display_name"]),
+                display_name=clean_title(u["display_name"], what=f"display name of users[{i}]"),
                 group_id=str(u["group"]),
                 role=role,
                 disabled=bool(u.get("disabled", False)),
@@ -78,7 +80,7 @@ def _load(store: Store, data: dict[str, Any], path: Path, counts: dict[str, int]
                 raise InvalidInput(f"cases[{i}]: status must be one of {[s.value for s in CaseStatus]}.") from exc
             store.add_case(
                 number=str(c["number"]),
-                title=str(c["title"]),
+                title=clean_title(c["title"], what=f"title of cases[{i}]"),
                 group_id=str(c["group"]),
                 machine_model=str(c.get("machine_model", "")),
                 machine_serial=str(c.get("machine_serial", "")),

@@ -27,6 +27,13 @@ def can_post(user: User, *, is_member: bool) -> bool:
     return is_member and not user.disabled
 
 
+def can_join_case_chat(user: User, conversation: Conversation) -> bool:
+    """Engineers and admins may join any service case chat they read, to answer in it."""
+    return (
+        not user.disabled and conversation.kind is ConversationKind.SERVICE_CASE and user.role in READ_ALL_CASES
+    )
+
+
 def can_see_case(user: User, case: ServiceCase) -> bool:
     """Customers see their own company's cases; vendor staff see every case."""
     if user.disabled:

@@ -286,6 +286,32 @@ class Service:
             raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
         return self.store.add_members(conv.id, [u.login for u in chosen])
 
+    def can_join(self, conversation_id: int) -> bool:
+        """Whether ``join_case_chat`` would add this user (a reader who is not yet a member)."""
+        conv = self.require_readable(conversation_id)
+        return self.login not in conv.members and policy.can_join_case_chat(self.user, conv)
+
+    def join_case_chat(self, conversation_id: int) -> Conversation:
+        """Join a service case chat this engineer or admin reads but is not in, so they can answer."""
+        conv = self.require_readable(conversation_id)
+        if self.login in conv.members:
+            return conv
+        if not policy.can_join_case_chat(self.user, conv):
+            raise PermissionDenied("Only engineers and admins can join a service case chat they are not in.")
+        if len(conv.members) + 1 > self.settings.max_members:
+            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+        self.store.add_members(conv.id, [self.login])
+        return self.store.get_conversation(conv.id)
+
+    def case_conversations(self, case_id: int) -> list[Conversation]:
+        """The conversations about one case that this user may read."""
+        case = self.case(case_id)
+        return [
+            c
+            for c in self.store.conversations_of_case(case.id)
+            if policy.can_read_conversation(self.user, c, is_member=self.login in c.members)
+        ]
+
     # -- messages -------------------------------------------------------------------------------
 
     def messages(

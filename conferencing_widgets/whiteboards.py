@@ -279,12 +279,18 @@ class WhiteboardService:
     def _allowed(self, conversation_id: int, *, write: bool) -> None:
         """``require_readable`` / ``require_writable``, remembered for ``RIGHTS_TTL`` seconds.
 
-        Drawing checks rights on every stroke and every live update; memberships change rarely, so a few
-        seconds of memory keep those paths to one query without ever letting a refusal through.
+        Drawing checks rights on every stroke and every live update; memberships change rarely (and only grow),
+        so a few seconds of memory keep those paths to one query: the account itself is still checked every time,
+        so a disabled user loses every right at once.
         """
         key = (int(conversation_id), write)
         now = time.monotonic()
         if now - self._rights.get(key, -math.inf) < RIGHTS_TTL:
+            try:
+                self.service.require_active()
+            except PermissionDenied:
+                self._rights.clear()
+                raise
             return
         if write:
             self.service.require_writable(conversation_id)

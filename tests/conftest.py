@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,25 @@ PG_HOST = os.environ.get("CW_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CW_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("CW_TEST_PG_USER", "postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+XSS_PAYLOAD_FILE = Path(__file__).with_name("xss_payloads.txt")
+_XSS_ESCAPE = re.compile(r"\\(\\|n|t|r|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
+_XSS_SIMPLE = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+
+
+def decode_xss_line(line: str) -> str:
+    """Decode the catalogue's escapes (``\\n``, ``\\xHH``, ``\\uHHHH``...) left to right."""
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        return _XSS_SIMPLE[code] if code in _XSS_SIMPLE else chr(int(code[1:], 16))
+
+    return _XSS_ESCAPE.sub(one, line)
+
+
+def load_xss_payloads() -> list[str]:
+    """The XSS catalogue (format in its header): one payload a line, ``#`` comments and blanks skipped."""
+    lines = XSS_PAYLOAD_FILE.read_text(encoding="utf-8").splitlines()
+    return [decode_xss_line(line) for line in lines if line.strip() and not line.startswith("#")]
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

@@ -131,6 +131,15 @@ def mark_read(conv: str) -> Callable[[World, Service, Role], None]:
     return run
 
 
+def join(conv: str) -> Callable[[World, Service, Role], None]:
+    def run(w: World, svc: Service, role: Role) -> None:
+        cid = w.conversations[conv]
+        assert svc.login in svc.join_case_chat(cid).members
+        assert w.store.is_member(cid, svc.login) and svc.can_post(cid)
+
+    return run
+
+
 def history(w: World, svc: Service, role: Role) -> None:
     ids = {s.conversation.id for s in svc.history()}
     assert ids == {w.conversations[n] for n in HISTORY[role]}
@@ -195,6 +204,13 @@ ACTIONS = [
         "add vendor member to Borg case chat",
         add_member("borg_case_chat", {C: "amy", T: "ada", E: "tom", A: "tom"}),
         {C: NotFound, T: NotFound, E: OK, A: PermissionDenied},
+    ),
+    # Engineers and admins join a case chat they only read, to answer in it; members are already in.
+    Action("join ACME case chat", join("acme_case_chat"), everyone(OK)),
+    Action("join Borg case chat", join("borg_case_chat"), {C: NotFound, T: NotFound, E: OK, A: OK}),
+    Action("join ACME direct chat", join("acme_direct"), {C: OK, T: NotFound, E: NotFound, A: NotFound}),
+    Action(
+        "join technicians' direct chat", join("vendor_direct"), {C: NotFound, T: OK, E: NotFound, A: NotFound}
     ),
     Action("mark ACME case chat read", mark_read("acme_case_chat"), everyone(OK)),
     Action("mark ACME direct chat read", mark_read("acme_direct"), {C: OK, T: NotFound, E: NotFound, A: NotFound}),
@@ -277,3 +293,20 @@ def test_feed_events_are_filtered_by_read_rights(store: Store) -> None:
         # Read marks are private; vendor-wide record changes only reach vendor staff.
         assert all(e.payload.get("login") == login for e in visible if e.kind == "read")
         assert any(e.kind == "case" for e in visible) == (role is not Role.CUSTOMER)
+
+
+def test_case_conversations_follow_read_rights(store: Store) -> None:
+    world = seed_world(store)
+    expected = {
+        "alice": {world.acme_case.id: {world.acme_case_chat}, world.borg_case.id: NotFound},
+        "tom": {world.acme_case.id: {world.acme_case_chat}, world.borg_case.id: set()},
+        "erik": {world.acme_case.id: {world.acme_case_chat}, world.borg_case.id: {world.borg_case_chat}},
+    }
+    for login, per_case in expected.items():
+        svc = world.service(login)
+        for case_id, want in per_case.items():
+            if want is NotFound:
+                with pytest.raises(NotFound):
+                    svc.case_conversations(case_id)
+            else:
+                assert {c.id for c in svc.case_conversations(case_id)} == want, (login, case_id)

@@ -10,34 +10,16 @@ import html
 import re
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
+from conftest import decode_xss_line as _unescape
+from conftest import load_xss_payloads
 
 from conferencing_widgets import markup
 from conferencing_widgets.errors import InvalidInput
 from conferencing_widgets.markup import escape_text, plain_preview, render_markdown, safe_filename_display
 
-PAYLOAD_FILE = Path(__file__).with_name("xss_payloads.txt")
-_ESCAPE = re.compile(r"\\(\\|n|t|r|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
-_SIMPLE = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
-
-
-def _unescape(line: str) -> str:
-    def one(m: re.Match[str]) -> str:
-        code = m.group(1)
-        return _SIMPLE[code] if code in _SIMPLE else chr(int(code[1:], 16))
-
-    return _ESCAPE.sub(one, line)
-
-
-def load_payloads() -> list[str]:
-    """The catalogue: one payload a line, ``#`` comments and blank lines skipped, escapes decoded."""
-    lines = PAYLOAD_FILE.read_text(encoding="utf-8").splitlines()
-    return [_unescape(line) for line in lines if line.strip() and not line.startswith("#")]
-
-
-PAYLOADS = load_payloads()
+PAYLOADS = load_xss_payloads()
 
 # Written out here on purpose (not imported from markup) so a widened allow-list in the module fails a test.
 SAFE_TAGS = {

@@ -150,6 +150,20 @@ def test_engineer_reads_case_chat_but_cannot_post(demo_store: Store) -> None:
     assert "not a member" in erik.messages.composer.error
 
 
+def test_engineer_joins_a_case_chat_to_answer(demo_store: Store) -> None:
+    erik, alice = app_for(demo_store, "erik.eng"), app_for(demo_store, "alice")
+    cid = case_chat(demo_store)
+    erik.open_conversation(cid)
+    assert erik.messages.join.layout.display == ""
+    erik.messages.join.click()
+    assert erik.messages.join.layout.display == "none" and not erik.messages.composer.disabled
+    assert erik.messages.send("Engineering here: please send the spindle run-out.") is True
+    alice.open_conversation(cid)
+    assert alice.messages.stream.window[-1]["author"] == "Erik Lindqvist"
+    # A customer never gets the button, and their own chats need no joining.
+    assert alice.messages.join.layout.display == "none"
+
+
 def test_plus_menu_entries_say_when_unavailable(demo_store: Store) -> None:
     app = app_for(demo_store, "alice")
     app.open_conversation(case_chat(demo_store))

@@ -173,6 +173,19 @@ def test_who_may_open_and_who_may_draw(seeded: World) -> None:
     assert not bella.service.may_see_event(seeded.store.changes(after=0)[-1])
 
 
+def test_disabling_an_account_ends_its_board_rights_at_once(seeded: World) -> None:
+    # Rights are remembered for a few seconds to keep drawing cheap; a disabled account must not ride on that.
+    tom = boards_of(seeded, "tom")
+    board = tom.create(seeded.acme_case_chat).id
+    pen(tom, board, 10, 10)
+    seeded.store.set_user_disabled("tom", True)
+    before = seeded.snapshot()
+    for action in (lambda: tom.scene(board), lambda: pen(tom, board, 20, 20), lambda: tom.board(board)):
+        with pytest.raises(PermissionDenied, match="disabled"):
+            action()
+    assert seeded.snapshot() == before
+
+
 def test_bad_strokes_write_nothing(sqlite_store: Store, seed) -> None:  # type: ignore[no-untyped-def]
     world = seed(sqlite_store)
     alice = boards_of(world, "alice")

@@ -353,10 +353,14 @@ class Store:
         created_by: str,
         members: Sequence[str],
         case_id: int | None = None,
+        at: datetime | None = None,
     ) -> Conversation:
-        """Create a conversation with its members (the creator is always one)."""
+        """Create a conversation with its members (the creator is always one).
+
+        ``at`` backdates it, for imports and the demo only; the service always uses the server's time.
+        """
         kind = ConversationKind(kind)
-        now = utcnow()
+        now = at or utcnow()
         logins = list(dict.fromkeys([created_by, *members]))
         with self.atomic() as conn:
             conv_id = conn.execute(
@@ -485,11 +489,11 @@ class Store:
             raise InvalidInput("This client id was already used in another conversation; send with a new one.")
         return self._message(r)
 
-    def post_message(self, new: NewMessage, *, author: str) -> tuple[Message, bool]:
+    def post_message(self, new: NewMessage, *, author: str, at: datetime | None = None) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is new.
 
         A repeated ``client_id`` from the same author returns the first message instead of a copy.
-        The author's read mark moves to the new message.
+        The author's read mark moves to the new message. ``at`` backdates it, for imports and the demo only.
         """
         with self.atomic() as conn:
             if new.client_id:
@@ -502,7 +506,7 @@ class Store:
             # Message ids must become visible in order: the message stream catches up by "messages after the last
             # one shown" (``latest_messages(after_id=...)``).
             self.lock_id_order(conn)
-            now = utcnow()
+            now = at or utcnow()
             try:
                 # With a client id, a concurrent retry may win the unique index first (PostgreSQL): the savepoint
                 # keeps the transaction usable so we can return the winner's message instead of failing.

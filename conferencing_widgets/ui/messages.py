@@ -38,7 +38,13 @@ class MessagesArea(w.VBox):
         self.upload_entry.add_class("cw-upload")
         self.plus_menu = w.HBox([self.whiteboard_entry, self.upload_entry], layout=w.Layout(display="none"))
         self.plus_menu.add_class("cw-plus-menu")
-        self.toolbar = w.HBox([self.title, self.video, self.plus])
+        self.join = w.Button(
+            description="Join to answer",
+            tooltip="Become a member of this service case chat so you can write in it",
+            layout=w.Layout(display="none"),
+        )
+        self.join.add_class("cw-join")
+        self.toolbar = w.HBox([self.title, self.join, self.video, self.plus])
         self.toolbar.add_class("cw-toolbar")
         self.extras = w.VBox()  # features put their panels (upload progress, call links) here
         self.stream = MessageStreamWidget(empty_text="Open a conversation from the history.")
@@ -53,6 +59,7 @@ class MessagesArea(w.VBox):
         self._video_handler: Any = None
         self.stream.on_load_older(self.load_older)
         self.composer.on_send(self._on_send)
+        self.join.on_click(lambda _b: self.join_conversation())
         self.video.on_click(lambda _b: self.start_video())
         self.plus.on_click(lambda _b: self.toggle_plus_menu())
         self.whiteboard_entry.on_click(lambda _b: self.plus_action("whiteboard"))  # type: ignore[attr-defined]
@@ -67,11 +74,13 @@ class MessagesArea(w.VBox):
             conv = self.service.conversation(conversation_id)
             page = self.service.messages(conv.id)
             may_post = self.service.can_post(conv.id)
+            may_join = not may_post and self.service.can_join(conv.id)
         except ConferencingError as exc:
             self.error.value = escape(str(exc))
             return
         self.conversation = conv
         self.read_only = not may_post
+        self.join.layout.display = "" if may_join else "none"
         self.error.value = ""
         self.title.value = f'<div class="cw-area-title">{escape(conv.title)}</div>'
         self.stream.empty_text = "No messages yet. Say hello!"
@@ -91,6 +100,17 @@ class MessagesArea(w.VBox):
             self.composer.placeholder = "Write a message… (Markdown works)"
         self.video.disabled = closed or self.read_only
         self.plus.disabled = closed or self.read_only
+
+    def join_conversation(self) -> None:
+        """Join the open service case chat (engineers and admins), then reopen it writable."""
+        if self.conversation is None:
+            return
+        try:
+            self.service.join_case_chat(self.conversation.id)
+        except ConferencingError as exc:
+            self.error.value = escape(str(exc))
+            return
+        self.show(self.conversation.id)
 
     def load_older(self) -> None:
         """Page back: prepend the messages before the oldest one shown."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import load_xss_payloads  # tests/conftest.py
 
 from conferencing_widgets.markup import render_markdown
 
@@ -31,22 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
-PAYLOAD_FILE = Path(__file__).parent.parent / "xss_payloads.txt"
-_ESCAPE = re.compile(r"\\(\\|n|t|r|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
-_SIMPLE = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
-
-
-def load_payloads() -> list[str]:
-    """The catalogue (format in its header; same decoding as tests/test_markup.py)."""
-
-    def one(m: re.Match[str]) -> str:
-        code = m.group(1)
-        return _SIMPLE[code] if code in _SIMPLE else chr(int(code[1:], 16))
-
-    lines = PAYLOAD_FILE.read_text(encoding="utf-8").splitlines()
-    return [_ESCAPE.sub(one, line) for line in lines if line.strip() and not line.startswith("#")]
-
-
 # Put each fragment into its own div with innerHTML, then hover/focus/click every element. Links to
 # http(s)/mailto are the user's own choice and would only open a new tab: their default action is prevented
 # (so a beacon link is not "a request") but their click handlers still run. Any other link is clicked for real.
@@ -139,7 +124,7 @@ def test_harness_catches_unsanitised_payloads(markup_browser: Any) -> None:
 
 
 def test_sanitised_payloads_stay_inert(markup_browser: Any) -> None:
-    payloads = load_payloads()
+    payloads = load_xss_payloads()
     fragments = [render_markdown(p) for p in payloads]
     seen = run_harness(markup_browser, fragments)
     assert seen.result["divs"] == len(payloads)
