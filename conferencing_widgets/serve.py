@@ -45,6 +45,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import FrameType
@@ -122,12 +123,16 @@ def voila_command(
     port: int,
     dashboards_dir: Path | None,
     ip: str = "127.0.0.1",
+    extra_args: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, str]]:
     """Argv and environment for a Voilà process serving ``dashboards_dir`` in directory mode on ``ip:port``.
 
     Pages are at ``/voila/render/<name>.ipynb?token=...``. Every setting reaches the kernels through
     ``CONFERENCING_*`` variables (any inherited ones are replaced, ``CONFERENCING_CONFIG`` is dropped because
-    the variables already carry every value). Raises ``InvalidInput`` for a bad port, folder or missing secret.
+    the variables already carry every value). ``extra_args`` are appended to the argv as given; command-line
+    traitlets options override ``voila.json`` (tests use ``--MappingKernelManager.cull_idle_timeout=10`` to
+    watch culling happen in seconds). Raises ``InvalidInput`` for a bad port, folder or missing secret, or an
+    extra argument that is not an option (``--...``).
     """
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise InvalidInput(f"Not a TCP port: {port!r}. Use a number from 1 to 65535.")
@@ -136,6 +141,10 @@ def voila_command(
     folder = default_dashboards_dir() if dashboards_dir is None else Path(dashboards_dir).expanduser().resolve()
     if not folder.is_dir():
         raise InvalidInput(f"Dashboards folder {folder} does not exist or is not a folder.")
+    # A bare string would be split into characters, and a positional argument would be read as a second folder.
+    options = list(extra_args)
+    if isinstance(extra_args, str) or not all(isinstance(a, str) and a.startswith("--") and a != "--" for a in options):
+        raise InvalidInput(f"Extra Voila arguments must be a list of --options, not {extra_args!r}.")
     host = "127.0.0.1" if ip in ("", "0.0.0.0", "::") else ip
     base_url = f"http://{host}:{port}" if settings.base_url == _DEFAULT_BASE_URL else None
 
@@ -153,6 +162,7 @@ def voila_command(
         "--Voila.port_retries=0",
         # Only our voila.json: not the cwd's nor ~/.jupyter's, so serving behaves the same from any folder.
         f"--Voila.config_file_paths={voila_config_dir()}",
+        *options,
     ]
     return argv, env
 

@@ -7,10 +7,12 @@ Every browser test uses these fixtures; mark such tests ``@pytest.mark.browser``
     Chromium is missing, except under ``CI=true``, where it fails.
 
 ``voila_server`` (function-scoped factory over a session-wide pool)
-    ``voila_server(*, store_url, secret, data_dir, extra_env=None, dashboards_dir=None, reuse=True) -> VoilaServer``
-    starts ``python -m voila`` exactly as ``conferencing serve`` does (``serve.voila_command``: the repository's
-    ``voila.json``, settings passed as ``CONFERENCING_*`` variables) on a free port of 127.0.0.1 and returns once
-    ``/voila/static/voila.js`` answers. ``dashboards_dir`` defaults to the repository's ``dashboards/``.
+    ``voila_server(*, store_url, secret, data_dir, extra_env=None, dashboards_dir=None, reuse=True, extra_args=())
+    -> VoilaServer`` starts ``python -m voila`` exactly as ``conferencing serve`` does (``serve.voila_command``: the
+    repository's ``voila.json``, settings passed as ``CONFERENCING_*`` variables) on a free port of 127.0.0.1 and
+    returns once ``/voila/static/voila.js`` answers. ``dashboards_dir`` defaults to the repository's ``dashboards/``.
+    ``extra_args`` are Voilà command-line options appended after ``voila.json`` (they override it), e.g.
+    ``["--MappingKernelManager.cull_idle_timeout=10"]``.
     With ``reuse=True`` servers are pooled for the whole session, keyed by all arguments, so tests that share a
     store share a server (starting one costs seconds); at most ``MAX_POOLED`` idle servers stay alive, the least
     recently used are stopped. ``reuse=False`` gives a private server stopped at the end of the test. Stopping
@@ -42,7 +44,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -225,12 +227,18 @@ class VoilaServer:
             raise AssertionError(f"processes outlived Voilà at {self.base_url}: {survivors}\n{self.log(tail=40)}")
 
 
-def _start_server(settings: Settings, dashboards_dir: Path, extra_env: Mapping[str, str], log_dir: Path) -> VoilaServer:
+def _start_server(
+    settings: Settings,
+    dashboards_dir: Path,
+    extra_env: Mapping[str, str],
+    log_dir: Path,
+    extra_args: Sequence[str] = (),
+) -> VoilaServer:
     """Spawn Voilà on a free port and wait for it; a few retries if another process grabbed the port first."""
     last_error: Exception | None = None
     for _attempt in range(3):
         port = free_port()
-        argv, env = voila_command(settings, port=port, dashboards_dir=dashboards_dir)
+        argv, env = voila_command(settings, port=port, dashboards_dir=dashboards_dir, extra_args=extra_args)
         env.update(extra_env)
         log_path = log_dir / f"voila-{port}.log"
         with log_path.open("wb") as log:
@@ -255,11 +263,11 @@ def _start_server(settings: Settings, dashboards_dir: Path, extra_env: Mapping[s
     raise AssertionError(f"Voilà did not start: {last_error}\n{server.log(tail=60)}")
 
 
-ServerKey = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+ServerKey = tuple[str, str, str, str, tuple[tuple[str, str], ...], tuple[str, ...]]
 
 
 class VoilaPool:
-    """Session-wide Voilà servers, keyed by (store, secret, data dir, dashboards, extra env)."""
+    """Session-wide Voilà servers, keyed by (store, secret, data dir, dashboards, extra env, extra args)."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
@@ -272,6 +280,7 @@ class VoilaPool:
         extra_env: Mapping[str, str],
         *,
         in_use: set[VoilaServer],
+        extra_args: Sequence[str] = (),
     ) -> VoilaServer:
         key: ServerKey = (
             settings.store,
@@ -279,6 +288,7 @@ class VoilaPool:
             str(settings.data_dir),
             str(dashboards_dir),
             tuple(sorted(extra_env.items())),
+            tuple(extra_args),
         )
         server = self.servers.get(key)
         if server is not None and not server.alive:
@@ -288,7 +298,7 @@ class VoilaPool:
             self.servers.move_to_end(key)
             return server
         self._evict(keep=in_use)
-        server = _start_server(settings, dashboards_dir, extra_env, self.log_dir)
+        server = _start_server(settings, dashboards_dir, extra_env, self.log_dir, extra_args)
         self.servers[key] = server
         return server
 
@@ -323,7 +333,8 @@ VoilaFactory = Callable[..., VoilaServer]
 def voila_server(
     _voila_pool: VoilaPool, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[VoilaFactory]:
-    """Factory: ``voila_server(*, store_url, secret, data_dir, extra_env=None, dashboards_dir=None, reuse=True)``."""
+    """Factory: ``voila_server(*, store_url, secret, data_dir, extra_env=None, dashboards_dir=None, reuse=True,
+    extra_args=())``."""
     used: set[VoilaServer] = set()
     private: list[VoilaServer] = []
 
@@ -335,14 +346,15 @@ def voila_server(
         extra_env: Mapping[str, str] | None = None,
         dashboards_dir: Path | str | None = None,
         reuse: bool = True,
+        extra_args: Sequence[str] = (),
     ) -> VoilaServer:
         settings = Settings(data_dir=Path(data_dir).resolve(), store=store_url, secret=secret)
         folder = Path(dashboards_dir).resolve() if dashboards_dir is not None else REPO_DASHBOARDS
         env = dict(extra_env or {})
         if reuse:
-            server = _voila_pool.get(settings, folder, env, in_use=used)
+            server = _voila_pool.get(settings, folder, env, in_use=used, extra_args=extra_args)
         else:
-            server = _start_server(settings, folder, env, tmp_path_factory.mktemp("voila-private"))
+            server = _start_server(settings, folder, env, tmp_path_factory.mktemp("voila-private"), extra_args)
             private.append(server)
         used.add(server)
         return server
