@@ -6,7 +6,6 @@ re-reads only what an event touches. Widgets change only on real changes, so idl
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -20,9 +19,10 @@ from ..errors import ConferencingError
 from ..identity import jupyterhub_login
 from ..model import Conversation, Event
 from ..service import Service
-from ..store import ChangeFeed, Store
+from ..store import Store
 from .details import DetailsArea
 from .history import HistoryArea
+from .live import FeedFollower
 from .messages import MessagesArea
 from .style import app_style
 
@@ -52,10 +52,8 @@ class ConferencingApp(w.VBox):
         super().__init__(**kwargs)
         self.service = service
         self.add_class("cw-app")
-        self._last_event = service.store.last_event_id()
+        self.live = FeedFollower(service.store, self.apply_events, name="conferencing app")
         self._hooks: list[EventHook] = []
-        self._feed: ChangeFeed | None = None
-        self._task: asyncio.Task[None] | None = None
         me = service.user
         group = service.group(me.group_id).name
         self.topbar = w.HTML(
@@ -122,9 +120,6 @@ class ConferencingApp(w.VBox):
 
     def apply_events(self, events: list[Event]) -> None:
         """Update the areas for a batch of feed events (only those this user may see)."""
-        if not events:
-            return
-        self._last_event = max(self._last_event, events[-1].id)
         visible = self.service.visible(events)
         if not visible:
             return
@@ -147,42 +142,14 @@ class ConferencingApp(w.VBox):
 
     def refresh(self) -> int:
         """Apply everything new in the feed now (tests and notebooks without a running loop)."""
-        events = self.service.store.changes(after=self._last_event)
-        self.apply_events(events)
-        return len(events)
+        return self.live.refresh()
 
     def start_live(self) -> None:
         """Follow the feed in the kernel's event loop (continues after the notebook cell finishes)."""
-        if self._task is not None:
-            return
-        try:
-            loop = asyncio.get_event_loop()
-        except RuntimeError:
-            return
-        self._feed = self.service.store.feed()
-        self._task = loop.create_task(self._follow())
-
-    async def _follow(self) -> None:
-        assert self._feed is not None
-        delay = 0.1
-        while True:
-            try:
-                events = await self._feed.wait(after=self._last_event)
-                self.apply_events(events)
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep following; the next wait catches up by id
-                log.exception("live update failed; retrying")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        self.live.start()
 
     def close(self) -> None:
         """Stop following and close the widgets."""
-        task, feed = getattr(self, "_task", None), getattr(self, "_feed", None)
-        self._task = self._feed = None
-        if task is not None:
-            task.cancel()
-        if feed is not None:
-            feed.close()
+        if hasattr(self, "live"):  # close() also runs from ipywidgets' __del__ on half-built objects
+            self.live.stop()
         super().close()

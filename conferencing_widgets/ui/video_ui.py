@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -35,11 +34,11 @@ from ..identity import param_from_query
 from ..markup import escape_text
 from ..model import Call, Conversation, Event, Message, MessageKind
 from ..service import Service
-from ..store import ChangeFeed
 from ..store.calls import CALL_EVENT, SIGNAL_EVENT
 from ..video import get_provider, info_url
 from .dashboard import request_query_string, visitor
 from .denied import denied_page
+from .live import FeedFollower
 from .rows import register_kind_renderer
 from .style import app_style
 
@@ -405,7 +404,9 @@ class CallSession:
         self.cursor = 0
         self.joined = False
         self.ended = False
-        self._last_event = self.service.store.last_event_id()
+        self.live = FeedFollower(
+            self.service.store, self.apply_events, name=f"call {call.id}", done=lambda: self.ended
+        )
         conv = self.service.conversation(call.conversation_id)
         self.widget = CallWidget(
             title=f"Video call · {conv.title}",
@@ -415,8 +416,6 @@ class CallSession:
         )
         self.widget.add_class("cw-call")
         self.widget.on_msg(self._on_custom)
-        self._feed: ChangeFeed | None = None
-        self._task: asyncio.Task[None] | None = None
         if live:
             self.start_live()
 
@@ -491,9 +490,6 @@ class CallSession:
 
     def apply_events(self, events: list[Event]) -> None:
         """React to feed events: new signals for this page, people leaving, the call ending."""
-        if not events:
-            return
-        self._last_event = max(self._last_event, events[-1].id)
         fetch = False
         for e in events:
             if e.kind == SIGNAL_EVENT and e.payload.get("call") == self.call.id:
@@ -515,42 +511,11 @@ class CallSession:
 
     def refresh(self) -> int:
         """Apply everything new in the feed now (tests without a running loop)."""
-        events = self.service.store.changes(after=self._last_event)
-        self.apply_events(events)
-        return len(events)
+        return self.live.refresh()
 
     def start_live(self) -> None:
-        """Follow the feed in the kernel's event loop."""
-        if self._task is not None:
-            return
-        try:
-            loop = asyncio.get_event_loop()
-        except RuntimeError:
-            return
-        self._feed = self.service.store.feed()
-        self._task = loop.create_task(self._follow())
-
-    async def _follow(self) -> None:
-        assert self._feed is not None
-        delay = 0.1
-        while not self.ended:
-            try:
-                events = await self._feed.wait(after=self._last_event)
-                self.apply_events(events)
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep following; the next wait catches up by id
-                log.exception("call page update failed; retrying")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        self.close_feed()
-
-    def close_feed(self) -> None:
-        """Stop following the feed."""
-        feed, self._feed = self._feed, None
-        if feed is not None:
-            feed.close()
+        """Follow the feed in the kernel's event loop (until the call ends)."""
+        self.live.start()
 
 
 class CallRedirect(anywidget.AnyWidget):

@@ -47,13 +47,13 @@ from ..identity import param_from_query
 from ..markup import escape_text
 from ..model import Conversation, Event, Message, MessageKind, Whiteboard
 from ..service import Service
-from ..store import ChangeFeed
 from ..store import whiteboards as wb_store
 from ..store.attachments import ATTACHMENT_EVENT
 from ..store.whiteboards import SceneRows, StrokeChange
 from ..whiteboards import LINE_SHAPES, PALETTE, WIDTHS, WhiteboardService, png_file_name
 from .dashboard import request_query_string, visitor
 from .denied import denied_page
+from .live import FeedFollower
 from .rows import register_kind_renderer
 from .style import app_style
 
@@ -253,7 +253,7 @@ class WhiteboardView(w.VBox):
         self.sid = uuid.uuid4().hex[:16]
         """This view's drawing session id: its own progress events are not drawn twice."""
         # Take the feed position before reading the scene: what happens in between arrives twice, harmlessly.
-        self._last_event = self.service.store.last_event_id()
+        self.live = FeedFollower(self.service.store, self.apply_events, name=f"whiteboard {board_id}")
         self.scene: SceneRows = self.boards.scene(self.board.id)
         self.zoom = 1.0
         self.offset = (0.0, 0.0)
@@ -271,8 +271,6 @@ class WhiteboardView(w.VBox):
         self._names: dict[str, str] = {}
         self._bg_widget: w.Image | None = None
         self._bg_rect: tuple[int, int, int, int] | None = None
-        self._feed: ChangeFeed | None = None
-        self._task: asyncio.Task[None] | None = None
         self.add_class("cw-whiteboard")
         self._build()
         self._load_background()
@@ -918,9 +916,6 @@ class WhiteboardView(w.VBox):
 
     def apply_events(self, events: list[Event]) -> None:
         """Apply a batch of feed events (only this board's are looked at)."""
-        if not events:
-            return
-        self._last_event = max(self._last_event, events[-1].id)
         bid = self.board.id
         added: set[int] = set()
         affected: set[int] = set()
@@ -989,44 +984,16 @@ class WhiteboardView(w.VBox):
 
     def refresh(self) -> int:
         """Apply everything new in the feed now (tests and notebooks without a running loop)."""
-        events = self.service.store.changes(after=self._last_event)
-        self.apply_events(events)
-        return len(events)
+        return self.live.refresh()
 
     def start_live(self) -> None:
         """Follow the feed in the kernel's event loop (keeps running after the cell finished)."""
-        if self._task is not None:
-            return
-        try:
-            loop = asyncio.get_event_loop()
-        except RuntimeError:
-            return
-        self._feed = self.service.store.feed()
-        self._task = loop.create_task(self._follow())
-
-    async def _follow(self) -> None:
-        assert self._feed is not None
-        delay = 0.1
-        while True:
-            try:
-                events = await self._feed.wait(after=self._last_event)
-                self.apply_events(events)
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep following; the next wait catches up by id
-                log.exception("whiteboard live update failed; retrying")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        self.live.start()
 
     def close(self) -> None:
         """Stop following and close the widgets."""
-        task, feed = getattr(self, "_task", None), getattr(self, "_feed", None)
-        self._task = self._feed = None
-        if task is not None:
-            task.cancel()
-        if feed is not None:
-            feed.close()
+        if hasattr(self, "live"):  # close() also runs from ipywidgets' __del__ on half-built objects
+            self.live.stop()
         for child in (getattr(self, "png", None), getattr(self, "canvas", None), getattr(self, "_bg_widget", None)):
             if child is not None:
                 child.close()
@@ -1183,7 +1150,7 @@ class WhiteboardFeature:
         """Show a board inside the app (JupyterLab)."""
         try:
             # Follow the feed only when the app does (tests drive both with refresh()).
-            view = WhiteboardView(self.boards, board_id, live=getattr(self.app, "_task", None) is not None)
+            view = WhiteboardView(self.boards, board_id, live=self.app.live.running)
         except ConferencingError as exc:
             self.app.messages.error.value = escape(str(exc))
             return
