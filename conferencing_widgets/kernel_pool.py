@@ -4,7 +4,7 @@ jupyter_server's ``AsyncMappingKernelManager`` with one change: a kernel started
 get the URL of the visitor whose arrival triggered the refill. Voilà passes that URL, token included, into the
 environment of the *next* pool kernel, which then waits, for minutes or hours, to serve somebody else: anyone who
 can read that process's environment would find the previous visitor's link. Our dashboards read the request only
-through ``voila.utils.get_query_string()``, which a preheated kernel receives over Voilà's request-info socket,
+through ``ui.dashboard.request_query_string()``, which a preheated kernel receives over Voilà's request-info socket,
 so the variable is never needed there.
 
 This module is imported by the Voilà *server* process; it imports nothing heavy of its own.

@@ -186,3 +186,17 @@ def test_dashboard_denies_bad_tokens(demo_store: Store, monkeypatch: pytest.Monk
     ok = conferencing_dashboard("token=" + make_token("alice", "s3cret", timedelta(hours=1)))
     assert "cw-app" in ok._dom_classes
     ok.close()
+
+
+def test_reading_the_request_does_not_import_voila_into_the_kernel() -> None:
+    # voila.utils drags jupyter_server, jupyterlab_server and nbconvert (~45 MB) into every dashboard kernel.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from conferencing_widgets.ui.dashboard import request_query_string as r; "
+        "print(r(), 'voila.utils' in sys.modules)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "QUERY_STRING": "token=abc&x=1", "VOILA_PREHEAT": "False"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["token=abc&x=1", "False"]

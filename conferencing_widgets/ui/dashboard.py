@@ -1,14 +1,17 @@
 """Entry point of the Voila dashboards: who is visiting, then the app or the denied page.
 
-With preheated kernels the notebook runs before any visitor exists, so the request is read with
-Voila's ``get_query_string()`` (it blocks until the real request arrives) and nothing that depends on
-the user happens before it. The request URL environment variable is never read: in a preheated kernel it holds the
+With preheated kernels the notebook runs before any visitor exists, so the request is read the way Voila's
+``get_query_string()`` reads it (blocking until the real request arrives) and nothing that depends on the user
+happens before it. The request URL environment variable is never read: in a preheated kernel it holds the
 previous visitor's URL.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
 
 import ipywidgets as w
 
@@ -19,17 +22,57 @@ from ..model import User
 from ..store import Store
 from .denied import denied_page
 
+log = logging.getLogger(__name__)
+
 
 def request_query_string() -> str:
-    """The visitor's query string under Voila; empty elsewhere."""
-    try:
-        from voila.utils import get_query_string
-    except ImportError:
-        return ""
-    # Voila sets VOILA_PREHEAT in every kernel it starts (True for preheated ones).
+    """The visitor's query string under Voila; empty elsewhere (nbval, JupyterLab)."""
+    # Voila sets VOILA_PREHEAT in every kernel it starts (True for preheated ones) and QUERY_STRING in cold ones.
     if "VOILA_PREHEAT" not in os.environ and "QUERY_STRING" not in os.environ:
-        return ""  # not running under Voila (e.g. nbval or JupyterLab)
-    return get_query_string() or ""
+        return ""
+    _wait_for_request()
+    return os.environ.get("QUERY_STRING", "")
+
+
+def _wait_for_request() -> None:
+    """Voila's ``voila.utils.wait_for_request``, without importing ``voila.utils``.
+
+    That module pulls in jupyter_server, jupyterlab_server and nbconvert: about 45 MB in every dashboard kernel,
+    for one websocket read. Like Voila's own helper, a preheated kernel blocks here until Voila hands it the
+    visitor's request over its ``voila/query/<kernel id>`` socket, then puts the request's variables
+    (``QUERY_STRING`` and friends) into the environment. Cold kernels have them already.
+    """
+    if os.environ.get("VOILA_PREHEAT", "False") == "False":
+        return
+    env = os.environ
+    base = env.get("VOILA_WS_BASE_URL", env.get("VOILA_SERVER_URL", "/"))
+    url = (
+        f"{env.get('VOILA_WS_PROTOCOL', 'ws')}://{env.get('VOILA_APP_IP', '127.0.0.1')}:"
+        f"{env.get('VOILA_APP_PORT', '8866')}{base}voila/query/{env.get('VOILA_KERNEL_ID', '')}"
+    )
+    received: list[str | bytes] = []
+
+    def receive() -> None:
+        import asyncio
+
+        import websockets
+
+        async def once() -> None:
+            async with websockets.connect(url, open_timeout=5) as ws:
+                received.append(await ws.recv())
+
+        try:
+            asyncio.run(once())
+        except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+            log.warning("could not read the visitor's request from Voila: %s", exc)
+
+    # In a thread of its own, because the kernel's event loop is already running in this one.
+    thread = threading.Thread(target=receive, name="voila-request")
+    thread.start()
+    thread.join()
+    if received:
+        for key, value in json.loads(received[0]).items():
+            os.environ[key] = str(value)
 
 
 def visitor(query_string: str, settings: Settings) -> tuple[User, Store] | str:
