@@ -254,3 +254,14 @@ def test_backgrounds_chosen_from_files_shared_while_the_board_is_open(world: Wor
     view.bg_remove.click()
     alice.refresh()
     assert alice.board.background_attachment_id is None and alice._bg_widget is None
+
+
+def test_ready_nudges_stop_once_the_canvas_is_ready(seeded: World) -> None:
+    board = WhiteboardService.of(seeded.service("alice")).create(seeded.acme_case_chat).id
+    view = view_for(seeded, "alice", board)
+    assert view.nudge in view.children and not view.nudge.acknowledged
+    view.nudge._on_nudge(view.nudge, {"type": "nudge", "step": 0}, [])
+    assert view.nudge.nudges == 1 and not view.ready
+    view._on_ready()  # what the canvas's client-ready event calls
+    assert view.ready and view.nudge.acknowledged
+    view.close()

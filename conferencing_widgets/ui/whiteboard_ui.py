@@ -235,6 +235,24 @@ class WhiteboardPngWidget(anywidget.AnyWidget):
         return png
 
 
+class ReadyNudge(anywidget.AnyWidget):
+    """Invisible: pokes the kernel a few times after the page renders until the canvas is ready (see its JS)."""
+
+    _esm = ASSETS / "ready_nudge.js"
+    acknowledged = traitlets.Bool(False, help="Set by the kernel once the canvas is ready: the nudges stop.").tag(
+        sync=True
+    )
+    nudges = traitlets.Int(0, help="Nudges received (for tests and diagnostics).")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_nudge)
+
+    def _on_nudge(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "nudge":
+            self.nudges += 1
+
+
 class WhiteboardView(w.VBox):
     """One board, live. ``WhiteboardView(service, board_id)`` displays in a notebook or a dashboard.
 
@@ -382,7 +400,8 @@ class WhiteboardView(w.VBox):
             actions.add_class("cw-wb-toolbar")
             rows = [toolbar, actions]
         toolbar.add_class("cw-wb-toolbar")
-        self.children = [self.head, *rows, self.error, self.canvas, self.info]
+        self.nudge = ReadyNudge()
+        self.children = [self.head, *rows, self.error, self.canvas, self.info, self.nudge]
         self._mark_selection()
         if not self.read_only:
             self.refresh_background_choices()
@@ -482,6 +501,7 @@ class WhiteboardView(w.VBox):
 
     def _on_ready(self) -> None:
         self.ready_count += 1
+        self.nudge.acknowledged = True
         self.redraw()
         self._update_info()
 
@@ -994,7 +1014,12 @@ class WhiteboardView(w.VBox):
         """Stop following and close the widgets."""
         if hasattr(self, "live"):  # close() also runs from ipywidgets' __del__ on half-built objects
             self.live.stop()
-        for child in (getattr(self, "png", None), getattr(self, "canvas", None), getattr(self, "_bg_widget", None)):
+        for child in (
+            getattr(self, "png", None),
+            getattr(self, "canvas", None),
+            getattr(self, "_bg_widget", None),
+            getattr(self, "nudge", None),
+        ):
             if child is not None:
                 child.close()
         super().close()

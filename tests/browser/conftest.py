@@ -82,6 +82,30 @@ EMPTY_CSS_HOSTS = {"cdn.jsdelivr.net"}
 # -- helpers ------------------------------------------------------------------------------------
 
 
+def is_external(url: str) -> bool:
+    """Whether a request would leave the machine."""
+    if url.startswith(("data:", "blob:", "about:")):
+        return False
+    return (urlsplit(url).hostname or "") not in LOCAL_HOSTS
+
+
+def block_external_requests(context: Any, record: list[str] | None = None) -> None:
+    """Answer non-local requests locally: Voilà's CDN stylesheet with an empty one, anything else aborted; their
+    URLs go to ``record``. Only external URLs are routed at all: routing every request through Playwright delays
+    the page's own requests and, in Voilà, at times left a page's first kernel connection unable to send."""
+
+    def handle(route: Any) -> None:
+        if record is not None:
+            record.append(route.request.url)
+        host = urlsplit(route.request.url).hostname or ""
+        if host in EMPTY_CSS_HOSTS and route.request.resource_type == "stylesheet":
+            route.fulfill(status=200, content_type="text/css", body="")
+        else:
+            route.abort("blockedbyclient")
+
+    context.route(is_external, handle)
+
+
 def wait_for_text(locator: Any, text: str, timeout_ms: float = 15_000) -> Any:
     """Wait until one element matched by ``locator`` is visible and contains ``text``; return that element.
 
@@ -483,19 +507,7 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[...
 
         context.on("dialog", on_dialog)
         if block_external:
-
-            def route_external(route: Any) -> None:
-                host = urlsplit(route.request.url).hostname or ""
-                if host in LOCAL_HOSTS or route.request.url.startswith(("data:", "blob:", "about:")):
-                    route.fallback()
-                    return
-                record.external_requests.append(route.request.url)
-                if host in EMPTY_CSS_HOSTS and route.request.resource_type == "stylesheet":
-                    route.fulfill(status=200, content_type="text/css", body="")
-                else:
-                    route.abort("blockedbyclient")
-
-            context.route("**/*", route_external)
+            block_external_requests(context, record.external_requests)
         if url is not None:
             pg.goto(url)
             if wait_for is not None:

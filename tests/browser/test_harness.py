@@ -193,11 +193,16 @@ def test_stopping_a_server_leaves_no_process_behind(
 # -- serve.voila_command and the CLI (no browser) ------------------------------------------------
 
 
+def voila_conf_class(config: dict[str, Any]) -> str:
+    return str(config["VoilaConfiguration"]["multi_kernel_manager_class"])
+
+
 def test_voila_json_sets_what_serving_relies_on() -> None:
     config = json.loads((voila_config_dir() / "voila.json").read_text(encoding="utf-8"))
     tornado = config["Voila"]["tornado_settings"]
     assert isinstance(tornado["websocket_max_message_size"], int) and tornado["websocket_max_message_size"] > 10 << 20
     assert tornado["disable_check_xsrf"] is True
+    assert voila_conf_class(config) == "conferencing_widgets.kernel_pool.PoolKernelManager"
     assert config["Voila"]["ip"] == "127.0.0.1" and config["Voila"]["open_browser"] is False
     voila_conf = config["VoilaConfiguration"]
     assert voila_conf["preheat_kernel"] is True

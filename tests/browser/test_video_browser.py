@@ -23,7 +23,7 @@ import pytest
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, EMPTY_CSS_HOSTS, LOCAL_HOSTS, VoilaServer, wait_for_text
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, block_external_requests, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "video-browser-secret"
@@ -97,17 +97,7 @@ def new_context(browser: Any) -> Any:
     """A context whose requests to other hosts never leave the machine (as the ``page`` fixture does)."""
     context = browser.new_context()
     context.set_default_timeout(30_000)
-
-    def route(r: Any) -> None:
-        host = urlsplit(r.request.url).hostname or ""
-        if host in LOCAL_HOSTS or r.request.url.startswith(("data:", "blob:", "about:")):
-            r.fallback()
-        elif host in EMPTY_CSS_HOSTS and r.request.resource_type == "stylesheet":
-            r.fulfill(status=200, content_type="text/css", body="")
-        else:
-            r.abort("blockedbyclient")
-
-    context.route("**/*", route)
+    block_external_requests(context)
     return context
 
 

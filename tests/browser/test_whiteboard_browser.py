@@ -29,7 +29,7 @@ from conferencing_widgets.store import whiteboards as wb_store
 from conferencing_widgets.whiteboard_render import render_png
 from conferencing_widgets.whiteboards import WhiteboardService
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, EMPTY_CSS_HOSTS, LOCAL_HOSTS, VoilaServer, wait_for_text
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, block_external_requests, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "whiteboard-browser-secret"
@@ -280,7 +280,7 @@ def test_plus_menu_opens_the_board_in_a_new_window(
     try:
         context = browser.new_context()
         context.set_default_timeout(60_000)
-        context.route("**/*", _local_only)
+        block_external_requests(context)
         alice = context.new_page()
         alice.goto(server.link("alice"))
         alice.locator(".cw-tile", has_text=title).first.click()
@@ -329,13 +329,3 @@ def test_touch_draws_on_the_board(world: tuple[Store, Path], server: VoilaServer
     assert (author, shape) == ("adam", "pen")
     assert abs(points[0] - 200) <= 1 and abs(points[-2] - 400) <= 1 and abs(points[-1] - 280) <= 1
     settled(p, lambda px: ink(px)[235:246, 290:310].any())
-
-
-def _local_only(route: Any) -> None:
-    host = urlsplit(route.request.url).hostname or ""
-    if host in LOCAL_HOSTS or route.request.url.startswith(("data:", "blob:", "about:")):
-        route.fallback()
-    elif host in EMPTY_CSS_HOSTS and route.request.resource_type == "stylesheet":
-        route.fulfill(status=200, content_type="text/css", body="")
-    else:
-        route.abort("blockedbyclient")
