@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -81,26 +82,32 @@ def require_postgres() -> None:
     pytest.skip(f"{reason}; start it (see .ci/run) to run the PostgreSQL tests")
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """URL of a throwaway database created for this test session, schema included; dropped at the end."""
+@contextlib.contextmanager
+def throwaway_pg_database(prefix: str = "cw_test") -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped (with any sessions left) at the end."""
     require_postgres()
     import psycopg
 
-    name = f"cw_test_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    store = Store(url)
     try:
-        store.create_schema()
-    finally:
-        store.close()
-    try:
-        yield url
+        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     finally:
         with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """URL of a throwaway database created for this test session, schema included; dropped at the end."""
+    with throwaway_pg_database() as url:
+        store = Store(url)
+        try:
+            store.create_schema()
+        finally:
+            store.close()
+        yield url
 
 
 def _truncate_all(url: str) -> None:

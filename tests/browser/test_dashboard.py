@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pg_admin_conninfo, require_postgres  # tests/conftest.py (tests/ is on sys.path)
+from conftest import throwaway_pg_database  # tests/conftest.py (tests/ is on sys.path)
 
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
@@ -27,27 +28,15 @@ APP = ".cw-app"
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
     """A demo store shared by this module's tests (one Voilà server per backend), dropped afterwards."""
     data_dir = tmp_path_factory.mktemp(f"dash-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{data_dir / 'store.db'}"
-        dropper: Callable[[], None] = lambda: None  # noqa: E731
-    else:
-        require_postgres()
-        import psycopg
-
-        name = f"cw_test_dash_{secrets.token_hex(4)}"
-        with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-        def dropper() -> None:
-            with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    store = Store(url)
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-    dropper()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{data_dir / 'store.db'}"
+        else:
+            url = stack.enter_context(throwaway_pg_database("cw_test_dash"))
+        store = Store(url)
+        stack.callback(store.close)
+        seed_demo(store)
+        yield store, data_dir
 
 
 @pytest.fixture()

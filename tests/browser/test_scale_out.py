@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pg_admin_conninfo, require_postgres  # tests/conftest.py (tests/ is on sys.path)
+from conftest import throwaway_pg_database  # tests/conftest.py (tests/ is on sys.path)
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.demo import seed_demo
@@ -51,20 +51,13 @@ class Cluster:
 @pytest.fixture()
 def shared_store() -> Iterator[Store]:
     """A demo store in a throwaway PostgreSQL database of its own, dropped (with any sessions) afterwards."""
-    require_postgres()
-    import psycopg
-
-    name = f"cw_test_scale_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    store = Store(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        seed_demo(store)
-        yield store
-    finally:
-        store.close()
-        with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_pg_database("cw_test_scale") as url:
+        store = Store(url)
+        try:
+            seed_demo(store)
+            yield store
+        finally:
+            store.close()
 
 
 @pytest.fixture()
