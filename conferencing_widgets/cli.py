@@ -206,7 +206,13 @@ def load(file: str, store_url: str | None) -> None:
 
 @main.command(context_settings=CONTEXT)
 @click.option("--store", "store_url", help="Store URL (default: CONFERENCING_STORE or SQLite in the data folder).")
-@click.option("--port", default=8866, show_default=True, help="Port for Voila on 127.0.0.1.")
+@click.option("--port", default=8866, show_default=True, help="Port for Voila.")
+@click.option(
+    "--ip",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; a private address when a proxy on another host forwards to this server.",
+)
 @click.option(
     "--dashboards",
     "dashboards_dir",
@@ -215,19 +221,20 @@ def load(file: str, store_url: str | None) -> None:
     help="Folder of dashboard notebooks (default: ./dashboards).",
 )
 @clean_errors
-def serve(store_url: str | None, port: int, dashboards_dir: str | None) -> None:
-    """Serve the dashboards with Voila on 127.0.0.1 until Ctrl-C (uses the repository's voila.json).
+def serve(store_url: str | None, port: int, ip: str, dashboards_dir: str | None) -> None:
+    """Serve the dashboards with Voila until Ctrl-C (uses the repository's voila.json).
 
     \b
     Example:
       conferencing serve --port 8866
+      conferencing serve --ip 10.0.0.11 --port 8866           # behind a proxy on another host
       conferencing link alice --base-url http://127.0.0.1:8866   # in another shell
     """
     from .serve import serve_dashboards
 
     settings = ensure_secret(settings_with(store_url))
     open_store(settings).close()
-    serve_dashboards(settings, port=port, dashboards_dir=Path(dashboards_dir) if dashboards_dir else None)
+    serve_dashboards(settings, port=port, ip=ip, dashboards_dir=Path(dashboards_dir) if dashboards_dir else None)
 
 
 @main.command(context_settings=CONTEXT)

@@ -150,6 +150,9 @@ def voila_command(
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env.update(settings_env(settings, base_url=base_url))
+    if host != "127.0.0.1":
+        # Preheated kernels fetch their visitor's request from Voila at this address (Voila's default: 127.0.0.1).
+        env["VOILA_APP_IP"] = host
     argv = [
         sys.executable,
         "-m",
@@ -204,11 +207,14 @@ def stop_voila(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
         proc.wait()
 
 
-def serve_dashboards(settings: Settings, *, port: int, dashboards_dir: Path | None = None) -> None:
+def serve_dashboards(
+    settings: Settings, *, port: int, dashboards_dir: Path | None = None, ip: str = "127.0.0.1"
+) -> None:
     """Run Voilà in the foreground until Ctrl-C (or SIGTERM), printing the URL first."""
-    argv, env = voila_command(settings, port=port, dashboards_dir=dashboards_dir)
-    print(f"Serving {argv[3]} with Voila at http://127.0.0.1:{port}/ (Ctrl-C to stop).", flush=True)
-    print(f"Signed links: conferencing link USER --base-url http://127.0.0.1:{port}", flush=True)
+    argv, env = voila_command(settings, port=port, dashboards_dir=dashboards_dir, ip=ip)
+    host = env.get("VOILA_APP_IP", "127.0.0.1")
+    print(f"Serving {argv[3]} with Voila at http://{host}:{port}/ (Ctrl-C to stop).", flush=True)
+    print(f"Signed links: conferencing link USER --base-url http://{host}:{port}", flush=True)
 
     def _terminate(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

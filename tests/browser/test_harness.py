@@ -236,6 +236,17 @@ def test_voila_command_passes_absolute_settings_to_kernels(tmp_path: Path, monke
     assert env["CONFERENCING_BASE_URL"] == "http://127.0.0.1:9123"
     assert env["CONFERENCING_JITSI_URL"] == Settings().jitsi_url  # inherited variables do not leak through
     assert "CONFERENCING_CONFIG" not in env
+    assert "VOILA_APP_IP" not in env  # Voila's default, 127.0.0.1, is where preheated kernels ask
+
+
+def test_voila_command_on_a_private_address_tells_kernels_where_to_ask(tmp_path: Path) -> None:
+    (tmp_path / "dash").mkdir()
+    settings = Settings(data_dir=tmp_path, secret="s3")
+    argv, env = voila_command(settings, port=9124, dashboards_dir=tmp_path / "dash", ip="10.0.0.11")
+    assert "--Voila.ip=10.0.0.11" in argv
+    # Preheated kernels fetch the visitor's request from Voila: at 127.0.0.1 they would find nothing listening.
+    assert env["VOILA_APP_IP"] == "10.0.0.11"
+    assert env["CONFERENCING_BASE_URL"] == "http://10.0.0.11:9124"
 
 
 @pytest.mark.parametrize(
