@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -75,21 +74,26 @@ def test_message_reaches_other_page_live_and_badge_updates(
     open_tile(customer, open_title)
     open_tile(technician, open_title)
 
+    # Live means without reloading: a marker set in the customer's page must survive. (Speed is measured in
+    # benchmarks/dashboard_bench.py, not asserted here: these machines are shared.)
+    customer.evaluate("() => { window.__sameDocument = true; }")
     technician.locator(".cw-composer textarea").fill(f"Spindle bearing ordered {tag}")
     technician.locator(".cw-composer textarea").press("Enter")
-    started = time.monotonic()
-    wait_for_text(customer.locator(".cw-stream .cw-message"), f"Spindle bearing ordered {tag}", timeout_ms=2_000)
-    assert time.monotonic() - started < 2.0
+    wait_for_text(customer.locator(".cw-stream .cw-message"), f"Spindle bearing ordered {tag}")
+    assert customer.evaluate("() => window.__sameDocument === true")
     # The box clears once the kernel confirms the send.
     technician.wait_for_function("() => document.querySelector('.cw-composer textarea').value === ''")
 
     # A message in another conversation raises that tile's unread badge, live.
     store.post_message(NewMessage(conversation_id=other, body="Second topic"), author="tom.tech")
     badge = customer.locator(".cw-tile", has_text=other_title).locator(".cw-unread")
-    badge.wait_for(state="visible", timeout=2_000)
+    badge.wait_for(state="visible", timeout=15_000)
     assert badge.inner_text() == "1"
     # The newest conversation moves to the top of its section.
-    wait_for_text(customer.locator(".cw-history-case .cw-tile").first, other_title, timeout_ms=2_000)
+    wait_for_text(customer.locator(".cw-history-case .cw-tile").first, other_title)
+    # Hidden controls stay hidden (the whiteboard PNG listener has no button of its own in the app).
+    assert customer.locator(".cw-messages .cw-wb-png-button").count() == 1
+    assert not customer.locator(".cw-messages .cw-wb-png-button").is_visible()
     customer.assert_no_errors("Failed to load resource")
 
 
