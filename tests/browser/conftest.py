@@ -20,12 +20,12 @@ Every browser test uses these fixtures; mark such tests ``@pytest.mark.browser``
     A test that shares a server must not assume it is the only visitor: use your own users / conversations.
 
 ``page`` (function-scoped factory)
-    ``page(url=None, *, wait_for=None, timeout_ms=60_000, dialogs="dismiss", block_external=True,
-    **context_options) -> RecordedPage`` opens a fresh browser context and page (own cookies and storage), records
+    ``page(url=None, *, wait_for=None, timeout_ms=60_000, dialogs="dismiss", **context_options) -> RecordedPage``
+    opens a fresh browser context and page (own cookies and storage), records
     console messages, uncaught page errors, dialogs and requests, and optionally navigates to ``url`` and waits for
     the CSS selector ``wait_for`` to be visible. Requests to hosts other than 127.0.0.1/localhost never leave the
-    machine: Voilà's FontAwesome stylesheet from cdn.jsdelivr.net is answered with an empty stylesheet, anything
-    else is aborted; both are listed in ``external_requests``. At the end of the test every page is closed like a
+    machine (Chromium starts with such hosts unresolvable, so Voilà's FontAwesome stylesheet from cdn.jsdelivr.net
+    simply fails); they are listed in ``external_requests``. At the end of the test every page is closed like a
     user closing the tab (``RecordedPage.close()``: unload handlers run, Voilà shuts the kernel down), then its
     context. Playwright's ``context.close()`` alone skips unload and leaves the page's kernel running until culled.
 
@@ -67,6 +67,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # Nothing leaves the machine: other hosts do not resolve. (Blocking with Playwright's request routing instead
+    # made every request pass through this process, and then Voila pages at times could not send to their kernel
+    # until the websocket reconnected.)
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +79,6 @@ MAX_POOLED = 2
 """Idle pooled Voilà servers kept alive (each is ~80 MB plus ~60 MB per preheated kernel)."""
 SERVER_START_TIMEOUT = 90.0
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
-EMPTY_CSS_HOSTS = {"cdn.jsdelivr.net"}
-"""Voilà's lab template links FontAwesome CSS here; offline it cannot load, so tests answer it with nothing."""
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -89,21 +91,10 @@ def is_external(url: str) -> bool:
     return (urlsplit(url).hostname or "") not in LOCAL_HOSTS
 
 
-def block_external_requests(context: Any, record: list[str] | None = None) -> None:
-    """Answer non-local requests locally: Voilà's CDN stylesheet with an empty one, anything else aborted; their
-    URLs go to ``record``. Only external URLs are routed at all: routing every request through Playwright delays
-    the page's own requests and, in Voilà, at times left a page's first kernel connection unable to send."""
-
-    def handle(route: Any) -> None:
-        if record is not None:
-            record.append(route.request.url)
-        host = urlsplit(route.request.url).hostname or ""
-        if host in EMPTY_CSS_HOSTS and route.request.resource_type == "stylesheet":
-            route.fulfill(status=200, content_type="text/css", body="")
-        else:
-            route.abort("blockedbyclient")
-
-    context.route(is_external, handle)
+def record_external_requests(context: Any, record: list[str]) -> None:
+    """Append to ``record`` the URL of every request of ``context`` to another host (which ``CHROMIUM_ARGS`` makes
+    fail: such hosts do not resolve)."""
+    context.on("request", lambda req: record.append(req.url) if is_external(req.url) else None)
 
 
 def wait_for_text(locator: Any, text: str, timeout_ms: float = 15_000) -> Any:
@@ -427,7 +418,7 @@ class RecordedPage:
     failed_requests: list[tuple[str, str]] = field(default_factory=list)
     """``(url, failure text)`` of requests that failed (blocked external ones included)."""
     external_requests: list[str] = field(default_factory=list)
-    """URLs of non-local requests that were answered locally (CDN CSS) or aborted."""
+    """URLs of requests to other hosts (they fail: other hosts do not resolve)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.page, name)
@@ -438,8 +429,10 @@ class RecordedPage:
         return [text for kind, text in self.console if kind == "error"]
 
     def errors(self) -> list[str]:
-        """Console errors and uncaught page errors together."""
-        return [*self.console_errors, *self.page_errors]
+        """Console errors and uncaught page errors together; the failures of requests to other hosts (blocked on
+        purpose, and listed in ``external_requests``) are left out."""
+        console = [e for e in self.console_errors if "net::ERR_NAME_NOT_RESOLVED" not in e]
+        return [*console, *self.page_errors]
 
     def assert_no_errors(self, *ignore: str) -> None:
         """Fail if the page logged an error or threw, except errors containing one of ``ignore``."""
@@ -473,8 +466,8 @@ def _install_recorders(record: RecordedPage, page: Any) -> None:
 
 @pytest.fixture()
 def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., RecordedPage]]:
-    """Factory: ``page(url=None, *, wait_for=None, timeout_ms=60_000, dialogs="dismiss", block_external=True,
-    **context_options) -> RecordedPage``."""
+    """Factory: ``page(url=None, *, wait_for=None, timeout_ms=60_000, dialogs="dismiss", **context_options)
+    -> RecordedPage``."""
     opened: list[RecordedPage] = []
 
     def open_page(
@@ -483,7 +476,6 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[...
         wait_for: str | None = None,
         timeout_ms: float = 60_000,
         dialogs: Literal["dismiss", "accept"] = "dismiss",
-        block_external: bool = True,
         **context_options: Any,
     ) -> RecordedPage:
         context = chromium.new_context(**context_options)
@@ -506,8 +498,7 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[...
                 dialog.dismiss()
 
         context.on("dialog", on_dialog)
-        if block_external:
-            block_external_requests(context, record.external_requests)
+        record_external_requests(context, record.external_requests)
         if url is not None:
             pg.goto(url)
             if wait_for is not None:

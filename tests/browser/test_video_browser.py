@@ -23,7 +23,7 @@ import pytest
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, block_external_requests, wait_for_text
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "video-browser-secret"
@@ -97,7 +97,6 @@ def new_context(browser: Any) -> Any:
     """A context whose requests to other hosts never leave the machine (as the ``page`` fixture does)."""
     context = browser.new_context()
     context.set_default_timeout(30_000)
-    block_external_requests(context)
     return context
 
 

@@ -29,7 +29,7 @@ from conferencing_widgets.store import whiteboards as wb_store
 from conferencing_widgets.whiteboard_render import render_png
 from conferencing_widgets.whiteboards import WhiteboardService
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, block_external_requests, wait_for_text
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "whiteboard-browser-secret"
@@ -280,7 +280,6 @@ def test_plus_menu_opens_the_board_in_a_new_window(
     try:
         context = browser.new_context()
         context.set_default_timeout(60_000)
-        block_external_requests(context)
         alice = context.new_page()
         alice.goto(server.link("alice"))
         alice.locator(".cw-tile", has_text=title).first.click()
