@@ -145,7 +145,7 @@ def voila_command(
     options = list(extra_args)
     if isinstance(extra_args, str) or not all(isinstance(a, str) and a.startswith("--") and a != "--" for a in options):
         raise InvalidInput(f"Extra Voila arguments must be a list of --options, not {extra_args!r}.")
-    host = "127.0.0.1" if ip in ("", "0.0.0.0", "::") else ip
+    host = reachable_host(ip)
     base_url = f"http://{host}:{port}" if settings.base_url == _DEFAULT_BASE_URL else None
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
@@ -207,12 +207,17 @@ def stop_voila(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
         proc.wait()
 
 
+def reachable_host(ip: str) -> str:
+    """The address to reach a server listening on ``ip`` (all interfaces: through loopback)."""
+    return "127.0.0.1" if ip in ("", "0.0.0.0", "::") else ip
+
+
 def serve_dashboards(
     settings: Settings, *, port: int, dashboards_dir: Path | None = None, ip: str = "127.0.0.1"
 ) -> None:
     """Run Voilà in the foreground until Ctrl-C (or SIGTERM), printing the URL first."""
     argv, env = voila_command(settings, port=port, dashboards_dir=dashboards_dir, ip=ip)
-    host = env.get("VOILA_APP_IP", "127.0.0.1")
+    host = reachable_host(ip)
     print(f"Serving {argv[3]} with Voila at http://{host}:{port}/ (Ctrl-C to stop).", flush=True)
     print(f"Signed links: conferencing link USER --base-url http://{host}:{port}", flush=True)
 

@@ -271,8 +271,7 @@ class Service:
         if case is not None:
             # The case's assigned technicians join automatically.
             logins += [t for t in case.technicians if t not in logins and t != self.login]
-        if len(logins) + 1 > self.settings.max_members:
-            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+        self._require_room({self.login, *logins})
         return self.store.create_conversation(
             kind=kind, title=title, created_by=self.login, members=logins, case_id=None if case is None else case.id
         )
@@ -282,9 +281,13 @@ class Service:
         conv = self.require_writable(conversation_id)
         case = self.store.get_case(conv.case_id) if conv.case_id is not None else None
         chosen = self._check_new_members(logins, case)
-        if len(set(conv.members) | {u.login for u in chosen}) > self.settings.max_members:
-            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+        self._require_room({*conv.members, *(u.login for u in chosen)})
         return self.store.add_members(conv.id, [u.login for u in chosen])
+
+    def _require_room(self, members: set[str]) -> None:
+        """``LimitExceeded`` when a conversation would have more than ``max_members`` members."""
+        if len(members) > self.settings.max_members:
+            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
 
     def can_join(self, conversation_id: int) -> bool:
         """Whether ``join_case_chat`` would add this user (a reader who is not yet a member)."""
@@ -298,8 +301,7 @@ class Service:
             return conv
         if not policy.can_join_case_chat(self.user, conv):
             raise PermissionDenied("Only engineers and admins can join a service case chat they are not in.")
-        if len(conv.members) + 1 > self.settings.max_members:
-            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+        self._require_room({*conv.members, self.login})
         self.store.add_members(conv.id, [self.login])
         return self.store.get_conversation(conv.id)
 
