@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
-from conferencing_widgets.calls import CallService
+from conferencing_widgets.calls.service import CallService
+from conferencing_widgets.core.identity import dashboard_url
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.identity import dashboard_url
-from conferencing_widgets.serve import free_port, stop_voila, voila_command, wait_until_serving
+from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from voila_baseline import launched_chromium, measure, running_voila, write_notebook  # noqa: E402
 
 from conferencing_widgets import ConversationKind, Settings, Store  # noqa: E402
+from conferencing_widgets.core.identity import dashboard_url  # noqa: E402
 from conferencing_widgets.demo import seed_demo  # noqa: E402
-from conferencing_widgets.identity import dashboard_url  # noqa: E402
 from conferencing_widgets.store import schema  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -32,7 +32,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from sqlalchemy import insert, text
 
-from conferencing_widgets import export
+from conferencing_widgets.export import api as export
 from conferencing_widgets.store import Store
 from conferencing_widgets.store import schema as s
 

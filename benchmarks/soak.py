@@ -47,7 +47,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from conferencing_widgets import ConversationKind, Role, Service, Settings, Store
-from conferencing_widgets.errors import ConferencingError
+from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.store import schema
 
 COMPANIES = 5

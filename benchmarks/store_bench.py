@@ -41,7 +41,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 
-from conferencing_widgets.model import NewMessage
+from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.store import Store
 from conferencing_widgets.store import schema as s
 

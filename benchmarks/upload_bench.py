@@ -37,12 +37,12 @@ from typing import Any
 
 import nbformat
 
-from conferencing_widgets.config import Settings
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.identity import dashboard_url
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.identity import dashboard_url
-from conferencing_widgets.serve import free_port, stop_voila, voila_command, wait_until_serving
 from conferencing_widgets.store import Store
-from conferencing_widgets.ui import files_ui
+from conferencing_widgets.ui.files import views as files_ui
+from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
 CHROMIUM = os.environ.get("CW_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,8 +59,9 @@ SWEEP = ["256k:2", "256k:4", "512k:1", "512k:2", "512k:4", "1m:1", "1m:2", "2m:1
 # The dashboard, plus the chunk size and window taken from the URL (benchmark only).
 NOTEBOOK = """\
 from urllib.parse import parse_qs
-from conferencing_widgets.ui import conferencing_dashboard, files_ui
-from conferencing_widgets.ui.dashboard import request_query_string
+from conferencing_widgets.voila.dashboard import conferencing_dashboard
+from conferencing_widgets.ui.files import views as files_ui
+from conferencing_widgets.voila.dashboard import request_query_string
 
 query = request_query_string()
 params = parse_qs(query)
@@ -292,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _attachments(store: Store, conversation_id: int) -> list[Any]:
-    from conferencing_widgets.store.attachments import attachments_of
+    from conferencing_widgets.files.store import attachments_of
 
     return attachments_of(store, conversation_id, limit=50)
 

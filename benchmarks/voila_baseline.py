@@ -34,8 +34,8 @@ from urllib.parse import urlencode, urlsplit
 import nbformat
 import psutil
 
-from conferencing_widgets.config import Settings
-from conferencing_widgets.serve import free_port, stop_voila, voila_command, wait_until_serving
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -42,12 +42,12 @@ from sqlalchemy import insert
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.serve import free_port, stop_voila, voila_command, wait_until_serving
 from conferencing_widgets.store import schema as s
-from conferencing_widgets.store import whiteboards as wb_store
 from conferencing_widgets.store.store import utcnow
-from conferencing_widgets.whiteboard_render import render_png
-from conferencing_widgets.whiteboards import PALETTE, WIDTHS, WhiteboardService, clean_stroke
+from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.raster import render_png
+from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS, WhiteboardService, clean_stroke
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -163,13 +163,14 @@ def build_board(store: Store, data_dir: Path, n: int) -> tuple[int, int]:
 
 def bench_kernel(store: Store, data_dir: Path, board: int, repeats: int = 5) -> dict[str, float]:
     """Replay in the kernel: construct the view (reads the log) and answer a client-ready (sends everything)."""
-    from conferencing_widgets.ui.whiteboard_ui import WhiteboardView
+    from conferencing_widgets.ui.whiteboard.views import WhiteboardView
+    from conferencing_widgets.whiteboard.service import WhiteboardService
 
     service = Service(store, "tom.tech", Settings(data_dir=data_dir, secret=SECRET))
     totals, reads, sends = [], [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        view = WhiteboardView(service, board, live=False)
+        view = WhiteboardView(WhiteboardService(service), board, live=False)
         built = time.perf_counter()
         view.canvas[3]._handle_frontend_event(None, {"event": "client_ready"}, [])
         done = time.perf_counter()
@@ -216,7 +217,7 @@ def start_voila(store: Store, data_dir: Path) -> tuple[subprocess.Popen[bytes], 
 def board_page(browser: Any, base: str, login: str, board: int) -> Any:
     from datetime import timedelta
 
-    from conferencing_widgets.identity import dashboard_url
+    from conferencing_widgets.core.identity import dashboard_url
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(120_000)
@@ -271,7 +272,7 @@ def bench_pixels(browser: Any, base: str, board: int, want_ink: int) -> dict[str
     """Open the big board and time client-ready -> all ink on screen."""
     from datetime import timedelta
 
-    from conferencing_widgets.identity import dashboard_url
+    from conferencing_widgets.core.identity import dashboard_url
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(180_000)

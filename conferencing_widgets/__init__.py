@@ -1,7 +1,8 @@
 """conferencing_widgets: chat, whiteboards, files and video calls for service cases, in Jupyter."""
 
-from .config import Settings, load_settings
-from .errors import (
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.config import Settings, load_settings
+from conferencing_widgets.core.errors import (
     ConferencingError,
     InvalidInput,
     InvalidLink,
@@ -10,7 +11,7 @@ from .errors import (
     PermissionDenied,
     StorageError,
 )
-from .model import (
+from conferencing_widgets.core.model import (
     Attachment,
     Call,
     CaseStatus,
@@ -29,8 +30,7 @@ from .model import (
     User,
     Whiteboard,
 )
-from .service import Service
-from .store import ChangeFeed, Store
+from conferencing_widgets.store import ChangeFeed, Store
 
 __version__ = "0.1.0"
 

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import Settings, load_settings
-from .errors import ConferencingError
-from .store import Store
+from conferencing_widgets.core.config import Settings, load_settings
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -104,8 +104,8 @@ def demo(store_url: str | None, no_serve: bool, port: int, dashboards_dir: str |
       conferencing demo --port 8866
       conferencing demo --no-serve
     """
-    from .demo import seed_demo
-    from .identity import dashboard_url, parse_duration
+    from conferencing_widgets.core.identity import dashboard_url, parse_duration
+    from conferencing_widgets.demo import seed_demo
 
     settings = ensure_secret(settings_with(store_url))
     store = open_store(settings)
@@ -122,7 +122,7 @@ def demo(store_url: str | None, no_serve: bool, port: int, dashboards_dir: str |
     store.close()
     if no_serve:
         return
-    from .serve import serve_dashboards
+    from conferencing_widgets.voila.serve import serve_dashboards
 
     serve_dashboards(settings, port=port, dashboards_dir=Path(dashboards_dir) if dashboards_dir else None)
 
@@ -170,7 +170,7 @@ def link(user: str, expires: str | None, base_url: str | None, store_url: str | 
     Example:
       conferencing link alice --expires 7d --base-url https://service.example.com
     """
-    from .identity import dashboard_url, parse_duration
+    from conferencing_widgets.core.identity import dashboard_url, parse_duration
 
     settings = ensure_secret(settings_with(store_url))
     store = open_store(settings)
@@ -197,7 +197,7 @@ def load(file: str, store_url: str | None) -> None:
       users:  [{login: alice, display_name: Alice, group: acme, role: customer}]
       cases:  [{number: SR-2026-00042, title: ..., group: acme, technicians: [tom]}]
     """
-    from .loader import load_file
+    from conferencing_widgets.loader import load_file
 
     store = open_store(settings_with(store_url))
     counts = load_file(store, Path(file))
@@ -230,7 +230,7 @@ def serve(store_url: str | None, port: int, ip: str, dashboards_dir: str | None)
       conferencing serve --ip 10.0.0.11 --port 8866           # behind a proxy on another host
       conferencing link alice --base-url http://127.0.0.1:8866   # in another shell
     """
-    from .serve import serve_dashboards
+    from conferencing_widgets.voila.serve import serve_dashboards
 
     settings = ensure_secret(settings_with(store_url))
     open_store(settings).close()
@@ -262,13 +262,13 @@ def export(
     """Export conversations, members, messages, files, whiteboards, calls and cases, one file per table.
 
     This is the operator's export: everything in the store. Analysts export what they may read
-    with conferencing_widgets.export.frames(service=...).
+    with conferencing_widgets.export.api.frames(service=...).
 
     \b
     Example:
       conferencing export --format parquet --out exports/ --since 2026-01-01 --group acme
     """
-    from . import export as exporter
+    from conferencing_widgets.export import api as exporter
 
     # Read-only: an export never runs migrations (and skips their start-up cost).
     store = Store(settings_with(store_url).store_url)
@@ -308,7 +308,7 @@ def transcript(conversation: str, fmt: str, out_file: str | None, store_url: str
       conferencing transcript SR-2026-00042 --format html --out SR-2026-00042.html
       conferencing transcript 12 > chat-12.md
     """
-    from .transcript import render_ref
+    from conferencing_widgets.transcript.render import render_ref
 
     store = open_store(settings_with(store_url))
     try:

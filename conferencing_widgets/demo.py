@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .model import ConversationKind, NewMessage, Role
-from .store import Store, utcnow
+from conferencing_widgets.core.model import ConversationKind, NewMessage, Role
+from conferencing_widgets.store import Store, utcnow
 
 VENDOR = ("machtool", "MachTool Service GmbH")
 CUSTOMERS = [

@@ -8,10 +8,10 @@ from typing import Any
 import yaml
 from sqlalchemy.exc import DataError, IntegrityError
 
-from .errors import InvalidInput
-from .model import CaseStatus, Role
-from .service import clean_title
-from .store import Store
+from conferencing_widgets.chat.service import clean_title
+from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.model import CaseStatus, Role
+from conferencing_widgets.store import Store
 
 
 def _require(item: Any, keys: tuple[str, ...], where: str) -> dict[str, Any]:

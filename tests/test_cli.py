@@ -17,7 +17,7 @@ from conftest import snapshot
 
 from conferencing_widgets import InvalidLink, Store
 from conferencing_widgets.cli import main
-from conferencing_widgets.identity import read_token
+from conferencing_widgets.core.identity import read_token
 
 SECRET = "cli-test-secret"
 SCRIPT = Path(sys.executable).with_name("conferencing")

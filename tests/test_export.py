@@ -28,11 +28,11 @@ from conferencing_widgets import (
     Role,
     Service,
     Store,
-    export,
 )
 from conferencing_widgets.cli import main
-from conferencing_widgets.errors import PermissionDenied, StorageError
-from conferencing_widgets.metrics import CASE_COLUMNS
+from conferencing_widgets.core.errors import PermissionDenied, StorageError
+from conferencing_widgets.export import api as export
+from conferencing_widgets.export.metrics import CASE_COLUMNS
 from conferencing_widgets.store import schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

@@ -37,7 +37,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 from sqlalchemy import text
 
 from conferencing_widgets import ChangeFeed, NewMessage, StorageError, Store
-from conferencing_widgets.files import FileService
+from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store.blobs import BlobStore
 
 pytestmark = pytest.mark.timeout(300)
@@ -433,8 +433,8 @@ def test_failed_page_requests_do_not_log_link_tokens(tmp_path: Path) -> None:
     import urllib.error
     import urllib.request
 
-    from conferencing_widgets.config import Settings
-    from conferencing_widgets.serve import free_port, stop_voila, voila_command, wait_until_serving
+    from conferencing_widgets.core.config import Settings
+    from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
     settings = Settings(data_dir=tmp_path / "data", secret="s" * 32)
     port = free_port()

@@ -24,7 +24,7 @@ WAKE_LIMIT = 2.0
 
 POSTER = r"""
 import sys
-from conferencing_widgets.model import NewMessage
+from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.store import Store
 
 store = Store(sys.argv[1])

@@ -25,7 +25,9 @@ from conferencing_widgets import (
     StorageError,
     Store,
 )
-from conferencing_widgets.files import (
+from conferencing_widgets.calls.store import calls_of
+from conferencing_widgets.files import store as att_store
+from conferencing_widgets.files.service import (
     FileService,
     blob_store_for,
     clean_file_name,
@@ -35,9 +37,7 @@ from conferencing_widgets.files import (
     preview_kind,
     read_attachment_bytes,
 )
-from conferencing_widgets.store import attachments as att_store
 from conferencing_widgets.store.blobs import BlobStore, StagedBlob
-from conferencing_widgets.store.calls import calls_of
 
 
 def png_bytes(size: tuple[int, int] = (40, 30), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:

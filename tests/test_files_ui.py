@@ -18,11 +18,12 @@ from conftest import World, seed_world, snapshot
 from sqlalchemy import insert
 
 from conferencing_widgets import MessageKind, Service, Settings, Store
-from conferencing_widgets.files import FileService
+from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema
 from conferencing_widgets.store.store import utcnow
-from conferencing_widgets.ui import ConferencingApp, files_ui
-from conferencing_widgets.ui.files_ui import FileViewerWidget, UploadWidget
+from conferencing_widgets.ui import ConferencingApp
+from conferencing_widgets.ui.files import views as files_ui
+from conferencing_widgets.ui.files.views import FileViewerWidget, UploadWidget
 
 
 @pytest.fixture()
@@ -93,7 +94,7 @@ def test_upload_reaches_the_stream_and_both_pages_files_lists(world: World) -> N
     acks = wire.of("ack")
     assert wire.of("ready") and [a["received"] for a in acks][-1] == len(data) and len(acks) == 5
     (done,) = wire.of("done")
-    att = FileService.of(alice.service).attachment(done["attachment"])
+    att = FileService(alice.service).attachment(done["attachment"])
     assert att.sha256 == hashlib.sha256(data).hexdigest()
     # The uploader's page shows it at once; the other page after the feed delivers it.
     row = alice.messages.stream.window[-1]
@@ -151,7 +152,7 @@ def test_broken_or_cancelled_upload_leaves_nothing(world: World) -> None:
 def test_viewer_previews_images_text_and_downloads_the_rest(world: World) -> None:
     chat = world.acme_case_chat
     alice = app_for(world, "alice", chat)
-    files = FileService.of(alice.service)
+    files = FileService(alice.service)
     image = png()
     img = files.upload_bytes(chat, "photo.png", image)
     txt = files.upload_bytes(chat, "machine.log", b"0123456789\n" * 10_000)
@@ -192,7 +193,7 @@ def test_viewer_previews_images_text_and_downloads_the_rest(world: World) -> Non
 def test_thumbnails_gallery_and_calls(world: World) -> None:
     chat = world.acme_case_chat
     alice = app_for(world, "alice", chat)
-    files = FileService.of(alice.service)
+    files = FileService(alice.service)
     img = files.upload_bytes(chat, "photo.png", png((640, 480)))
     files.upload_bytes(chat, "logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
     with world.store.atomic() as conn:
@@ -207,12 +208,8 @@ def test_thumbnails_gallery_and_calls(world: World) -> None:
     assert f'data-cw-file="{img.id}"' in media and "data:image/jpeg;base64," in media
     assert "logo.svg" not in media  # SVG is active content: listed in Files, never shown as media
     assert 'class="cw-media-call"' in media  # rendered by the video feature when it is installed
-    saved = list(files_ui._CALLS_RENDERER)
-    files_ui.set_calls_renderer(None)  # without it, the calls table is listed read-only
-    try:
-        fallback = files_ui.media_section_html(alice.service, alice.conversation)
-    finally:
-        files_ui._CALLS_RENDERER[:] = saved
+    # Without the calls feature's list, the calls table is listed read-only.
+    fallback = files_ui.media_section_html(alice.session.files, alice.conversation)
     assert "Call by Tom Becker" in fallback and "ongoing" in fallback
     files_html = alice.details.sections["files"].value
     assert files_html.count("data:image/") == 1 and "logo.svg" in files_html
@@ -242,7 +239,7 @@ def test_hostile_names_are_inert_everywhere(world: World) -> None:
 
 
 def test_forged_file_message_reveals_nothing(world: World) -> None:
-    borg_file = FileService.of(world.service("bella")).upload_bytes(world.borg_case_chat, "secret.txt", b"borg\n")
+    borg_file = FileService(world.service("bella")).upload_bytes(world.borg_case_chat, "secret.txt", b"borg\n")
     # Alice posts a file-kind message in her own chat pointing at Borg's attachment id.
     Service(world.store, "alice").post(world.acme_case_chat, "look", kind=MessageKind.FILE, ref_id=borg_file.id)
     alice = app_for(world, "alice", world.acme_case_chat)

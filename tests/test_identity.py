@@ -11,7 +11,7 @@ import pytest
 from conftest import World
 
 from conferencing_widgets import InvalidInput, InvalidLink, Store
-from conferencing_widgets.identity import (
+from conferencing_widgets.core.identity import (
     dashboard_url,
     make_token,
     param_from_query,

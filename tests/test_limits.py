@@ -15,7 +15,7 @@ from conftest import World
 from sqlalchemy import inspect, text, update
 
 from conferencing_widgets import LimitExceeded, Service, Store
-from conferencing_widgets.files import FileService
+from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema, utcnow
 from conferencing_widgets.store.blobs import BlobStore
 from conferencing_widgets.store.migrations import upgrade
@@ -63,7 +63,7 @@ def test_upload_size(seeded: World, tmp_path: Path) -> None:
 
 
 def test_stroke_size(seeded: World) -> None:
-    from conferencing_widgets import whiteboards as wb
+    from conferencing_widgets.whiteboard import service as wb
 
     boards = wb.WhiteboardService(seeded.service("alice"))
     board = boards.create(seeded.acme_direct, title="Sketch")

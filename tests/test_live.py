@@ -6,13 +6,18 @@ import asyncio
 
 from conftest import World
 
-from conferencing_widgets.model import Event
+from conferencing_widgets.chat.events import VisibleEvents
+from conferencing_widgets.core.model import Event
 from conferencing_widgets.ui.live import FeedFollower
+
+
+def _feed_of(world: World) -> VisibleEvents:
+    return VisibleEvents(world.service("alice"))
 
 
 def test_refresh_hands_over_each_event_once(seeded: World) -> None:
     batches: list[list[Event]] = []
-    follower = FeedFollower(seeded.store, batches.append, name="test")
+    follower = FeedFollower(_feed_of(seeded), batches.append, name="test")
     assert follower.refresh() == 0 and batches == []
     msg = seeded.service("alice").post(seeded.acme_direct, "one")
     assert follower.refresh() >= 1
@@ -32,7 +37,7 @@ def test_live_loop_survives_a_failing_batch_and_loses_nothing(seeded: World) -> 
         seen.extend(e.ref_id for e in events if e.kind == "message" and e.ref_id is not None)
 
     async def scenario() -> None:
-        follower = FeedFollower(seeded.store, apply, name="test")
+        follower = FeedFollower(_feed_of(seeded), apply, name="test")
         follower.start()
         assert follower.running
         alice = seeded.service("alice")
@@ -61,7 +66,7 @@ def test_a_batch_that_keeps_failing_is_skipped(seeded: World) -> None:
         seen.extend(i for i in ids if i is not None)
 
     async def scenario() -> None:
-        follower = FeedFollower(seeded.store, apply, name="test")
+        follower = FeedFollower(_feed_of(seeded), apply, name="test")
         follower.last_event = _event_of(seeded, poison.id) - 1
         follower.start()
         for _ in range(200):
@@ -88,13 +93,13 @@ def test_done_ends_the_live_loop(seeded: World) -> None:
     finished = [False]
 
     async def scenario() -> None:
-        follower = FeedFollower(seeded.store, lambda _e: None, name="test", done=lambda: finished[0])
+        follower = FeedFollower(_feed_of(seeded), lambda _e: None, name="test", done=lambda: finished[0])
         follower.start()
         finished[0] = True
         seeded.service("alice").post(seeded.acme_direct, "wake the loop")
         task = follower._task
         assert task is not None
         await asyncio.wait_for(task, timeout=10)
-        assert follower._feed is None  # the loop released its feed connection
+        assert follower.source._feed is None  # type: ignore[attr-defined]  # the loop released its connection
 
     asyncio.run(scenario())

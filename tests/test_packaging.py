@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 import conferencing_widgets
-from conferencing_widgets import errors, model
+from conferencing_widgets.core import errors, model
 
 ROOT = Path(__file__).resolve().parents[1]
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;#]*)")

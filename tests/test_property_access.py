@@ -49,11 +49,11 @@ from conferencing_widgets import (
     Settings,
     Store,
 )
-from conferencing_widgets import export as cw_export
-from conferencing_widgets.calls import CallService
-from conferencing_widgets.files import FileService
+from conferencing_widgets.calls.service import CallService
+from conferencing_widgets.export import api as cw_export
+from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema
-from conferencing_widgets.whiteboards import WhiteboardService
+from conferencing_widgets.whiteboard.service import WhiteboardService
 
 T = TypeVar("T")
 VENDOR = "vendor"
@@ -362,7 +362,7 @@ class AccessMachine(RuleBasedStateMachine):
         refusal = self.denial(actor, cid, write=False)
         errors = (refusal or NotFound,)
         conv = self.convs[cid]
-        files, calls = FileService.of(svc), CallService.of(svc)
+        files, calls = FileService(svc), CallService(svc)
 
         def messages() -> None:
             got = svc.messages(cid, limit=1000)
@@ -393,7 +393,7 @@ class AccessMachine(RuleBasedStateMachine):
             return
         refusal = self.denial(actor, cid, write=True)
         att = self.attempt(
-            lambda: FileService.of(svc).upload_bytes(cid, "notes.txt", f"notes of {actor} in {cid}\n".encode()),
+            lambda: FileService(svc).upload_bytes(cid, "notes.txt", f"notes of {actor} in {cid}\n".encode()),
             allowed=refusal is None,
             errors=(refusal or NotFound,),
             what=f"{actor} uploads into {cid}",
@@ -413,7 +413,7 @@ class AccessMachine(RuleBasedStateMachine):
         cid = self.files[aid]
         refusal = self.denial(actor, cid, write=False)
         got = self.attempt(
-            lambda: FileService.of(svc).read(aid),
+            lambda: FileService(svc).read(aid),
             allowed=refusal is None,
             errors=(refusal or NotFound,),
             what=f"{actor} opens file {aid}",
@@ -433,7 +433,7 @@ class AccessMachine(RuleBasedStateMachine):
             return
         refusal = self.denial(actor, cid, write=True)
         info = self.attempt(
-            lambda: CallService.of(svc).start(cid),
+            lambda: CallService(svc).start(cid),
             allowed=refusal is None,
             errors=(refusal or NotFound,),
             what=f"{actor} starts a call in {cid}",
@@ -451,7 +451,7 @@ class AccessMachine(RuleBasedStateMachine):
         if svc is None:
             return
         cid = self.calls[call_id]
-        calls = CallService.of(svc)
+        calls = CallService(svc)
         refusal = self.denial(actor, cid, write=False)
         call = self.attempt(
             lambda: calls.call(call_id),
@@ -480,7 +480,7 @@ class AccessMachine(RuleBasedStateMachine):
             return
         refusal = self.denial(actor, cid, write=True)
         board = self.attempt(
-            lambda: WhiteboardService.of(svc).create(cid, "Sketch"),
+            lambda: WhiteboardService(svc).create(cid, "Sketch"),
             allowed=refusal is None,
             errors=(refusal or NotFound,),
             what=f"{actor} starts a whiteboard in {cid}",
@@ -500,7 +500,7 @@ class AccessMachine(RuleBasedStateMachine):
         svc = self.session(actor)
         if svc is None:
             return
-        boards = WhiteboardService.of(svc)
+        boards = WhiteboardService(svc)
         refusal = self.denial(actor, cid, write=False)
         strokes = self.attempt(
             lambda: boards.strokes(board_id),

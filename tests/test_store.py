@@ -10,7 +10,7 @@ import pytest
 from conftest import World, snapshot
 
 from conferencing_widgets import ConversationKind, InvalidInput, NewMessage, NotFound, Role, Store
-from conferencing_widgets.model import UNREAD_CAP, CaseStatus
+from conferencing_widgets.core.model import UNREAD_CAP, CaseStatus
 
 
 def post_many(store: Store, conversation_id: int, author: str, n: int, prefix: str = "m") -> list[int]:

@@ -17,9 +17,10 @@ from markdown_it import MarkdownIt
 from PIL import Image
 from sqlalchemy import insert, update
 
-from conferencing_widgets import InvalidInput, NewMessage, NotFound, Role, Store, transcript
+from conferencing_widgets import InvalidInput, NewMessage, NotFound, Role, Store
 from conferencing_widgets.cli import main
 from conferencing_widgets.store import schema
+from conferencing_widgets.transcript import render as transcript
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
+from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.model import NewMessage
-from conferencing_widgets.ui import ConferencingApp, conferencing_dashboard
+from conferencing_widgets.ui import ConferencingApp
+from conferencing_widgets.voila.dashboard import conferencing_dashboard
 
 
 @pytest.fixture()
@@ -181,7 +182,7 @@ def test_dashboard_denies_bad_tokens(demo_store: Store, monkeypatch: pytest.Monk
         assert "cw-denied" in page._dom_classes
     from datetime import timedelta
 
-    from conferencing_widgets.identity import make_token
+    from conferencing_widgets.core.identity import make_token
 
     ok = conferencing_dashboard("token=" + make_token("alice", "s3cret", timedelta(hours=1)))
     assert "cw-app" in ok._dom_classes
@@ -194,7 +195,7 @@ def test_reading_the_request_does_not_import_voila_into_the_kernel() -> None:
     import sys
 
     code = (
-        "import sys; from conferencing_widgets.ui.dashboard import request_query_string as r; "
+        "import sys; from conferencing_widgets.voila.dashboard import request_query_string as r; "
         "print(r(), 'voila.utils' in sys.modules)"
     )
     env = {"PATH": "/usr/bin:/bin", "QUERY_STRING": "token=abc&x=1", "VOILA_PREHEAT": "False"}

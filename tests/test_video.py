@@ -12,8 +12,7 @@ import jwt
 import pytest
 
 from conferencing_widgets import InvalidInput, Role, Settings, User
-from conferencing_widgets.model import Call
-from conferencing_widgets.video import (
+from conferencing_widgets.calls.providers import (
     ROOM_PATTERN,
     BuiltinProvider,
     JitsiProvider,
@@ -26,6 +25,7 @@ from conferencing_widgets.video import (
     register_provider,
     room_name,
 )
+from conferencing_widgets.core.model import Call
 
 ALICE = User(login="alice.moreau", display_name="Alice Moreau", group_id="acme", role=Role.CUSTOMER)
 
@@ -218,7 +218,7 @@ def test_registry_names_the_choices_and_accepts_new_providers() -> None:
             .endswith("/cwx")
         )
     finally:
-        from conferencing_widgets import video
+        from conferencing_widgets.calls import providers as video
 
         video._PROVIDERS.pop("echo-test", None)
     with pytest.raises(InvalidInput, match="lower-case name"):

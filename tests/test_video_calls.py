@@ -12,11 +12,11 @@ from conftest import World
 from sqlalchemy import inspect, select, text
 
 from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Store
-from conferencing_widgets.calls import CALL_MESSAGE, CallService
-from conferencing_widgets.identity import param_from_query, read_token
-from conferencing_widgets.model import MessageKind
+from conferencing_widgets.calls.service import CALL_MESSAGE, CallService
+from conferencing_widgets.calls.store import CALL_EVENT, SIGNAL_EVENT
+from conferencing_widgets.core.identity import param_from_query, read_token
+from conferencing_widgets.core.model import MessageKind
 from conferencing_widgets.store import schema
-from conferencing_widgets.store.calls import CALL_EVENT, SIGNAL_EVENT
 from conferencing_widgets.store.migrations import upgrade
 
 SECRET = "test-secret"

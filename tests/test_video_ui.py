@@ -10,16 +10,17 @@ import pytest
 from conftest import World
 
 from conferencing_widgets import Service, Settings, Store
-from conferencing_widgets.identity import make_token, parse_duration
+from conferencing_widgets.calls.service import CallService
+from conferencing_widgets.core.identity import make_token, parse_duration
 from conferencing_widgets.ui import ConferencingApp
-from conferencing_widgets.ui.video_ui import (
+from conferencing_widgets.ui.calls.views import (
     CallRedirect,
     CallSession,
     VideoButton,
-    call_dashboard,
     call_page,
     format_duration,
 )
+from conferencing_widgets.voila.dashboard import call_dashboard
 
 SECRET = "ui-secret"
 JITSI = Settings(secret=SECRET, jitsi_url="http://127.0.0.1:9/meet")
@@ -173,18 +174,18 @@ def test_call_dashboard_refuses_bad_links_and_outsiders(world: World) -> None:
 
 def test_jitsi_call_page_records_join_and_forwards(world: World) -> None:
     call = app_for(world, "alice").video.calls.start(world.acme_case_chat).call
-    page = call_page(Service(world.store, "tom", JITSI), call.id)
+    page = call_page(CallService(Service(world.store, "tom", JITSI)), call.id)
     redirect = next(c for c in page.children if isinstance(c, CallRedirect))
     assert redirect.url.startswith(f"http://127.0.0.1:9/meet/{world.store.get_call(call.id).room}")
     assert world.store.get_call(call.id).participants == ("alice", "tom")
     app_for(world, "tom").video.calls.end(call.id)
-    ended = call_page(Service(world.store, "tom", JITSI), call.id)
+    ended = call_page(CallService(Service(world.store, "tom", JITSI)), call.id)
     assert "cw-call-ended" in ended._dom_classes
 
 
 def test_builtin_call_pages_relay_signals_through_the_store(world: World) -> None:
     call = app_for(world, "alice", BUILTIN).video.calls.start(world.acme_case_chat).call
-    pages = {x: call_page(Service(world.store, x, BUILTIN), call.id, live=False) for x in ("alice", "tom")}
+    pages = {x: call_page(CallService(Service(world.store, x, BUILTIN)), call.id, live=False) for x in ("alice", "tom")}
     a: CallSession = pages["alice"].call_session  # type: ignore[attr-defined]
     t: CallSession = pages["tom"].call_session  # type: ignore[attr-defined]
     a_sent, t_sent = sent_by(a.widget), sent_by(t.widget)

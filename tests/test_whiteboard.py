@@ -17,12 +17,12 @@ from PIL import Image
 from sqlalchemy import inspect, text
 
 from conferencing_widgets import Settings, Store
-from conferencing_widgets import whiteboards as wbmod
-from conferencing_widgets.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
-from conferencing_widgets.files import FileService
-from conferencing_widgets.model import MessageKind
-from conferencing_widgets.store import whiteboards as wb_store
-from conferencing_widgets.whiteboards import (
+from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.model import MessageKind
+from conferencing_widgets.files.service import FileService
+from conferencing_widgets.whiteboard import service as wbmod
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.service import (
     MAX_STROKE_POINTS,
     WhiteboardService,
     bounded,

@@ -12,11 +12,11 @@ from conftest import World
 from PIL import Image
 
 from conferencing_widgets import Settings, Store
-from conferencing_widgets import whiteboard_render as render
-from conferencing_widgets.errors import InvalidInput
-from conferencing_widgets.model import Stroke
-from conferencing_widgets.store.whiteboards import SceneRows
-from conferencing_widgets.whiteboards import WhiteboardService
+from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.model import Stroke
+from conferencing_widgets.whiteboard import raster as render
+from conferencing_widgets.whiteboard.service import WhiteboardService
+from conferencing_widgets.whiteboard.store import SceneRows
 
 
 @pytest.fixture()

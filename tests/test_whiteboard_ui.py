@@ -14,19 +14,19 @@ from conftest import World
 from PIL import Image
 
 from conferencing_widgets import Service, Settings, Store
-from conferencing_widgets.files import FileService
-from conferencing_widgets.identity import make_token, read_token
-from conferencing_widgets.model import MessageKind
-from conferencing_widgets.store import whiteboards as wb_store
+from conferencing_widgets.core.identity import make_token, read_token
+from conferencing_widgets.core.model import MessageKind
+from conferencing_widgets.files.service import FileService
 from conferencing_widgets.ui import ConferencingApp
-from conferencing_widgets.ui.whiteboard_ui import (
+from conferencing_widgets.ui.whiteboard.views import (
     NewWhiteboardButton,
     WhiteboardPngWidget,
     WhiteboardView,
-    whiteboard_dashboard,
     whiteboard_message_html,
 )
-from conferencing_widgets.whiteboards import WhiteboardService
+from conferencing_widgets.voila.dashboard import whiteboard_dashboard
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.service import WhiteboardService
 
 SECRET = "whiteboard-ui-secret"
 
@@ -41,7 +41,7 @@ def world(sqlite_store: Store, seed, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def view_for(world: World, login: str, board: int) -> WhiteboardView:
-    return WhiteboardView(world.service(login), board, live=False)
+    return WhiteboardView(WhiteboardService(world.service(login)), board, live=False)
 
 
 def drag(view: WhiteboardView, *points: tuple[float, float]) -> None:
@@ -59,7 +59,7 @@ def test_plus_entry_starts_a_board_listed_in_the_stream_and_area_3(world: World)
     assert entry.mode == "inline"  # not under Voilà: the board opens inside the app
     reply = entry.click()
     assert reply["type"] == "inline"
-    board = WhiteboardService.of(app.service).boards(world.acme_case_chat)[0]
+    board = WhiteboardService(app.service).boards(world.acme_case_chat)[0]
     row = app.messages.stream.window[-1]
     assert row["kind"] == "whiteboard" and "Whiteboard 1" in row["html"]
     assert f'data-cw-wb-open="{board.id}"' in row["html"] and f'data-cw-wb-png="{board.id}"' in row["html"]
@@ -69,7 +69,7 @@ def test_plus_entry_starts_a_board_listed_in_the_stream_and_area_3(world: World)
     # Tom's app learns about the new board from the feed.
     tom = ConferencingApp(world.service("tom"), live=False)
     tom.open_conversation(world.acme_case_chat)
-    WhiteboardService.of(world.service("alice")).create(world.acme_case_chat, "Coolant circuit")
+    WhiteboardService(world.service("alice")).create(world.acme_case_chat, "Coolant circuit")
     tom.refresh()
     assert "Coolant circuit" in tom.details.sections["whiteboards"].value
     assert "Coolant circuit" in tom.messages.stream.window[-1]["html"]
@@ -86,7 +86,7 @@ def test_under_voila_the_entry_opens_a_signed_board_page(world: World, monkeypat
     url = urlsplit(reply["url"])
     assert url.path == "/voila/render/whiteboard.ipynb" and not url.netloc
     query = parse_qs(url.query)
-    board = WhiteboardService.of(app.service).boards(world.acme_case_chat)[0]
+    board = WhiteboardService(app.service).boards(world.acme_case_chat)[0]
     assert query["board"] == [str(board.id)] and read_token(query["token"][0], SECRET) == "alice"
     link = f'href="/voila/render/whiteboard.ipynb?board={board.id}&amp;token='
     assert link in app.messages.stream.window[-1]["html"]
@@ -100,7 +100,7 @@ def test_under_voila_the_entry_opens_a_signed_board_page(world: World, monkeypat
 
 
 def test_two_views_draw_live_and_undo_only_their_own(world: World) -> None:
-    board = WhiteboardService.of(world.service("alice")).create(world.acme_case_chat).id
+    board = WhiteboardService(world.service("alice")).create(world.acme_case_chat).id
     alice, tom = view_for(world, "alice", board), view_for(world, "tom", board)
     alice.select_color("#e03131")
     alice.pointer_down(100, 100)
@@ -145,7 +145,7 @@ def test_two_views_draw_live_and_undo_only_their_own(world: World) -> None:
 
 
 def test_tool_errors_show_and_write_nothing(world: World) -> None:
-    board = WhiteboardService.of(world.service("alice")).create(world.acme_case_chat).id
+    board = WhiteboardService(world.service("alice")).create(world.acme_case_chat).id
     view = view_for(world, "alice", board)
     before = world.snapshot()
     view.select_tool("text")
@@ -159,7 +159,7 @@ def test_tool_errors_show_and_write_nothing(world: World) -> None:
 
 
 def test_read_only_viewers_see_but_cannot_draw(world: World) -> None:
-    bs = WhiteboardService.of(world.service("alice"))
+    bs = WhiteboardService(world.service("alice"))
     board = bs.create(world.acme_case_chat).id
     bs.add_stroke(board, "pen", [0, 0, 50, 50], color="#1f1f1f", width=2)
     erik = view_for(world, "erik", board)
@@ -174,7 +174,7 @@ def test_read_only_viewers_see_but_cannot_draw(world: World) -> None:
 
 
 def test_replay_is_batched_and_zoom_maps_pointer_coordinates(world: World) -> None:
-    bs = WhiteboardService.of(world.service("alice"))
+    bs = WhiteboardService(world.service("alice"))
     board = bs.create(world.acme_case_chat).id
     for i in range(60):
         bs.add_stroke(board, "pen", [i * 10, 10, i * 10 + 5, 60], color="#e03131" if i % 2 else "#1971c2", width=4)
@@ -194,12 +194,12 @@ def test_replay_is_batched_and_zoom_maps_pointer_coordinates(world: World) -> No
 
 
 def test_png_downloads_check_rights(world: World) -> None:
-    board = WhiteboardService.of(world.service("alice")).create(world.acme_case_chat)
-    png = WhiteboardPngWidget(world.service("adam"), board=board.id)
+    board = WhiteboardService(world.service("alice")).create(world.acme_case_chat)
+    png = WhiteboardPngWidget(WhiteboardService(world.service("adam")), board=board.id)
     data = png.download(board.id)
     assert data is not None and data.startswith(b"\x89PNG")
     assert png.sent[-1] == {"type": "png", "name": f"Whiteboard-1-{board.id}.png", "size": len(data)}
-    outsider = WhiteboardPngWidget(world.service("bella"))
+    outsider = WhiteboardPngWidget(WhiteboardService(world.service("bella")))
     assert outsider.download(board.id) is None and outsider.sent[-1]["type"] == "error"
 
 
@@ -207,7 +207,7 @@ def test_board_page_reads_the_visitor_from_the_link(world: World, monkeypatch: p
     monkeypatch.setenv("CONFERENCING_STORE", world.store.url)
     monkeypatch.setenv("CONFERENCING_SECRET", SECRET)
     monkeypatch.setenv("CONFERENCING_DATA_DIR", str(world.settings.data_dir))
-    board = WhiteboardService.of(world.service("alice")).create(world.acme_case_chat).id
+    board = WhiteboardService(world.service("alice")).create(world.acme_case_chat).id
     token = make_token("adam", SECRET, timedelta(hours=1))
     page = whiteboard_dashboard(f"board={board}&token={token}")
     views = [c for c in page.children if isinstance(c, WhiteboardView)]
@@ -224,26 +224,26 @@ def test_board_page_reads_the_visitor_from_the_link(world: World, monkeypatch: p
 
 
 def test_stream_row_of_a_forged_reference_reveals_nothing(world: World) -> None:
-    other = WhiteboardService.of(world.service("bella")).create(world.borg_case_chat, "Borg secret plan")
+    other = WhiteboardService(world.service("bella")).create(world.borg_case_chat, "Borg secret plan")
     forged = world.service("alice").post(world.acme_case_chat, "look", kind=MessageKind.WHITEBOARD, ref_id=other.id)
-    html = whiteboard_message_html(world.service("alice"), forged)
+    html = whiteboard_message_html(WhiteboardService(world.service("alice")), forged)
     assert "not available" in html and "Borg" not in html
     assert wb_store.get_board(world.store, other.id).title == "Borg secret plan"
 
 
 def test_service_accepts_a_plain_service(world: World) -> None:
-    board = WhiteboardService.of(world.service("alice")).create(world.acme_case_chat).id
-    view = WhiteboardView(Service(world.store, "adam", world.settings), board, live=False)
+    board = WhiteboardService(world.service("alice")).create(world.acme_case_chat).id
+    view = WhiteboardView(WhiteboardService(Service(world.store, "adam", world.settings)), board, live=False)
     assert not view.read_only and view.boards.login == "adam"
 
 
 def test_backgrounds_chosen_from_files_shared_while_the_board_is_open(world: World) -> None:
-    board = WhiteboardService.of(world.service("alice")).create(world.acme_case_chat).id
+    board = WhiteboardService(world.service("alice")).create(world.acme_case_chat).id
     view = view_for(world, "tom", board)
     assert [v for _label, v in view.bg_select.options] == [0]
     out = io.BytesIO()
     Image.new("RGB", (50, 32), (0, 90, 200)).save(out, "PNG")
-    att = FileService.of(world.service("adam")).upload_bytes(world.acme_case_chat, "pump.png", out.getvalue())
+    att = FileService(world.service("adam")).upload_bytes(world.acme_case_chat, "pump.png", out.getvalue())
     view.refresh()
     assert [v for _label, v in view.bg_select.options] == [0, att.id]
     view.bg_select.value = att.id
@@ -257,7 +257,7 @@ def test_backgrounds_chosen_from_files_shared_while_the_board_is_open(world: Wor
 
 
 def test_ready_nudges_stop_once_the_canvas_is_ready(seeded: World) -> None:
-    board = WhiteboardService.of(seeded.service("alice")).create(seeded.acme_case_chat).id
+    board = WhiteboardService(seeded.service("alice")).create(seeded.acme_case_chat).id
     view = view_for(seeded, "alice", board)
     assert view.nudge in view.children and not view.nudge.acknowledged
     view.nudge._on_nudge(view.nudge, {"type": "nudge", "step": 0}, [])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InvalidInput, NotFound, StorageError
+from conferencing_widgets.core.errors import InvalidInput, NotFound, StorageError
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 TMP_DIR = "tmp"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from ..errors import InvalidInput
+from conferencing_widgets.core.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import make_url
 
-from ..errors import StorageError
-from ..model import Event
+from conferencing_widgets.core.errors import StorageError
+from conferencing_widgets.core.model import Event
 
 if TYPE_CHECKING:
-    from .store import Store
+    from conferencing_widgets.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def make_waker(store: Store) -> Waker:
     """The best waker for the store's backend."""
     url = make_url(store.url)
     if store.backend == "postgresql":
-        from .store import NOTIFY_CHANNEL
+        from conferencing_widgets.store.store import NOTIFY_CHANNEL
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PostgresListenWaker(conninfo, NOTIFY_CHANNEL)

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..errors import InvalidInput, NotFound, StorageError
-from ..model import (
+from conferencing_widgets.core.errors import InvalidInput, NotFound, StorageError
+from conferencing_widgets.core.model import (
     UNREAD_CAP,
     Call,
     CaseStatus,
@@ -38,8 +38,8 @@ from ..model import (
     ServiceCase,
     User,
 )
-from . import schema as s
-from .engine import make_engine, normalise_url
+from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.engine import make_engine, normalise_url
 
 NOTIFY_CHANNEL = "cw_events"
 EVENT_LOCK_KEY = 0x63770001
@@ -66,7 +66,7 @@ class Store:
 
     def create_schema(self) -> None:
         """Create or upgrade the schema to the newest migration."""
-        from .migrations import upgrade
+        from conferencing_widgets.store.migrations import upgrade
 
         upgrade(self.engine)
 
@@ -781,7 +781,7 @@ class Store:
 
     def feed(self) -> ChangeFeed:
         """A follower of the events table that can wait for news; close it when done."""
-        from .feed import ChangeFeed
+        from conferencing_widgets.store.feed import ChangeFeed
 
         return ChangeFeed(self)
 
@@ -797,4 +797,4 @@ def _unread_many_query() -> Any:
 
 
 # Imported late for type hints only: feed.py imports this module.
-from .feed import ChangeFeed  # noqa: E402
+from conferencing_widgets.store.feed import ChangeFeed  # noqa: E402

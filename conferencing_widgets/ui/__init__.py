@@ -1,6 +1,5 @@
-"""ipywidgets views: one module per area, plus the app that holds them."""
+"""ipywidgets views: one sub-package per feature area, plus the app that holds them."""
 
-from .app import ConferencingApp, register_feature
-from .dashboard import conferencing_dashboard
+from conferencing_widgets.ui.app import ConferencingApp
 
-__all__ = ["ConferencingApp", "conferencing_dashboard", "register_feature"]
+__all__ = ["ConferencingApp"]

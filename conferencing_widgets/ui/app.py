@@ -6,7 +6,6 @@ re-reads only what an event touches. Widgets change only on real changes, so idl
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from html import escape
@@ -14,45 +13,39 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..config import Settings, load_settings
-from ..errors import ConferencingError
-from ..identity import jupyterhub_login
-from ..model import Conversation, Event
-from ..service import Service
-from ..store import Store
-from .details import DetailsArea
-from .history import HistoryArea
-from .live import FeedFollower
-from .messages import MessagesArea
-from .style import app_style
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.config import Settings, load_settings
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.identity import jupyterhub_login
+from conferencing_widgets.core.model import Conversation, Event
+from conferencing_widgets.session import Session
+from conferencing_widgets.store import Store
+from conferencing_widgets.ui.calls import views as calls_views
+from conferencing_widgets.ui.details import DetailsArea
+from conferencing_widgets.ui.files import views as files_views
+from conferencing_widgets.ui.history import HistoryArea
+from conferencing_widgets.ui.live import FeedFollower
+from conferencing_widgets.ui.messages import MessagesArea
+from conferencing_widgets.ui.style import app_style
+from conferencing_widgets.ui.whiteboard import views as whiteboard_views
 
 log = logging.getLogger(__name__)
 
 EventHook = Callable[["ConferencingApp", list[Event]], None]
-_FEATURE_INSTALLERS: list[Callable[[ConferencingApp], None]] = []
-
-
-def register_feature(installer: Callable[[ConferencingApp], None]) -> None:
-    """Features (whiteboards, files, video) add their UI to every app built after this call."""
-    if installer not in _FEATURE_INSTALLERS:
-        _FEATURE_INSTALLERS.append(installer)
-
-
-def _load_features() -> None:
-    # Importing a feature module registers it; a missing optional feature is simply absent.
-    for name in ("whiteboard_ui", "files_ui", "video_ui"):
-        with contextlib.suppress(ImportError):
-            __import__(f"{__package__}.{name}")
 
 
 class ConferencingApp(w.VBox):
-    """History, Messages and Details for one user. Build with ``for_user`` or from a ``Service``."""
+    """History, Messages and Details for one user. Build with ``for_user`` or from a ``Session``.
 
-    def __init__(self, service: Service, *, live: bool = True, **kwargs: Any) -> None:
+    A chat ``Service`` is accepted too: the app wires a ``Session`` around it.
+    """
+
+    def __init__(self, session: Session | Service, *, live: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.service = service
+        self.session = session if isinstance(session, Session) else Session.of_service(session)
+        self.service = service = self.session.chat
         self.add_class("cw-app")
-        self.live = FeedFollower(service.store, self.apply_events, name="conferencing app")
+        self.live = FeedFollower(self.session.events(), self.apply_events, name="conferencing app")
         self._hooks: list[EventHook] = []
         me = service.user
         group = service.group(me.group_id).name
@@ -69,9 +62,10 @@ class ConferencingApp(w.VBox):
         self.history.on_open(self.open_conversation)
         self.history.dialog.on_created(self._on_created)
         self.messages.on_sent(lambda _m: self.history.refresh())
-        _load_features()
-        for install in _FEATURE_INSTALLERS:
-            install(self)
+        # The features, in this order: the calls feature's list goes into the files feature's Media section.
+        self.whiteboards = whiteboard_views.install(self)
+        self.video = calls_views.install(self)
+        self.files = files_views.install(self, calls_html=self.video.calls_html)
         if live:
             self.start_live()
 
@@ -90,7 +84,7 @@ class ConferencingApp(w.VBox):
         if not login:
             raise ConferencingError("No user given and JUPYTERHUB_USER is not set: pass a login.")
         store = store or Store(settings.store_url)
-        return cls(Service(store, login, settings), live=live)
+        return cls(Session(settings, store, login), live=live)
 
     # -- navigation ----------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from html import escape
 
 import ipywidgets as w
 
-from .style import app_style
+from conferencing_widgets.ui.style import app_style
 
 
 def denied_page(reason: str) -> w.VBox:

@@ -12,11 +12,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import ConferencingError
-from ..model import Conversation
-from ..service import Service
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.model import Conversation
 
-SectionProvider = Callable[[Service, Conversation], str]
+SectionProvider = Callable[[Conversation], str]
 """Returns safe HTML for a section (escape every user value)."""
 
 EMPTY = {
@@ -110,7 +110,7 @@ class DetailsArea(w.VBox):
             return
         provider = self._providers.get(name)
         try:
-            body = provider(self.service, self.conversation) if provider else ""
+            body = provider(self.conversation) if provider else ""
         except ConferencingError as exc:
             body = f'<div class="cw-error">{escape(str(exc))}</div>'
         html = f'<div class="cw-section-title">{TITLES[name]}</div>' + (

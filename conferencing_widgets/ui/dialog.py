@@ -8,9 +8,9 @@ from typing import Any
 import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
-from ..errors import ConferencingError
-from ..model import Conversation, ConversationKind
-from ..service import Service
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.model import Conversation, ConversationKind
 
 
 class NewConversationDialog(w.VBox):

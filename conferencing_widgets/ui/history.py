@@ -7,12 +7,12 @@ from typing import Any
 import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
-from ..errors import ConferencingError
-from ..model import ConversationKind
-from ..service import Service
-from .dialog import NewConversationDialog
-from .rows import tile
-from .widgets import HistoryListWidget
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.model import ConversationKind
+from conferencing_widgets.ui.dialog import NewConversationDialog
+from conferencing_widgets.ui.rows import tile
+from conferencing_widgets.ui.widgets import HistoryListWidget
 
 PAGE = 50
 

@@ -1,4 +1,6 @@
-"""Following the store's change feed from inside a kernel: one follower per page (app, whiteboard, call).
+"""Following the change feed from inside a kernel: one follower per page (app, whiteboard, call).
+
+The follower reads the feed as its user sees it (``Session.events()``): it never touches the store.
 
 The follower catches up by event id, so a missed wake-up, a reconnect or an error in one batch loses nothing:
 the next wait starts from the last event handed over. It runs as a task in the kernel's event loop, which keeps
@@ -10,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
-from ..model import Event
-from ..store import ChangeFeed, Store
+from conferencing_widgets.core.model import Event
 
 log = logging.getLogger(__name__)
 
@@ -23,44 +25,56 @@ ATTEMPTS = 3
 """Tries per batch: a batch that keeps failing is skipped (and logged) so one bad event cannot stop a page."""
 
 
+class EventSource(Protocol):
+    """What a follower reads: ``chat.events.VisibleEvents`` (the feed as one user sees it)."""
+
+    def last_id(self) -> int: ...
+
+    def read(self, after: int) -> tuple[list[Event], int]: ...
+
+    async def wait(self, after: int) -> tuple[list[Event], int]: ...
+
+    def close(self) -> None: ...
+
+
 class FeedFollower:
-    """Hands every new feed event to ``apply(events)``, live (``start``) or on demand (``refresh``).
+    """Hands every new visible event to ``apply(events)``, live (``start``) or on demand (``refresh``).
 
     ``done()`` ends the live loop when it returns true (a call page stops following once its call has ended).
     """
 
     def __init__(
         self,
-        store: Store,
+        source: EventSource,
         apply: Callable[[list[Event]], None],
         *,
         name: str,
         done: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.store = store
+        self.source = source
         self.name = name
-        self.last_event = store.last_event_id()
-        """The newest event handed to ``apply``: the next batch starts after it."""
+        self.last_event = source.last_id()
+        """The newest event id read and applied: the next batch starts after it."""
         self._apply = apply
         self._done = done
-        self._feed: ChangeFeed | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def running(self) -> bool:
         """Whether the live loop runs (tests and notebooks without a loop use ``refresh``)."""
         return self._task is not None
 
-    def _hand_over(self, events: list[Event]) -> None:
+    def _hand_over(self, events: list[Event], last: int) -> None:
         # The position moves only once the batch is applied: a failed batch is tried again.
         if events:
             self._apply(events)
-            self.last_event = max(self.last_event, events[-1].id)
+        self.last_event = max(self.last_event, last)
 
     def refresh(self) -> int:
-        """Apply everything new in the feed now; returns how many events there were."""
-        events = self.store.changes(after=self.last_event)
-        self._hand_over(events)
+        """Apply everything new in the feed now; returns how many visible events there were."""
+        events, last = self.source.read(self.last_event)
+        self._hand_over(events, last)
         return len(events)
 
     def start(self) -> None:
@@ -71,39 +85,39 @@ class FeedFollower:
             loop = asyncio.get_event_loop()
         except RuntimeError:
             return
-        self._feed = self.store.feed()
+        self._stopping = False
         self._task = loop.create_task(self._follow())
 
     async def _follow(self) -> None:
-        assert self._feed is not None
         delay, failed = FIRST_RETRY, 0
-        while not self._done():
-            events: list[Event] = []
-            try:
-                events = await self._feed.wait(after=self.last_event)
-                self._hand_over(events)
-                delay, failed = FIRST_RETRY, 0
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep following; the next wait catches up by id
-                failed += 1
-                if events and failed >= ATTEMPTS:
-                    log.exception("%s: skipping events up to %d after %d failures", self.name, events[-1].id, failed)
-                    self.last_event, failed = max(self.last_event, events[-1].id), 0
-                else:
-                    log.exception("%s: live update failed; retrying", self.name)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_RETRY)
-        self._close_feed()
-
-    def _close_feed(self) -> None:
-        feed, self._feed = self._feed, None
-        if feed is not None:
-            feed.close()
+        try:
+            while not self._done() and not self._stopping:
+                events: list[Event] = []
+                last = self.last_event
+                try:
+                    events, last = await self.source.wait(self.last_event)
+                    self._hand_over(events, last)
+                    delay, failed = FIRST_RETRY, 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - keep following; the next wait catches up by id
+                    if self._stopping:
+                        return  # stop() closed the feed under the wait: that is not a failure
+                    failed += 1
+                    if failed >= ATTEMPTS:
+                        log.exception("%s: skipping events up to %d after %d failures", self.name, last, failed)
+                        self.last_event, failed = max(self.last_event, last), 0
+                    else:
+                        log.warning("%s: live update failed; retrying", self.name, exc_info=True)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_RETRY)
+        finally:
+            self.source.close()
 
     def stop(self) -> None:
-        """Stop following and release the feed's connection."""
+        """Stop following and release the feed's connection (no error is logged for the wait it ends)."""
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-        self._close_feed()
+        self.source.close()

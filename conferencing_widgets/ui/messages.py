@@ -8,11 +8,11 @@ from typing import Any
 import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
-from ..errors import ConferencingError
-from ..model import Conversation
-from ..service import Service
-from .rows import message_rows
-from .widgets import ComposerWidget, MessageStreamWidget
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.model import Conversation, Message, MessageKind
+from conferencing_widgets.ui.rows import KindRenderer, message_rows
+from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
 
 
 class MessagesArea(w.VBox):
@@ -21,6 +21,8 @@ class MessagesArea(w.VBox):
     def __init__(self, service: Service, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service = service
+        self.kind_renderers: dict[MessageKind, KindRenderer] = {}
+        """Body HTML of the message kinds that features add (file, whiteboard, call)."""
         self.conversation: Conversation | None = None
         self.read_only = True
         self.add_class("cw-area")
@@ -84,7 +86,7 @@ class MessagesArea(w.VBox):
         self.error.value = ""
         self.title.value = f'<div class="cw-area-title">{escape(conv.title)}</div>'
         self.stream.empty_text = "No messages yet. Say hello!"
-        self.stream.reset(message_rows(self.service, page), has_older=len(page) >= self.service.settings.page_size)
+        self.stream.reset(self._rows(page), has_older=len(page) >= self.service.settings.page_size)
         self._set_controls()
         if page:
             self.service.mark_read(conv.id, page[-1].id)
@@ -121,7 +123,7 @@ class MessagesArea(w.VBox):
         except ConferencingError as exc:
             self.error.value = escape(str(exc))
             return
-        self.stream.prepend(message_rows(self.service, page), has_older=len(page) >= self.service.settings.page_size)
+        self.stream.prepend(self._rows(page), has_older=len(page) >= self.service.settings.page_size)
 
     def catch_up(self) -> list[int]:
         """Append messages newer than the last one shown (live updates); returns their ids."""
@@ -134,7 +136,7 @@ class MessagesArea(w.VBox):
             self.error.value = escape(str(exc))
             return []
         if new:
-            self.stream.append(message_rows(self.service, new))
+            self.stream.append(self._rows(new))
             self.service.mark_read(self.conversation.id, new[-1].id)
         return [m.id for m in new]
 
@@ -145,7 +147,7 @@ class MessagesArea(w.VBox):
         if self.conversation is None or not wanted:
             return
         messages = [self.service.store.get_message(i) for i in wanted]
-        self.stream.update_rows(message_rows(self.service, messages))
+        self.stream.update_rows(self._rows(messages))
 
     # -- sending -------------------------------------------------------------------------------------
 
@@ -167,6 +169,9 @@ class MessagesArea(w.VBox):
         self.catch_up()
         self._sent(message)
         return None
+
+    def _rows(self, messages: list[Message]) -> list[dict[str, Any]]:
+        return message_rows(self.service, messages, self.kind_renderers)
 
     # -- video and "+" (features register handlers) ----------------------------------------------------
 

@@ -1,41 +1,39 @@
 """Turning stored records into the plain dicts the list widgets render. No business logic: display only.
 
 Message kinds other than text (file, whiteboard, call) get their body HTML from a renderer that the
-feature registers with ``register_kind_renderer``. Renderers build HTML from trusted templates and
+feature puts into its app's ``MessagesArea.kind_renderers``. Renderers build HTML from trusted templates and
 escape every user-supplied value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..markup import escape_text, plain_preview, render_markdown
-from ..model import ConversationKind, ConversationSummary, Message, MessageKind, User
-from ..service import Service
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.markup import escape_text, plain_preview, render_markdown
+from conferencing_widgets.core.model import ConversationKind, ConversationSummary, Message, MessageKind, User
 
-KindRenderer = Callable[[Service, Message], str]
-_KIND_RENDERERS: dict[MessageKind, KindRenderer] = {}
-
-
-def register_kind_renderer(kind: MessageKind, renderer: KindRenderer) -> None:
-    """Let a feature render its own message kind (e.g. a call with a Join button)."""
-    _KIND_RENDERERS[kind] = renderer
+KindRenderer = Callable[[Message], str]
+"""Safe HTML for the body of one message kind (e.g. a call with a Join button)."""
+Renderers = Mapping[MessageKind, KindRenderer]
 
 
-def body_html(service: Service, message: Message) -> str:
+def body_html(message: Message, renderers: Renderers) -> str:
     """Safe HTML for a message body."""
     if message.deleted:
         return '<em class="cw-muted">This message was deleted.</em>'
-    renderer = _KIND_RENDERERS.get(message.kind)
+    renderer = renderers.get(message.kind)
     if renderer is not None:
-        return renderer(service, message)
+        return renderer(message)
     if message.kind is MessageKind.SYSTEM:
         return f'<em class="cw-muted">{escape_text(message.body)}</em>'
     return render_markdown(message.body)
 
 
-def message_row(service: Service, message: Message, people: dict[str, User], group_names: dict[str, str]) -> dict:
+def message_row(
+    service: Service, message: Message, people: dict[str, User], group_names: dict[str, str], renderers: Renderers
+) -> dict:
     """One stream row. The author's group is named when it is the other side's."""
     author = people.get(message.author)
     name = author.display_name if author else message.author
@@ -47,17 +45,17 @@ def message_row(service: Service, message: Message, people: dict[str, User], gro
         "author": name,
         "group": group,
         "time": message.created_at.isoformat(),
-        "html": body_html(service, message),
+        "html": body_html(message, renderers),
         "kind": message.kind.value,
         "mine": message.author == service.login,
     }
 
 
-def message_rows(service: Service, messages: list[Message]) -> list[dict[str, Any]]:
+def message_rows(service: Service, messages: list[Message], renderers: Renderers) -> list[dict[str, Any]]:
     """Rows for a page of messages, looking up authors once."""
     people = service.people({m.author for m in messages})
     groups = {g: service.group(g).name for g in {u.group_id for u in people.values()}}
-    return [message_row(service, m, people, groups) for m in messages]
+    return [message_row(service, m, people, groups, renderers) for m in messages]
 
 
 def tile(summary: ConversationSummary) -> dict[str, Any]:

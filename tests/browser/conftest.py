@@ -54,9 +54,9 @@ from urllib.parse import urlencode, urlsplit
 import psutil
 import pytest
 
-from conferencing_widgets.config import Settings
-from conferencing_widgets.identity import dashboard_url, parse_duration
-from conferencing_widgets.serve import free_port, voila_command, wait_until_serving
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.identity import dashboard_url, parse_duration
+from conferencing_widgets.voila.serve import free_port, voila_command, wait_until_serving
 
 CHROMIUM = Path(os.environ.get("CW_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -13,9 +13,9 @@ import pytest
 from conftest import throwaway_pg_database  # tests/conftest.py (tests/ is on sys.path)
 
 from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets.core.identity import make_token
+from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.identity import make_token
-from conferencing_widgets.model import NewMessage
 
 from .conftest import VoilaServer, wait_for_text
 

@@ -19,7 +19,7 @@ import pytest
 
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.store.attachments import attachments_of
+from conferencing_widgets.files.store import attachments_of
 
 from .conftest import VoilaServer, wait_for_text
 

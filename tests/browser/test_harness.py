@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from conferencing_widgets.cli import main as cli_main
-from conferencing_widgets.config import Settings
-from conferencing_widgets.errors import InvalidInput
-from conferencing_widgets.serve import free_port, voila_command, voila_config_dir
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.voila.serve import free_port, voila_command, voila_config_dir
 
 from .conftest import RecordedPage, VoilaServer, wait_for_text
 
@@ -31,7 +31,7 @@ PROBE = """\
 import hashlib, os
 import ipywidgets as w
 from voila.utils import get_query_string
-from conferencing_widgets.config import load_settings
+from conferencing_widgets.core.config import load_settings
 
 query = get_query_string()  # in a preheated kernel this waits for the visitor's request
 settings = load_settings()
@@ -202,7 +202,7 @@ def test_voila_json_sets_what_serving_relies_on() -> None:
     tornado = config["Voila"]["tornado_settings"]
     assert isinstance(tornado["websocket_max_message_size"], int) and tornado["websocket_max_message_size"] > 10 << 20
     assert tornado["disable_check_xsrf"] is True
-    assert voila_conf_class(config) == "conferencing_widgets.kernel_pool.PoolKernelManager"
+    assert voila_conf_class(config) == "conferencing_widgets.voila.kernel_pool.PoolKernelManager"
     assert config["Voila"]["ip"] == "127.0.0.1" and config["Voila"]["open_browser"] is False
     voila_conf = config["VoilaConfiguration"]
     assert voila_conf["preheat_kernel"] is True

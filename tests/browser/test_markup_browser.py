@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import load_xss_payloads  # tests/conftest.py
 
-from conferencing_widgets.markup import render_markdown
+from conferencing_widgets.core.markup import render_markdown
 
 pytestmark = pytest.mark.browser
 

@@ -22,9 +22,9 @@ from conftest import throwaway_pg_database  # tests/conftest.py (tests/ is on sy
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.store.attachments import attachments_of
+from conferencing_widgets.files.store import attachments_of
 from conferencing_widgets.store.blobs import BlobStore
-from conferencing_widgets.whiteboards import WhiteboardService
+from conferencing_widgets.whiteboard.service import WhiteboardService
 
 from .conftest import VoilaServer, wait_for_text
 from .test_dashboard import case_chat, open_app, open_tile

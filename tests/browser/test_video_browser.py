@@ -173,7 +173,7 @@ def test_video_button_opens_jitsi_room_window_and_other_member_sees_join(
 
 
 def _calls(store: Store, conversation_id: int) -> list[int]:
-    from conferencing_widgets.store.calls import calls_of
+    from conferencing_widgets.calls.store import calls_of
 
     return [c.id for c in calls_of(store, conversation_id)]
 
@@ -257,7 +257,7 @@ def test_call_page_without_camera_says_so_and_can_still_join(
     )
     cid = case_chat(store, f"Nocam {secrets.token_hex(3)}")
     from conferencing_widgets import Service, Settings
-    from conferencing_widgets.calls import CallService
+    from conferencing_widgets.calls.service import CallService
 
     call = CallService(Service(store, "alice", Settings(secret=SECRET, video_provider="builtin"))).start(cid).call
     # No fake devices and a refused permission: the page must explain, not fail silently.

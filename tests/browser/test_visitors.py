@@ -24,10 +24,10 @@ import psutil
 import pytest
 
 from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets.core.identity import make_token
+from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.identity import make_token
-from conferencing_widgets.model import NewMessage
-from conferencing_widgets.serve import voila_config_dir
+from conferencing_widgets.voila.serve import voila_config_dir
 
 from .conftest import REPO_DASHBOARDS, RecordedPage, VoilaServer, wait_for_text
 

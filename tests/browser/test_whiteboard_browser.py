@@ -25,9 +25,9 @@ from PIL import Image
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.store import whiteboards as wb_store
-from conferencing_widgets.whiteboard_render import render_png
-from conferencing_widgets.whiteboards import WhiteboardService
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.raster import render_png
+from conferencing_widgets.whiteboard.service import WhiteboardService
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
 

@@ -27,11 +27,11 @@ from conftest import load_xss_payloads  # tests/conftest.py
 from playwright.sync_api import Error as PlaywrightError
 
 from conferencing_widgets import ConversationKind, InvalidInput, Service, Settings, Store
+from conferencing_widgets.chat.service import clean_title
 from conferencing_widgets.demo import seed_demo
-from conferencing_widgets.files import FileService
+from conferencing_widgets.files.service import FileService
 from conferencing_widgets.loader import load_file
-from conferencing_widgets.service import clean_title
-from conferencing_widgets.whiteboards import WhiteboardService
+from conferencing_widgets.whiteboard.service import WhiteboardService
 
 from .conftest import VoilaServer, wait_for_text
 
@@ -153,8 +153,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileWorld]:
             author = Service(store, f"x{i}", settings)
             for place, action in (
                 ("message body", partial(author.post, conv.id, p)),
-                ("file name", partial(FileService.of(author).upload_bytes, conv.id, p, b"hostile\n")),
-                ("whiteboard title", partial(WhiteboardService.of(author).create, conv.id, p)),
+                ("file name", partial(FileService(author).upload_bytes, conv.id, p, b"hostile\n")),
+                ("whiteboard title", partial(WhiteboardService(author).create, conv.id, p)),
             ):
                 if _refusing(w, place, p, action) is not None:
                     rows += 1
@@ -162,7 +162,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileWorld]:
         w.expected_rows[conv.id] = rows
 
     # Whiteboard text labels: every payload on one board, whose own title is a payload too.
-    boards = WhiteboardService.of(alice)
+    boards = WhiteboardService(alice)
     board = boards.create(w.chats[0], payloads[0])
     w.expected_rows[w.chats[0]] += 1
     for n, p in enumerate(payloads):

@@ -58,16 +58,16 @@ import pyarrow.compute as pc
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from .errors import ConferencingError, InvalidInput, NotFound, StorageError
-from .model import CaseStatus, ConversationKind, MessageKind, Role
-from .store import Store
-from .store import schema as s
+from conferencing_widgets.core.errors import ConferencingError, InvalidInput, NotFound, StorageError
+from conferencing_widgets.core.model import CaseStatus, ConversationKind, MessageKind, Role
+from conferencing_widgets.store import Store
+from conferencing_widgets.store import schema as s
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .metrics import Metrics
-    from .service import Service
+    from conferencing_widgets.chat.service import Service
+    from conferencing_widgets.export.metrics import Metrics
 
 TABLES: tuple[str, ...] = ("conversations", "members", "messages", "files", "whiteboards", "calls", "cases")
 """Every exported table, in export order."""
@@ -1085,7 +1085,7 @@ def metrics(
     cases: int | str | Iterable[int | str] | None = None,
 ) -> Metrics:
     """Per-case response metrics and per day / week activity by customer group (see ``metrics.py``)."""
-    from .metrics import compute
+    from conferencing_widgets.export.metrics import compute
 
     data = frames(store, service=service, since=since, until=until, groups=groups, cases=cases)
     return compute(data)

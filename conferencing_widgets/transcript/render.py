@@ -7,7 +7,7 @@ a Content-Security-Policy that allows no scripts; message bodies go through the 
 keeps message bodies as written, with raw HTML neutralised (``<`` becomes ``&lt;``), so rendering it
 anywhere runs nothing.
 
-Whiteboards are embedded as PNG when ``conferencing_widgets.whiteboard_render.render_png(store,
+Whiteboards are embedded as PNG when ``conferencing_widgets.whiteboard.raster.render_png(store,
 whiteboard_id) -> bytes`` exists (the whiteboard feature provides it); otherwise they are listed by title.
 """
 
@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from .errors import InvalidInput, NotFound
-from .model import Conversation, ConversationKind, Message, ServiceCase, User
-from .store import Store, utcnow
-from .store import schema as s
+from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.model import Conversation, ConversationKind, Message, ServiceCase, User
+from conferencing_widgets.store import Store, utcnow
+from conferencing_widgets.store import schema as s
 
 if TYPE_CHECKING:
-    from .service import Service
+    from conferencing_widgets.chat.service import Service
 
 FORMATS = ("md", "html")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-RENDER_HOOK = "conferencing_widgets.whiteboard_render"
+RENDER_HOOK = "conferencing_widgets.whiteboard.raster"
 
 PngRenderer = Callable[[Store, int], bytes]
 
@@ -245,7 +245,7 @@ def human_duration(start: datetime, end: datetime | None) -> str:
 
 def _file_name(name: str) -> str:
     """A file name as the dashboard shows it: no control or bidi-override characters (``exe.pdf`` tricks)."""
-    from .markup import safe_filename_display
+    from conferencing_widgets.core.markup import safe_filename_display
 
     return safe_filename_display(name, 200)
 
@@ -373,8 +373,8 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 def _html(doc: _Document, render: PngRenderer | None, store: Store) -> str:
-    from .markup import escape_text as esc
-    from .markup import render_markdown
+    from conferencing_widgets.core.markup import escape_text as esc
+    from conferencing_widgets.core.markup import render_markdown
 
     def who(login: str) -> str:
         return esc(_name(doc, login))

@@ -30,6 +30,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,29 +41,24 @@ import numpy as np
 import traitlets
 from ipycanvas import MultiCanvas, hold_canvas
 
-from .. import whiteboard_render as render
-from ..config import load_settings
-from ..errors import ConferencingError
-from ..identity import param_from_query
-from ..markup import escape_text
-from ..model import Conversation, Event, Message, MessageKind, Whiteboard
-from ..service import Service
-from ..store import whiteboards as wb_store
-from ..store.attachments import ATTACHMENT_EVENT
-from ..store.whiteboards import SceneRows, StrokeChange
-from ..whiteboards import LINE_SHAPES, PALETTE, WIDTHS, WhiteboardService, png_file_name
-from .dashboard import request_query_string, visitor
-from .denied import denied_page
-from .live import FeedFollower
-from .rows import register_kind_renderer
-from .style import app_style
+from conferencing_widgets.chat.events import VisibleEvents
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.markup import escape_text
+from conferencing_widgets.core.model import Conversation, Event, Message, MessageKind, Whiteboard
+from conferencing_widgets.files.store import ATTACHMENT_EVENT
+from conferencing_widgets.ui.live import FeedFollower
+from conferencing_widgets.ui.style import app_style
+from conferencing_widgets.whiteboard import raster as render
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.service import LINE_SHAPES, PALETTE, WIDTHS, WhiteboardService, png_file_name
+from conferencing_widgets.whiteboard.store import SceneRows, StrokeChange
 
 if TYPE_CHECKING:
-    from .app import ConferencingApp
+    from conferencing_widgets.ui.app import ConferencingApp
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 
 BG, STROKES, OTHERS, LIVE = range(4)
 """The canvas layers, bottom to top (the top one receives the pointer events)."""
@@ -201,10 +197,12 @@ class WhiteboardPngWidget(anywidget.AnyWidget):
         False, help="Also answer clicks on data-cw-wb-png / data-cw-wb-open elements of the app (one per app)."
     ).tag(sync=True)
 
-    def __init__(self, service: Service, *, on_open: Callable[[int], None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, boards: WhiteboardService, *, on_open: Callable[[int], None] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.add_class("cw-wb-download")
-        self.boards = WhiteboardService.of(service)
+        self.boards = boards
         self._on_open = on_open
         self.sent: list[dict[str, Any]] = []
         """Messages sent to the browser (for tests): ``png`` with ``name`` and ``size``, or ``error``."""
@@ -254,24 +252,24 @@ class ReadyNudge(anywidget.AnyWidget):
 
 
 class WhiteboardView(w.VBox):
-    """One board, live. ``WhiteboardView(service, board_id)`` displays in a notebook or a dashboard.
+    """One board, live. ``WhiteboardView(session.boards, board_id)`` displays in a notebook or a dashboard.
 
     Tests and notebooks drive it without a browser: ``select_tool``, ``pointer_down/move/up`` (canvas pixels),
     ``undo``, ``redo``, ``clear_mine``, ``zoom_to_fit`` and ``refresh`` (apply feed events now).
     """
 
     def __init__(
-        self, service: Service | WhiteboardService, board_id: int | str, *, live: bool = True, **kwargs: Any
+        self, boards: WhiteboardService, board_id: int | str, *, live: bool = True, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.boards = service if isinstance(service, WhiteboardService) else WhiteboardService.of(service)
-        self.service = self.boards.service
+        self.boards = boards
+        self.service = boards.service
         self.board: Whiteboard = self.boards.board(board_id)
         self.read_only = not self.boards.can_draw(self.board.id)
         self.sid = uuid.uuid4().hex[:16]
         """This view's drawing session id: its own progress events are not drawn twice."""
         # Take the feed position before reading the scene: what happens in between arrives twice, harmlessly.
-        self.live = FeedFollower(self.service.store, self.apply_events, name=f"whiteboard {board_id}")
+        self.live = FeedFollower(VisibleEvents(self.service), self.apply_events, name=f"whiteboard {board_id}")
         self.scene: SceneRows = self.boards.scene(self.board.id)
         self.zoom = 1.0
         self.offset = (0.0, 0.0)
@@ -338,7 +336,7 @@ class WhiteboardView(w.VBox):
         self.clear_button = self._button("Clear mine", "cw-wb-clear-mine", "Remove all your strokes", self.clear_mine)
         self.fit_button = self._button("Fit", "cw-wb-fit", "Zoom to fit the drawing", self.zoom_to_fit)
         self.zoom_reset_button = self._button("100%", "cw-wb-zoom-reset", "Show the page at 100 %", self.zoom_reset)
-        self.png = WhiteboardPngWidget(self.service, board=self.board.id)
+        self.png = WhiteboardPngWidget(self.boards, board=self.board.id)
         self.bg_select = w.Dropdown(options=[("(choose a shared file)", 0)], value=0, layout=w.Layout(width="220px"))
         self.bg_select.add_class("cw-wb-bg-select")
         self.bg_set = self._button("Set background", "cw-wb-bg-set", "Draw the chosen file under the strokes", None)
@@ -1086,9 +1084,8 @@ def _png_control(board: Whiteboard) -> str:
     return f'<button type="button" class="cw-wb-png" data-cw-wb-png="{board.id}">Download PNG</button>'
 
 
-def whiteboard_message_html(service: Service, message: Message) -> str:
+def whiteboard_message_html(boards: WhiteboardService, message: Message) -> str:
     """The stream row of a whiteboard message: its title, an Open link and a PNG download."""
-    boards = WhiteboardService.of(service)
     try:
         board = boards.board(message.ref_id) if message.ref_id is not None else None
     except ConferencingError:
@@ -1103,9 +1100,9 @@ def whiteboard_message_html(service: Service, message: Message) -> str:
     )
 
 
-def whiteboards_section_html(service: Service, conversation: Conversation) -> str:
+def whiteboards_section_html(boards: WhiteboardService, conversation: Conversation) -> str:
     """Area 3's Whiteboards section: thumbnail, title, who started it and when; open or download each."""
-    boards = WhiteboardService.of(service)
+    service = boards.service
     items = boards.boards(conversation.id, limit=BOARDS_LISTED)
     if not items:
         return ""
@@ -1140,15 +1137,16 @@ class WhiteboardFeature:
 
     def __init__(self, app: ConferencingApp) -> None:
         self.app = app
-        self.boards = WhiteboardService.of(app.service)
+        self.boards = app.session.boards
         self.inline: WhiteboardView | None = None
         self.inline_box = w.VBox()
         self.inline_box.add_class("cw-wb-inline")
         self.entry = NewWhiteboardButton(self.start, mode="window" if in_voila() else "inline")
-        self.actions = WhiteboardPngWidget(app.service, board=0, listen=True, on_open=self.open_inline)
+        self.actions = WhiteboardPngWidget(self.boards, board=0, listen=True, on_open=self.open_inline)
         app.messages.set_plus_entry("whiteboard", self.entry)
         app.messages.extras.children = (*app.messages.extras.children, self.actions, self.inline_box)
-        app.details.set_section_provider("whiteboards", whiteboards_section_html)
+        app.details.set_section_provider("whiteboards", partial(whiteboards_section_html, self.boards))
+        app.messages.kind_renderers[MessageKind.WHITEBOARD] = partial(whiteboard_message_html, self.boards)
         app.add_event_hook(self._on_events)
         self._refresh_handle: asyncio.TimerHandle | None = None
 
@@ -1222,37 +1220,18 @@ class WhiteboardFeature:
         self._refresh_handle = loop.call_later(SECTION_REFRESH_DELAY, run)
 
 
-def install(app: ConferencingApp) -> None:
-    """Add whiteboards to one app (``register_feature`` calls this for every new app)."""
-    app.whiteboards = WhiteboardFeature(app)  # type: ignore[attr-defined]
-
-
-register_kind_renderer(MessageKind.WHITEBOARD, whiteboard_message_html)
-
-
-def _register() -> None:
-    from .app import register_feature
-
-    register_feature(install)
-
-
-_register()
+def install(app: ConferencingApp) -> WhiteboardFeature:
+    """Add whiteboards to one app: the "+" entry, board rows in the stream, area 3's list."""
+    return WhiteboardFeature(app)
 
 
 # -- the board page ----------------------------------------------------------------------------------------------
 
 
-def whiteboard_dashboard(query_string: str | None = None) -> w.Widget:
-    """The board page for the visitor of this kernel (``dashboards/whiteboard.ipynb``)."""
-    settings = load_settings()
-    query = request_query_string() if query_string is None else query_string
-    who = visitor(query, settings)
-    if isinstance(who, str):
-        return denied_page(who)
-    user, store = who
-    board_id = param_from_query(query, "board")
+def whiteboard_page(boards: WhiteboardService, board_id: int | str | None) -> w.Widget:
+    """The board window's content (``dashboards/whiteboard.ipynb``), or a clear "cannot be opened"."""
     try:
-        view = WhiteboardView(Service(store, user.login, settings), board_id or 0)
+        view = WhiteboardView(boards, board_id or 0)
     except ConferencingError as exc:
         body = w.HTML(
             f'<h2>This whiteboard cannot be opened</h2><p class="cw-error">{escape(str(exc))}</p>'
@@ -1273,7 +1252,7 @@ __all__ = [
     "WhiteboardView",
     "draw_scene",
     "install",
-    "whiteboard_dashboard",
+    "whiteboard_page",
     "whiteboard_message_html",
     "whiteboards_section_html",
 ]

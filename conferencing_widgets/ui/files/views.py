@@ -10,8 +10,8 @@
 - File messages in the stream and the Files/Media sections of area 3 are HTML built here from trusted
   templates; every user value goes through ``markup``'s escaping.
 
-Calls in the Media section: the video feature can call ``set_calls_renderer(renderer)``; until it does, the
-calls table is listed read-only.
+Calls in the Media section: the app passes the calls feature's list to ``install``; without it, the calls
+table is listed read-only.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import collections
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,20 +30,19 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..errors import ConferencingError
-from ..files import FileService, UploadSession, human_size, preview_kind
-from ..markup import escape_text, safe_filename_display
-from ..model import Attachment, Call, Conversation, Event, Message, MessageKind
-from ..service import Service
-from ..store.attachments import ATTACHMENT_EVENT, get_attachment
-from .rows import register_kind_renderer
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.markup import escape_text, safe_filename_display
+from conferencing_widgets.core.model import Attachment, Call, Conversation, Event, Message, MessageKind
+from conferencing_widgets.files.service import FileService, UploadSession, human_size, preview_kind
+from conferencing_widgets.files.store import ATTACHMENT_EVENT, get_attachment
 
 if TYPE_CHECKING:
-    from .app import ConferencingApp
+    from conferencing_widgets.ui.app import ConferencingApp
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 
 UPLOAD_CHUNK_BYTES = 512 * 1024
 """Bytes per chunk the browser sends (well under the 10 MiB websocket frame limit). See benchmarks/upload_bench."""
@@ -58,8 +57,8 @@ MEDIA_LISTED = 24
 NAME_CHARS = 80
 """Longest file name shown before it is shortened (the full name is in the tooltip)."""
 
-CallsRenderer = Callable[[Service, Conversation], str]
-_CALLS_RENDERER: list[CallsRenderer] = []
+CallsRenderer = Callable[[Conversation], str]
+"""Safe HTML for the calls part of the Media section (may be empty)."""
 
 _CSS = """
 .cw-upload-root { display: inline-flex; flex-direction: column; gap: 4px; max-width: 100%; }
@@ -79,13 +78,6 @@ _CSS = """
 .cw-viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 40vh; overflow: auto;
   background: var(--jp-layout-color2, #f3f3f3); padding: 6px; font-size: var(--jp-code-font-size, 12px); }
 """
-
-
-def set_calls_renderer(renderer: CallsRenderer | None) -> None:
-    """Let the video feature render the calls part of area 3's Media section (safe HTML, may be empty)."""
-    _CALLS_RENDERER.clear()
-    if renderer is not None:
-        _CALLS_RENDERER.append(renderer)
 
 
 # -- HTML pieces (trusted templates, escaped values) ------------------------------------------------------
@@ -137,11 +129,10 @@ def thumbnail_html(files: FileService, att: Attachment, *, css: str = "cw-file-t
     return f'<img class="{css}" src="{_thumb_uri(att.sha256, media_type, data)}" alt="" loading="lazy">'
 
 
-def file_message_html(service: Service, message: Message) -> str:
+def file_message_html(files: FileService, message: Message) -> str:
     """The stream row body of a file message."""
-    files = FileService.of(service)
     try:
-        att = _attachment_cached(service, message.ref_id)
+        att = _attachment_cached(files.service, message.ref_id)
     except ConferencingError:
         att = None
     if att is None or att.conversation_id != message.conversation_id:
@@ -190,9 +181,9 @@ class _AttachmentCache:
 _ATTACHMENTS = _AttachmentCache()
 
 
-def files_section_html(service: Service, conversation: Conversation) -> str:
+def files_section_html(files: FileService, conversation: Conversation) -> str:
     """Area 3's Files section: the newest files first, each opening in the viewer."""
-    files = FileService.of(service)
+    service = files.service
     items = files.attachments(conversation.id, limit=FILES_LISTED)
     if not items:
         return ""
@@ -239,9 +230,13 @@ def _default_calls_html(service: Service, calls: list[Call]) -> str:
     return f'<div class="cw-section-subtitle cw-muted">Calls</div><ul class="cw-media-calls">{"".join(items)}</ul>'
 
 
-def media_section_html(service: Service, conversation: Conversation) -> str:
-    """Area 3's Media section: a gallery of shared images and videos, then the conversation's calls."""
-    files = FileService.of(service)
+def media_section_html(
+    files: FileService, conversation: Conversation, calls_html: CallsRenderer | None = None
+) -> str:
+    """Area 3's Media section: a gallery of shared images and videos, then the conversation's calls.
+
+    ``calls_html`` is the calls feature's list when it is installed; without it, calls are listed read-only.
+    """
     media = files.media(conversation.id, limit=MEDIA_LISTED)
     tiles = []
     for att in media.items:
@@ -254,10 +249,7 @@ def media_section_html(service: Service, conversation: Conversation) -> str:
     gallery = f'<div class="cw-media-gallery">{"".join(tiles)}</div>' if tiles else ""
     if media.total > len(media.items):
         gallery += f'<div class="cw-muted">{media.total - len(media.items)} more in Files.</div>'
-    if _CALLS_RENDERER:
-        calls = _CALLS_RENDERER[0](service, conversation)
-    else:
-        calls = _default_calls_html(service, media.calls)
+    calls = calls_html(conversation) if calls_html is not None else _default_calls_html(files.service, media.calls)
     return gallery + calls
 
 
@@ -277,15 +269,15 @@ class UploadWidget(anywidget.AnyWidget):
     chunk_bytes = traitlets.Int(UPLOAD_CHUNK_BYTES, help="Bytes per chunk sent by the browser.").tag(sync=True)
     window = traitlets.Int(UPLOAD_WINDOW, help="Chunks in flight before the browser waits.").tag(sync=True)
 
-    def __init__(self, service: Service, conversation: Callable[[], Conversation | None], **kwargs: Any) -> None:
-        limit = service.settings.max_upload_bytes
+    def __init__(self, files: FileService, conversation: Callable[[], Conversation | None], **kwargs: Any) -> None:
+        limit = files.settings.max_upload_bytes
         # Read at call time, so a benchmark (or a deployment's startup code) can tune the module constants.
         kwargs.setdefault("chunk_bytes", UPLOAD_CHUNK_BYTES)
         kwargs.setdefault("window", UPLOAD_WINDOW)
         super().__init__(key=uuid.uuid4().hex, max_bytes=limit, max_label=human_size(limit), **kwargs)
         self.add_class("cw-upload")
-        self.service = service
-        self.files = FileService.of(service)
+        self.service = files.service
+        self.files = files
         self._conversation = conversation
         self._uploads: dict[str, UploadSession] = {}
         self._done: list[Callable[[Attachment], None]] = []
@@ -387,11 +379,11 @@ class FileViewerWidget(anywidget.AnyWidget):
     _esm = ASSETS / "viewer.js"
     _css = _CSS
 
-    def __init__(self, service: Service, **kwargs: Any) -> None:
+    def __init__(self, files: FileService, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("cw-viewer")
-        self.service = service
-        self.files = FileService.of(service)
+        self.service = files.service
+        self.files = files
         self._req = 0
         self.shown: dict[str, Any] | None = None
         """The last preview sent (for tests): name, kind, media_type, ..."""
@@ -516,19 +508,20 @@ class FileViewerWidget(anywidget.AnyWidget):
 class FilesFeature:
     """The file feature of one app: upload entry, viewer, sections and live refresh."""
 
-    def __init__(self, app: ConferencingApp) -> None:
+    def __init__(self, app: ConferencingApp, calls_html: CallsRenderer | None = None) -> None:
         self.app = app
-        service = app.service
-        self.upload = UploadWidget(service, lambda: app.conversation)
-        self.viewer = FileViewerWidget(service)
+        files = app.session.files
+        self.upload = UploadWidget(files, lambda: app.conversation)
+        self.viewer = FileViewerWidget(files)
         self.upload.on_uploaded(self._uploaded)
         # The entry is usable exactly when the "+" menu is (a conversation the user may post in is open).
         self.upload.disabled = app.messages.plus.disabled
         app.messages.plus.observe(lambda change: setattr(self.upload, "disabled", change.new), "disabled")
         app.messages.set_plus_entry("upload", self.upload)
         app.messages.extras.children = (*app.messages.extras.children, self.viewer)
-        app.details.set_section_provider("files", files_section_html)
-        app.details.set_section_provider("media", media_section_html)
+        app.details.set_section_provider("files", partial(files_section_html, files))
+        app.details.set_section_provider("media", partial(media_section_html, files, calls_html=calls_html))
+        app.messages.kind_renderers[MessageKind.FILE] = partial(file_message_html, files)
         app.add_event_hook(self._on_events)
 
     def _uploaded(self, _att: Attachment) -> None:
@@ -552,18 +545,6 @@ class FilesFeature:
             app.details.refresh_section("media")
 
 
-def install(app: ConferencingApp) -> None:
-    """Add file sharing to one app (``register_feature`` calls this for every new app)."""
-    app.files = FilesFeature(app)  # type: ignore[attr-defined]
-
-
-register_kind_renderer(MessageKind.FILE, file_message_html)
-
-
-def _register() -> None:
-    from .app import register_feature
-
-    register_feature(install)
-
-
-_register()
+def install(app: ConferencingApp, calls_html: CallsRenderer | None = None) -> FilesFeature:
+    """Add file sharing to one app; ``calls_html`` lists calls in its Media section."""
+    return FilesFeature(app, calls_html)

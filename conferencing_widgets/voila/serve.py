@@ -25,7 +25,7 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
   of pages that vanished without the beacon (crash, lost network) are reclaimed; an open page is never culled.
   A kernel whose background task keeps updating widgets is never idle, so the UI updates only on real changes.
 - ``Voila.ip`` 127.0.0.1 and ``open_browser`` false: put a reverse proxy in front for remote users.
-- ``Voila.kernel_websocket_connection_class`` = ``conferencing_widgets.kernel_ws.NoDelayKernelWebsocketConnection``:
+- ``Voila.kernel_websocket_connection_class`` = ``voila.kernel_ws.NoDelayKernelWebsocketConnection``:
   jupyter_server's class with ``TCP_NODELAY`` set. Tornado leaves Nagle on, which added ~40 ms to every widget
   round trip that follows another one (measured 48 ms -> 3 ms) and capped chunked uploads.
 
@@ -50,8 +50,8 @@ from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 
-from .config import ENV_PREFIX, Settings
-from .errors import ConferencingError, InvalidInput
+from conferencing_widgets.core.config import ENV_PREFIX, Settings
+from conferencing_widgets.core.errors import ConferencingError, InvalidInput
 
 CONFIG_NAME = "voila.json"
 HEALTH_PATH = "/voila/static/voila.js"
@@ -62,7 +62,7 @@ _DEFAULT_BASE_URL = Settings().base_url
 
 def voila_config_dir() -> Path:
     """The folder holding ``voila.json``: inside the package (installed wheel) or the repository root (checkout)."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent
     for folder in (package_dir, package_dir.parent):
         if (folder / CONFIG_NAME).is_file():
             return folder

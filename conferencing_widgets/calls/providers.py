@@ -25,9 +25,9 @@ from urllib.parse import quote, urlsplit
 
 import jwt
 
-from .config import Settings
-from .errors import InvalidInput
-from .model import Call, User
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.model import Call, User
 
 ROOM_PREFIX = "cw"
 """Every room name starts with this, so rooms of this kit are recognisable in a shared Jitsi server's logs."""

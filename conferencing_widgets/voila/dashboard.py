@@ -15,12 +15,13 @@ import threading
 
 import ipywidgets as w
 
-from ..config import Settings, load_settings
-from ..errors import ConferencingError, InvalidLink
-from ..identity import token_from_query, user_from_token
-from ..model import User
-from ..store import Store
-from .denied import denied_page
+from conferencing_widgets.core.config import Settings, load_settings
+from conferencing_widgets.core.errors import ConferencingError, InvalidLink
+from conferencing_widgets.core.identity import param_from_query, token_from_query, user_from_token
+from conferencing_widgets.core.model import User
+from conferencing_widgets.session import Session
+from conferencing_widgets.store import Store
+from conferencing_widgets.ui.denied import denied_page
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +89,50 @@ def visitor(query_string: str, settings: Settings) -> tuple[User, Store] | str:
         return str(exc)
 
 
-def conferencing_dashboard(query_string: str | None = None) -> w.Widget:
-    """The whole dashboard for the visitor of this kernel."""
-    from ..service import Service
-    from .app import ConferencingApp
-
-    settings = load_settings()
-    who = visitor(request_query_string() if query_string is None else query_string, settings)
+def _visit(query_string: str | None, settings: Settings | None) -> tuple[Session, str] | w.Widget:
+    """The visitor's session and query string, or the denied page (no data at all)."""
+    settings = settings or load_settings()
+    query = request_query_string() if query_string is None else query_string
+    who = visitor(query, settings)
     if isinstance(who, str):
         return denied_page(who)
     user, store = who
     try:
-        return ConferencingApp(Service(store, user.login, settings))
+        return Session(settings, store, user.login), query
     except ConferencingError as exc:
         return denied_page(str(exc))
+
+
+def conferencing_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:
+    """``dashboards/conferencing.ipynb``: the whole app for the visitor of this kernel."""
+    from conferencing_widgets.ui.app import ConferencingApp
+
+    visit = _visit(query_string, settings)
+    if isinstance(visit, w.Widget):
+        return visit
+    try:
+        return ConferencingApp(visit[0])
+    except ConferencingError as exc:
+        return denied_page(str(exc))
+
+
+def whiteboard_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:
+    """``dashboards/whiteboard.ipynb``: the board ``board=<id>`` for the visitor of this kernel."""
+    from conferencing_widgets.ui.whiteboard.views import whiteboard_page
+
+    visit = _visit(query_string, settings)
+    if isinstance(visit, w.Widget):
+        return visit
+    session, query = visit
+    return whiteboard_page(session.boards, param_from_query(query, "board"))
+
+
+def call_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:
+    """``dashboards/call.ipynb``: the call ``call=<id>`` for the visitor, or a clear refusal."""
+    from conferencing_widgets.ui.calls.views import call_page
+
+    visit = _visit(query_string, settings)
+    if isinstance(visit, w.Widget):
+        return visit
+    session, query = visit
+    return call_page(session.calls, param_from_query(query, "call"))

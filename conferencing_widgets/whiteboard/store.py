@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Text, cast, delete, func, insert, select, update
 
-from ..errors import LimitExceeded, NotFound
-from ..model import Message, MessageKind, NewMessage, Stroke, Whiteboard
-from . import schema as s
-from .store import Store, utcnow
+from conferencing_widgets.core.errors import LimitExceeded, NotFound
+from conferencing_widgets.core.model import Message, MessageKind, NewMessage, Stroke, Whiteboard
+from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.store import Store, utcnow
 
 BOARD_EVENT = "whiteboard"
 """A board was created or its background changed."""

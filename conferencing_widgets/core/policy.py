@@ -7,7 +7,7 @@ company with the vendor, each side adding only people of its own group.
 
 from __future__ import annotations
 
-from .model import Conversation, ConversationKind, Role, ServiceCase, User
+from conferencing_widgets.core.model import Conversation, ConversationKind, Role, ServiceCase, User
 
 READ_ALL_CASES = frozenset({Role.ENGINEER, Role.ADMIN})
 """Roles that may read every service case conversation without being a member."""

@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InvalidInput
-from .store import Store
-from .store import whiteboards as wb_store
-from .store.whiteboards import SceneRows
+from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.store import Store
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.store import SceneRows
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-    from .store.blobs import BlobStore
+    from conferencing_widgets.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -345,13 +345,13 @@ def board_background(store: Store, attachment_id: int | None, blobs: BlobStore |
     """The fitted background of a board, or None (none set, or its file is gone: logged, never fatal)."""
     if attachment_id is None:
         return None
-    from .store.attachments import get_attachment
+    from conferencing_widgets.files.store import get_attachment
 
     try:
         att = get_attachment(store, attachment_id)
         if blobs is None:
-            from .config import load_settings
-            from .files import blob_store_for
+            from conferencing_widgets.core.config import load_settings
+            from conferencing_widgets.files.service import blob_store_for
 
             blobs = blob_store_for(load_settings())
         key = f"{att.sha256}"

@@ -19,6 +19,7 @@ import os
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,27 +28,25 @@ import ipywidgets as w
 import traitlets
 from ipywidgets import CallbackDispatcher
 
-from ..calls import CallService, JoinInfo
-from ..config import Settings, load_settings
-from ..errors import ConferencingError, InvalidLink, NotFound
-from ..identity import param_from_query
-from ..markup import escape_text
-from ..model import Call, Conversation, Event, Message, MessageKind
-from ..service import Service
-from ..store.calls import CALL_EVENT, SIGNAL_EVENT
-from ..video import get_provider, info_url
-from .dashboard import request_query_string, visitor
-from .denied import denied_page
-from .live import FeedFollower
-from .rows import register_kind_renderer
-from .style import app_style
+from conferencing_widgets.calls.providers import get_provider, info_url
+from conferencing_widgets.calls.service import CallService, JoinInfo
+from conferencing_widgets.calls.store import CALL_EVENT, SIGNAL_EVENT
+from conferencing_widgets.chat.events import VisibleEvents
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.errors import ConferencingError, NotFound
+from conferencing_widgets.core.markup import escape_text
+from conferencing_widgets.core.model import Call, Conversation, Event, Message, MessageKind
+from conferencing_widgets.ui.denied import denied_page
+from conferencing_widgets.ui.live import FeedFollower
+from conferencing_widgets.ui.style import app_style
 
 if TYPE_CHECKING:
-    from .app import ConferencingApp
+    from conferencing_widgets.ui.app import ConferencingApp
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 CALLS_LISTED = 20
 """Calls listed in area 3 (newest first)."""
 
@@ -115,9 +114,9 @@ def _when(call: Call) -> str:
 # -- HTML pieces (trusted templates, escaped values) ------------------------------------------------------
 
 
-def call_message_html(service: Service, message: Message) -> str:
+def call_message_html(calls: CallService, message: Message) -> str:
     """A call message in the stream: who called and its state; Join / Leave / End call for members."""
-    calls = CallService.of(service)
+    service = calls.service
     try:
         call = calls.call(int(message.ref_id or 0))
     except ConferencingError:
@@ -177,12 +176,12 @@ def info_html(settings: Settings) -> str:
     )
 
 
-def calls_section_html(service: Service, conversation: Conversation) -> str:
+def calls_section_html(service: CallService, conversation: Conversation) -> str:
     """The conversation's calls for area 3's Media section: date, duration and participants (may be empty)."""
-    calls = CallService.of(service).calls(conversation.id, limit=CALLS_LISTED)
+    calls = service.calls(conversation.id, limit=CALLS_LISTED)
     if not calls:
         return ""
-    people = service.people({p for c in calls for p in (*c.participants, c.started_by)})
+    people = service.service.people({p for c in calls for p in (*c.participants, c.started_by)})
 
     def name(login: str) -> str:
         return people[login].display_name if login in people else login
@@ -275,7 +274,9 @@ class VideoFeature:
 
     def __init__(self, app: ConferencingApp) -> None:
         self.app = app
-        self.calls = CallService.of(app.service)
+        self.calls = app.session.calls
+        self.calls_html = partial(calls_section_html, self.calls)
+        """Safe HTML of the open conversation's calls, for area 3's Media section."""
         messages = app.messages
         old = messages.video
         self.button = VideoButton(
@@ -341,7 +342,7 @@ class VideoFeature:
         self._refresh_call(ref)
 
     def _refresh_call(self, call_id: int) -> None:
-        from ..store.calls import call_message_id
+        from conferencing_widgets.calls.store import call_message_id
 
         with contextlib.suppress(ConferencingError):
             mid = call_message_id(self.app.service.store, call_id)
@@ -363,16 +364,16 @@ class VideoFeature:
             app.details.refresh_section("media")
 
 
-def _media_provider_of(app: ConferencingApp) -> Any:
-    return getattr(app.details, "_providers", {}).get("media")
+def install(app: ConferencingApp) -> VideoFeature:
+    """Add video calls to one app: the button, call rows in the stream, and calls in area 3's Media section.
 
-
-def install(app: ConferencingApp) -> None:
-    """Add video calls to one app (``register_feature`` calls this for every new app)."""
-    app.video = VideoFeature(app)  # type: ignore[attr-defined]
-    # The files feature's media gallery lists calls through our renderer; without it, we own the section.
-    if _media_provider_of(app) is None:
-        app.details.set_section_provider("media", calls_section_html)
+    The files feature's Media section lists calls through ``VideoFeature.calls_html`` when the app passes it on;
+    until then this feature owns the section.
+    """
+    feature = VideoFeature(app)
+    app.messages.kind_renderers[MessageKind.CALL] = partial(call_message_html, feature.calls)
+    app.details.set_section_provider("media", feature.calls_html)
+    return feature
 
 
 # -- the call page ----------------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ class CallSession:
         self.joined = False
         self.ended = False
         self.live = FeedFollower(
-            self.service.store, self.apply_events, name=f"call {call.id}", done=lambda: self.ended
+            VisibleEvents(self.service), self.apply_events, name=f"call {call.id}", done=lambda: self.ended
         )
         conv = self.service.conversation(call.conversation_id)
         self.widget = CallWidget(
@@ -533,9 +534,8 @@ def _message_page(title: str, text: str, css: str) -> w.VBox:
     return page
 
 
-def call_page(service: Service, call_id: int | str | None, *, live: bool = True) -> w.Widget:
-    """The call window's content for ``service``'s user and the call ``call_id``."""
-    calls = CallService.of(service)
+def call_page(calls: CallService, call_id: int | str | None, *, live: bool = True) -> w.Widget:
+    """The call window's content for the user of ``calls`` and the call ``call_id``."""
     try:
         call = calls.call(int(str(call_id)))
     except (ValueError, NotFound):
@@ -558,34 +558,5 @@ def call_page(service: Service, call_id: int | str | None, *, live: bool = True)
     return page
 
 
-def call_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:
-    """``dashboards/call.ipynb``: the visitor (signed link), then the call page or a clear refusal."""
-    settings = settings or load_settings()
-    query = request_query_string() if query_string is None else query_string
-    who = visitor(query, settings)
-    if isinstance(who, str):
-        return denied_page(who)
-    user, store = who
-    try:
-        service = Service(store, user.login, settings)
-    except (ConferencingError, InvalidLink) as exc:
-        return denied_page(str(exc))
-    return call_page(service, param_from_query(query, "call"))
 
 
-# -- registration -----------------------------------------------------------------------------------------
-
-register_kind_renderer(MessageKind.CALL, call_message_html)
-
-
-def _register() -> None:
-    from .app import register_feature
-
-    register_feature(install)
-    with contextlib.suppress(ImportError):
-        from .files_ui import set_calls_renderer
-
-        set_calls_renderer(calls_section_html)
-
-
-_register()

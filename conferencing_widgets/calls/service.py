@@ -15,19 +15,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .errors import InvalidInput, LimitExceeded, PermissionDenied
-from .identity import dashboard_url, parse_duration
-from .model import Call, Conversation
-from .service import Service
-from .store import calls as call_store
-from .store import utcnow
-from .store.calls import CallSignal, Joined
-from .video import JoinRequest, VideoProvider, get_provider, parse_ice_servers
+from conferencing_widgets.calls import store as call_store
+from conferencing_widgets.calls.providers import JoinRequest, VideoProvider, get_provider, parse_ice_servers
+from conferencing_widgets.calls.store import CallSignal, Joined
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, PermissionDenied
+from conferencing_widgets.core.identity import dashboard_url, parse_duration
+from conferencing_widgets.core.model import Call, Conversation
+from conferencing_widgets.store import utcnow
 
 CALL_NOTEBOOK = "call.ipynb"
 """The dashboard that hosts the built-in call (and forwards members into other providers' rooms)."""
@@ -61,24 +60,15 @@ def public_call(call: Call) -> Call:
     return dataclasses.replace(call, room="")
 
 
-_CALL_SERVICES: weakref.WeakKeyDictionary[Service, CallService] = weakref.WeakKeyDictionary()
 
 
 class CallService:
-    """Calls for one signed-in user. ``CallService.of(service)`` returns a shared instance per ``Service``."""
+    """Calls for one signed-in user (``Session.calls``)."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
         self.settings = service.settings
         self._signal_times: list[Any] = []
-
-    @classmethod
-    def of(cls, service: Service) -> CallService:
-        """The shared call service of ``service``."""
-        calls = _CALL_SERVICES.get(service)
-        if calls is None:
-            calls = _CALL_SERVICES[service] = cls(service)
-        return calls
 
     # -- reading ------------------------------------------------------------------------------------------
 

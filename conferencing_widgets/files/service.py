@@ -21,18 +21,24 @@ import io
 import threading
 import unicodedata
 import uuid
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .config import Settings
-from .errors import ConferencingError, InvalidInput, LimitExceeded, NotFound, PermissionDenied, StorageError
-from .model import Attachment, Call, Conversation
-from .service import Service
-from .store import attachments as att_store
-from .store.blobs import BlobStore
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.errors import (
+    ConferencingError,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+)
+from conferencing_widgets.core.model import Attachment, Call, Conversation
+from conferencing_widgets.files import store as att_store
+from conferencing_widgets.store.blobs import BlobStore
 
 PreviewKind = Literal["image", "pdf", "video", "text", "download"]
 
@@ -398,25 +404,16 @@ class MediaItems:
 
 _THUMBS: collections.OrderedDict[tuple[str, str, int], tuple[str, bytes] | None] = collections.OrderedDict()
 _THUMB_LOCK = threading.Lock()
-_FILE_SERVICES: weakref.WeakKeyDictionary[Service, FileService] = weakref.WeakKeyDictionary()
 
 
 class FileService:
-    """Files for one signed-in user. ``FileService.of(service)`` returns a shared instance per ``Service``."""
+    """Files for one signed-in user (``Session.files``)."""
 
     def __init__(self, service: Service, blobs: BlobStore | None = None) -> None:
         self.service = service
         self.settings = service.settings
         self.blobs = blobs or blob_store_for(service.settings)
         self._sessions: dict[str, UploadSession] = {}
-
-    @classmethod
-    def of(cls, service: Service) -> FileService:
-        """The shared file service of ``service``."""
-        files = _FILE_SERVICES.get(service)
-        if files is None:
-            files = _FILE_SERVICES[service] = cls(service)
-        return files
 
     # -- uploading -------------------------------------------------------------------------------------
 
@@ -542,7 +539,7 @@ class FileService:
 
     def media(self, conversation_id: int, *, limit: int = 24) -> MediaItems:
         """Images and videos (previewable ones) shared in a readable conversation, and its calls."""
-        from .calls import CallService
+        from conferencing_widgets.calls.service import CallService
 
         conv = self.service.require_readable(conversation_id)
         # Only types the viewer shows inline: SVG is an image too, but active content, so it stays in Files.
@@ -635,7 +632,7 @@ def read_attachment_bytes(service: Service, attachment_id: int) -> tuple[Attachm
 
     For other features, e.g. a whiteboard drawing a shared image as its background.
     """
-    return FileService.of(service).read(attachment_id)
+    return FileService(service).read(attachment_id)
 
 
 def require_member_upload(service: Service, conversation_id: int) -> Conversation:

@@ -16,24 +16,23 @@ import re
 import threading
 import time
 import unicodedata
-import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import whiteboard_render as render
-from .errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
-from .identity import dashboard_url, parse_duration
-from .model import Attachment, Stroke, Whiteboard
-from .service import Service, clean_title
-from .store import whiteboards as wb_store
-from .store.whiteboards import SceneRows, StrokeChange, UndoState
+from conferencing_widgets.chat.service import Service, clean_title
+from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.identity import dashboard_url, parse_duration
+from conferencing_widgets.core.model import Attachment, Stroke, Whiteboard
+from conferencing_widgets.whiteboard import raster as render
+from conferencing_widgets.whiteboard import store as wb_store
+from conferencing_widgets.whiteboard.store import SceneRows, StrokeChange, UndoState
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-    from .files import FileService
+    from conferencing_widgets.files.service import FileService
 
 BOARD_LIMIT = 20_000.0
 """Coordinates must lie within ±this many board units."""
@@ -237,14 +236,13 @@ def _as_id(value: object, what: str) -> int:
 
 # -- the service ---------------------------------------------------------------------------------------------
 
-_SERVICES: weakref.WeakKeyDictionary[Service, WhiteboardService] = weakref.WeakKeyDictionary()
 _THUMBS: collections.OrderedDict[tuple[int, int, int], bytes] = collections.OrderedDict()
 _BG_PNGS: collections.OrderedDict[int, tuple[bytes, tuple[int, int, int, int]]] = collections.OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
 class WhiteboardService:
-    """Whiteboards for one user. ``WhiteboardService.of(service)`` returns a shared instance per ``Service``."""
+    """Whiteboards for one user (``Session.boards``)."""
 
     def __init__(self, service: Service, files: FileService | None = None) -> None:
         self.service = service
@@ -252,21 +250,13 @@ class WhiteboardService:
         self._progress: dict[int, collections.deque[float]] = {}
         self._rights: dict[tuple[int, bool], float] = {}
 
-    @classmethod
-    def of(cls, service: Service) -> WhiteboardService:
-        """The shared whiteboard service of ``service``."""
-        found = _SERVICES.get(service)
-        if found is None:
-            found = _SERVICES[service] = cls(service)
-        return found
-
     @property
     def files(self) -> FileService:
         """The file service (backgrounds are attachments of the conversation)."""
         if self._files is None:
-            from .files import FileService
+            from conferencing_widgets.files.service import FileService
 
-            self._files = FileService.of(self.service)
+            self._files = FileService(self.service)
         return self._files
 
     @property
@@ -503,7 +493,7 @@ class WhiteboardService:
 
     def background_choices(self, board_id: object, *, limit: int = 50) -> list[Attachment]:
         """Files of the board's conversation that can be its background (PNG, JPEG, PDF), newest first."""
-        from .store.attachments import attachments_of
+        from conferencing_widgets.files.store import attachments_of
 
         board = self.board(board_id)
         found = attachments_of(
@@ -543,7 +533,7 @@ class WhiteboardService:
         Checked before anything is written: a file that is not an image, is too large or cannot be decoded
         is refused with nothing shared.
         """
-        from .files import clean_file_name, detect_media_type
+        from conferencing_widgets.files.service import clean_file_name, detect_media_type
 
         board = self._writable(board_id)
         if not isinstance(data, bytes | bytearray | memoryview):

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlencode
 
 from itsdangerous import BadData, URLSafeSerializer
 
-from .errors import InvalidInput, InvalidLink, NotFound
-from .model import User
-from .store import Store
+from conferencing_widgets.core.errors import InvalidInput, InvalidLink, NotFound
+from conferencing_widgets.core.model import User
+from conferencing_widgets.store import Store
 
 LINK_SALT = "conferencing-dashboard-link"
 MAX_TOKEN_CHARS = 2048

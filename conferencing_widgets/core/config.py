@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput
+from conferencing_widgets.core.errors import InvalidInput
 
 ENV_PREFIX = "CONFERENCING_"
 

@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from .errors import InvalidInput
+from conferencing_widgets.core.errors import InvalidInput
 
 __all__ = ["escape_text", "plain_preview", "render_markdown", "safe_filename_display"]
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, text
 
-from ..errors import InvalidInput, NotFound
-from ..model import Attachment, Message, MessageKind, NewMessage
-from . import schema as s
-from .blobs import BlobStore, check_sha256
-from .store import Store, utcnow
+from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.model import Attachment, Message, MessageKind, NewMessage
+from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.blobs import BlobStore, check_sha256
+from conferencing_widgets.store.store import Store, utcnow
 
 ATTACHMENT_EVENT = "attachment"
 """Feed event kind appended with every new attachment (conversation_id and ref_id set)."""

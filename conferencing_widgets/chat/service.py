@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
-from . import policy
-from .config import Settings
-from .errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
-from .model import (
+from conferencing_widgets.core import policy
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.model import (
     Conversation,
     ConversationKind,
     ConversationSummary,
@@ -30,8 +30,8 @@ from .model import (
     ServiceCase,
     User,
 )
-from .store import Store, utcnow
-from .store import schema as _schema
+from conferencing_widgets.store import Store, utcnow
+from conferencing_widgets.store import schema as _schema
 
 MAX_TITLE_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, false, func, insert, or_, select, update
 
-from ..errors import InvalidInput, NotFound
-from ..model import Call, Message, MessageKind, NewMessage
-from . import schema as s
-from .store import Store, utcnow
+from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.model import Call, Message, MessageKind, NewMessage
+from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.store import Store, utcnow
 
 CALL_EVENT = "call"
 """Feed event of a call's life cycle."""

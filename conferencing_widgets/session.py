@@ -1,0 +1,55 @@
+"""The one wiring point: a signed-in user's services, built once per page or notebook.
+
+``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards`` and
+``.calls``. The UI, the CLI, the notebooks and the tests reach every feature through it; nothing is looked up
+in process-wide registries.
+"""
+
+from __future__ import annotations
+
+from conferencing_widgets.calls.service import CallService
+from conferencing_widgets.chat.events import VisibleEvents
+from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.model import User
+from conferencing_widgets.files.service import FileService
+from conferencing_widgets.store import Store
+from conferencing_widgets.store.blobs import BlobStore
+from conferencing_widgets.whiteboard.service import WhiteboardService
+
+
+class Session:
+    """Everything one user may do. Cheap to build; share the ``Store`` between sessions."""
+
+    def __init__(
+        self, settings: Settings | None, store: Store, login: str, *, blobs: BlobStore | None = None
+    ) -> None:
+        self._wire(Service(store, login, settings), blobs)
+
+    @classmethod
+    def of_service(cls, chat: Service, *, blobs: BlobStore | None = None) -> Session:
+        """A session around an existing chat service (its user and settings)."""
+        session = cls.__new__(cls)
+        session._wire(chat, blobs)
+        return session
+
+    def _wire(self, chat: Service, blobs: BlobStore | None) -> None:
+        self.chat = chat
+        self.settings = chat.settings
+        self.files = FileService(chat, blobs)
+        self.boards = WhiteboardService(chat, self.files)
+        self.calls = CallService(chat)
+
+    @property
+    def login(self) -> str:
+        """The signed-in user's login."""
+        return self.chat.login
+
+    @property
+    def user(self) -> User:
+        """The signed-in user."""
+        return self.chat.user
+
+    def events(self) -> VisibleEvents:
+        """The change feed as this user sees it (close it when done)."""
+        return VisibleEvents(self.chat)

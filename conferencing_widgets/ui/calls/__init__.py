@@ -1,0 +1,1 @@
+"""ui.calls feature."""

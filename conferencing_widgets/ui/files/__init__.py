@@ -1,0 +1,1 @@
+"""ui.files feature."""
