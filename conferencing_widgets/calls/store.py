@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, delete, false, func, insert, or_, select, update
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.model import Call, Message, MessageKind, NewMessage
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.store import Store, utcnow
 
-CALL_EVENT = "call"
+CALL_EVENT = EventKind.CALL.value
 """Feed event of a call's life cycle."""
-SIGNAL_EVENT = "call_signal"
+SIGNAL_EVENT = EventKind.CALL_SIGNAL.value
 """Feed event of a new signalling message (content stays in the table)."""
 
 

@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, or_, select, text
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.model import Attachment, Message, MessageKind, NewMessage
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.blobs import BlobStore, check_sha256
 from conferencing_widgets.store.store import Store, utcnow
 
-ATTACHMENT_EVENT = "attachment"
+ATTACHMENT_EVENT = EventKind.ATTACHMENT.value
 """Feed event kind appended with every new attachment (conversation_id and ref_id set)."""
 
 

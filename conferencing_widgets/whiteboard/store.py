@@ -36,19 +36,15 @@ import numpy as np
 from sqlalchemy import Connection, Text, cast, delete, func, insert, select, update
 
 from conferencing_widgets.core.errors import LimitExceeded, NotFound
+from conferencing_widgets.core.events import WHITEBOARD_EVENTS, EventKind
 from conferencing_widgets.core.model import Message, MessageKind, NewMessage, Stroke, Whiteboard
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.store import Store, utcnow
 
-BOARD_EVENT = "whiteboard"
-"""A board was created or its background changed."""
-STROKE_EVENT = "wb_stroke"
-"""A stroke was added (ref_id is the stroke)."""
-CHANGE_EVENT = "wb_change"
-"""Strokes were hidden or brought back by an erase, clear, undo or redo (ref_id is the board)."""
-PROGRESS_EVENT = "wb_progress"
-"""A stroke in progress (transient; deleted when the stroke is stored)."""
-WHITEBOARD_EVENTS = frozenset({BOARD_EVENT, STROKE_EVENT, CHANGE_EVENT, PROGRESS_EVENT})
+BOARD_EVENT = EventKind.WHITEBOARD.value
+STROKE_EVENT = EventKind.WB_STROKE.value
+CHANGE_EVENT = EventKind.WB_CHANGE.value
+PROGRESS_EVENT = EventKind.WB_PROGRESS.value
 MAX_LISTED_IDS = 200
 """A change event lists at most this many ids; beyond, it says ``reload``."""
 

@@ -1,0 +1,30 @@
+"""HTML of the views from Jinja2 templates with autoescape: every value is escaped unless marked safe.
+
+Templates live beside the views of their feature: ``ui/<feature>/templates/<name>.html.j2`` is rendered with
+``render("<feature>/templates/<name>.html.j2", **values)``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one template environment of the UI (autoescape on, undefined values are errors)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("conferencing_widgets", "ui"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render(name: str, **values: Any) -> str:
+    """Safe HTML of the template ``name`` (relative to ``conferencing_widgets/ui``)."""
+    return environment().get_template(name).render(**values)
