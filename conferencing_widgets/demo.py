@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from conferencing_widgets.core.model import ConversationKind, NewMessage, Role
+from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import Store, utcnow
 
 VENDOR = ("machtool", "MachTool Service GmbH")
@@ -101,7 +102,7 @@ def seed_demo(store: Store) -> DemoLogins:
         store.add_case(
             number=number, title=title, group_id=gid, machine_model=model, machine_serial=serial, technicians=techs
         )
-    existing = {c.conversation.title for c in store.inbox("ada.admin", include_all_cases=True, limit=500)}
+    existing = {c.conversation.title for c in store.inbox(ReadScope(login="ada.admin", all_case_chats=True), limit=500)}
     existing |= {c.conversation.title for c in store.inbox("tom.tech", limit=500)}
     existing |= {c.conversation.title for c in store.inbox("alice", limit=500)}
     now = utcnow()

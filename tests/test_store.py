@@ -11,6 +11,7 @@ from conftest import World, snapshot
 
 from conferencing_widgets import ConversationKind, InvalidInput, NewMessage, NotFound, Role, Store
 from conferencing_widgets.core.model import UNREAD_CAP, CaseStatus
+from conferencing_widgets.core.policy import ReadScope
 
 
 def post_many(store: Store, conversation_id: int, author: str, n: int, prefix: str = "m") -> list[int]:
@@ -217,7 +218,7 @@ def test_inbox_orders_by_activity_with_last_message_unread_and_case(seeded: Worl
     first = store.inbox("alice", limit=1)
     rest = store.inbox("alice", limit=5, before=(first[0].last_activity_at, first[0].conversation.id))
     assert [s.conversation.id for s in first + rest] == [w.acme_case_chat, w.acme_direct]
-    erik = {s.conversation.id for s in store.inbox("erik", include_all_cases=True)}
+    erik = {s.conversation.id for s in store.inbox(ReadScope(login="erik", all_case_chats=True))}
     assert erik == {w.acme_case_chat, w.borg_case_chat, w.staff_direct}
     assert {s.conversation.id for s in store.inbox("erik")} == {w.borg_case_chat, w.staff_direct}
     assert store.inbox("nobody") == []

@@ -8,6 +8,7 @@ import pytest
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
 from conferencing_widgets.core.model import NewMessage
+from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.ui import ConferencingApp
 from conferencing_widgets.voila.dashboard import conferencing_dashboard
@@ -27,7 +28,9 @@ def app_for(store: Store, login: str, **settings: object) -> ConferencingApp:
 
 def case_chat(store: Store, title: str = "Spindle vibration") -> int:
     return next(
-        s.conversation.id for s in store.inbox("ada.admin", include_all_cases=True) if s.conversation.title == title
+        s.conversation.id
+        for s in store.inbox(ReadScope(login="ada.admin", all_case_chats=True))
+        if s.conversation.title == title
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import Select
 
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.config import Settings
@@ -30,8 +30,7 @@ from conferencing_widgets.core.model import (
     ServiceCase,
     User,
 )
-from conferencing_widgets.store import Store, utcnow
-from conferencing_widgets.store import schema as _schema
+from conferencing_widgets.store import Store, scope, utcnow
 
 MAX_TITLE_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64
@@ -143,10 +142,9 @@ class Service:
         """The user's conversations, most recent first, with last message and unread count."""
         self.require_active()
         return self.store.inbox(
-            self.login,
+            policy.read_scope(self.user),
             kind=None if kind is None else ConversationKind(kind),
             limit=max(1, min(int(limit), 500)),
-            include_all_cases=self.user.role in policy.READ_ALL_CASES,
             before=before,
         )
 
@@ -171,16 +169,11 @@ class Service:
         return [by_login[m] for m in conv.members if m in by_login]
 
     def readable_conversations_query(self) -> Select[Any]:
-        """``SELECT id FROM conversations`` limited to what this user may read.
+        """``SELECT id FROM conversations`` limited to what this user may read (``policy.read_scope``).
 
-        The SQL form of ``policy.can_read_conversation``: memberships, plus every service case chat for
-        the ``policy.READ_ALL_CASES`` roles. Bulk readers (the export) filter with it.
+        Bulk readers (the export) filter with it.
         """
-        c, m = _schema.conversations, _schema.members
-        mine: ColumnElement[bool] = c.c.id.in_(select(m.c.conversation_id).where(m.c.login == self.login))
-        if self.user.role in policy.READ_ALL_CASES:
-            mine = or_(mine, c.c.kind == ConversationKind.SERVICE_CASE.value)
-        return select(c.c.id).where(mine)
+        return scope.readable_conversations(policy.read_scope(self.user))
 
     def exportable_conversations_query(self) -> Select[Any] | None:
         """The conversation-id query for exports, or ``None`` when ``policy.can_export_everything``."""
@@ -189,10 +182,7 @@ class Service:
 
     def visible_cases_query(self) -> Select[Any] | None:
         """``SELECT id FROM service_cases`` this user may see (``policy.can_see_case``); ``None`` means all."""
-        if self.require_active().is_vendor_staff:
-            return None
-        sc = _schema.service_cases
-        return select(sc.c.id).where(sc.c.group_id == self.user.group_id)
+        return scope.visible_cases(policy.read_scope(self.require_active()))
 
     def cases_i_may_open(self) -> list[ServiceCase]:
         """Service cases this user may open a case chat for."""

@@ -7,10 +7,36 @@ company with the vendor, each side adding only people of its own group.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from conferencing_widgets.core.model import Conversation, ConversationKind, Role, ServiceCase, User
 
 READ_ALL_CASES = frozenset({Role.ENGINEER, Role.ADMIN})
 """Roles that may read every service case conversation without being a member."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadScope:
+    """What one user may read, as data: the store turns it into SQL, ``can_read_conversation`` into a yes/no.
+
+    Bulk reads (the history list, exports, search) filter in the query with it, so a count never leaks.
+    """
+
+    login: str
+    """Conversations this user is a member of."""
+    all_case_chats: bool = False
+    """Also every service case chat (engineers and admins)."""
+    case_group: str | None = None
+    """Service cases of this group only; ``None``: every case (vendor staff)."""
+
+
+def read_scope(user: User) -> ReadScope:
+    """The one definition of what ``user`` may read in bulk."""
+    return ReadScope(
+        login=user.login,
+        all_case_chats=user.role in READ_ALL_CASES,
+        case_group=None if user.is_vendor_staff else user.group_id,
+    )
 
 
 def can_read_conversation(user: User, conversation: Conversation, *, is_member: bool) -> bool:
@@ -19,7 +45,7 @@ def can_read_conversation(user: User, conversation: Conversation, *, is_member: 
         return False
     if is_member:
         return True
-    return conversation.kind is ConversationKind.SERVICE_CASE and user.role in READ_ALL_CASES
+    return conversation.kind is ConversationKind.SERVICE_CASE and read_scope(user).all_case_chats
 
 
 def can_post(user: User, *, is_member: bool) -> bool:

@@ -28,7 +28,7 @@ from conferencing_widgets.core.errors import StorageError
 from conferencing_widgets.core.model import Event
 
 if TYPE_CHECKING:
-    from conferencing_widgets.store.store import Store
+    from conferencing_widgets.store.base import StoreBase as Store
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def make_waker(store: Store) -> Waker:
     """The best waker for the store's backend."""
     url = make_url(store.url)
     if store.backend == "postgresql":
-        from conferencing_widgets.store.store import NOTIFY_CHANNEL
+        from conferencing_widgets.store.base import NOTIFY_CHANNEL
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PostgresListenWaker(conninfo, NOTIFY_CHANNEL)

@@ -1,0 +1,163 @@
+"""Conversations and their members (and call records, which tests and the demo read directly)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from conferencing_widgets.core.errors import NotFound
+from conferencing_widgets.core.model import (
+    Call,
+    Conversation,
+    ConversationKind,
+)
+from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.base import utcnow
+from conferencing_widgets.store.directory import DirectoryQueries
+
+
+class ConversationQueries(DirectoryQueries):
+    """Conversations and their members (and call records, which tests and the demo read directly)."""
+
+    # -- conversations ------------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        *,
+        kind: ConversationKind | str,
+        title: str,
+        created_by: str,
+        members: Sequence[str],
+        case_id: int | None = None,
+        at: datetime | None = None,
+    ) -> Conversation:
+        """Create a conversation with its members (the creator is always one).
+
+        ``at`` backdates it, for imports and the demo only; the service always uses the server's time.
+        """
+        kind = ConversationKind(kind)
+        now = at or utcnow()
+        logins = list(dict.fromkeys([created_by, *members]))
+        with self.atomic() as conn:
+            conv_id = conn.execute(
+                insert(s.conversations)
+                .values(
+                    kind=kind.value,
+                    title=title,
+                    case_id=case_id,
+                    created_by=created_by,
+                    created_at=now,
+                    last_activity_at=now,
+                )
+                .returning(s.conversations.c.id)
+            ).scalar_one()
+            conn.execute(
+                insert(s.members), [{"conversation_id": conv_id, "login": m, "joined_at": now} for m in logins]
+            )
+            self.append_event(
+                conn, "conversation", conversation_id=conv_id, ref_id=conv_id, payload={"members": logins}
+            )
+        return Conversation(
+            id=int(conv_id),
+            kind=kind,
+            title=title,
+            case_id=case_id,
+            created_by=created_by,
+            created_at=now,
+            members=tuple(logins),
+        )
+
+    def add_members(self, conversation_id: int, logins: Sequence[str]) -> list[str]:
+        """Add members; returns those who were not members yet."""
+        now = utcnow()
+        with self.atomic() as conn:
+            have = set(self._member_logins(conn, conversation_id))
+            new = [m for m in dict.fromkeys(logins) if m not in have]
+            if new:
+                conn.execute(
+                    insert(s.members),
+                    [{"conversation_id": conversation_id, "login": m, "joined_at": now} for m in new],
+                )
+                self.append_event(conn, "members", conversation_id=conversation_id, payload={"added": new})
+        return new
+
+    @staticmethod
+    def _member_logins(conn: Connection, conversation_id: int) -> list[str]:
+        return list(
+            conn.execute(
+                select(s.members.c.login)
+                .where(s.members.c.conversation_id == conversation_id)
+                .order_by(s.members.c.joined_at, s.members.c.login)
+            ).scalars()
+        )
+
+    def members(self, conversation_id: int) -> list[str]:
+        """Logins of a conversation's members, in joining order."""
+        with self.reading() as conn:
+            return self._member_logins(conn, conversation_id)
+
+    def is_member(self, conversation_id: int, login: str) -> bool:
+        """Whether ``login`` is a member."""
+        with self.reading() as conn:
+            return (
+                conn.execute(
+                    select(s.members.c.login).where(
+                        s.members.c.conversation_id == conversation_id, s.members.c.login == login
+                    )
+                ).first()
+                is not None
+            )
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        """One conversation with its members, or ``NotFound``."""
+        with self.reading() as conn:
+            r = conn.execute(select(s.conversations).where(s.conversations.c.id == conversation_id)).first()
+            if r is None:
+                raise NotFound(f"No conversation {conversation_id}.")
+            return self._conversation(r, self._member_logins(conn, conversation_id))
+
+    @staticmethod
+    def _conversation(r: Any, members: Sequence[str] = ()) -> Conversation:
+        return Conversation(
+            id=int(r.id),
+            kind=ConversationKind(r.kind),
+            title=r.title,
+            case_id=None if r.case_id is None else int(r.case_id),
+            created_by=r.created_by,
+            created_at=r.created_at,
+            members=tuple(members),
+        )
+
+    def conversations_of_case(self, case_id: int) -> list[Conversation]:
+        """Every conversation about one case."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(s.conversations).where(s.conversations.c.case_id == case_id).order_by(s.conversations.c.id)
+            ).all()
+            return [self._conversation(r, self._member_logins(conn, int(r.id))) for r in rows]
+
+    # -- calls (records only; the video issue adds the feature) ---------------------------------
+
+    def get_call(self, call_id: int) -> Call:
+        """One call record, or ``NotFound``."""
+        with self.reading() as conn:
+            r = conn.execute(select(s.calls).where(s.calls.c.id == call_id)).first()
+            if r is None:
+                raise NotFound(f"No call {call_id}.")
+            parts = conn.execute(
+                select(s.call_participants.c.login).where(s.call_participants.c.call_id == call_id)
+            ).scalars()
+            return Call(
+                id=int(r.id),
+                conversation_id=int(r.conversation_id),
+                provider=r.provider,
+                room=r.room,
+                started_by=r.started_by,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+                participants=tuple(sorted(parts)),
+            )
+

@@ -1,0 +1,206 @@
+"""Groups, users and service cases: the directory every feature refers to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.model import (
+    CaseStatus,
+    Group,
+    Role,
+    ServiceCase,
+    User,
+)
+from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.base import StoreBase, utcnow
+
+
+class DirectoryQueries(StoreBase):
+    """Groups, users and service cases: the directory every feature refers to."""
+
+    # -- groups and users ---------------------------------------------------------------------
+
+    def add_group(self, *, id: str, name: str, is_vendor: bool = False) -> Group:
+        """Create or update a group. Only one group may be the vendor."""
+        with self.atomic() as conn:
+            if is_vendor:
+                other = conn.execute(select(s.groups.c.id).where(s.groups.c.is_vendor, s.groups.c.id != id)).first()
+                if other:
+                    raise InvalidInput(f"Group {other.id!r} is already the vendor; there is exactly one.")
+            exists = conn.execute(select(s.groups.c.id).where(s.groups.c.id == id)).first()
+            if exists:
+                conn.execute(update(s.groups).where(s.groups.c.id == id).values(name=name, is_vendor=is_vendor))
+            else:
+                conn.execute(insert(s.groups).values(id=id, name=name, is_vendor=is_vendor))
+            self.append_event(conn, "group", payload={"group_id": id})
+        return Group(id=id, name=name, is_vendor=is_vendor)
+
+    def groups(self) -> list[Group]:
+        """All groups, vendor first."""
+        with self.reading() as conn:
+            rows = conn.execute(select(s.groups).order_by(s.groups.c.is_vendor.desc(), s.groups.c.name)).all()
+        return [Group(id=r.id, name=r.name, is_vendor=bool(r.is_vendor)) for r in rows]
+
+    def get_group(self, group_id: str) -> Group:
+        """One group, or ``NotFound``."""
+        with self.reading() as conn:
+            r = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
+        if r is None:
+            raise NotFound(f"No group {group_id!r}.")
+        return Group(id=r.id, name=r.name, is_vendor=bool(r.is_vendor))
+
+    def vendor_group(self) -> Group | None:
+        """The vendor's group, if set up."""
+        return next((g for g in self.groups() if g.is_vendor), None)
+
+    def add_user(
+        self, *, login: str, display_name: str, group_id: str, role: Role | str, disabled: bool = False
+    ) -> User:
+        """Create or update a user."""
+        role = Role(role)
+        with self.atomic() as conn:
+            if conn.execute(select(s.groups.c.id).where(s.groups.c.id == group_id)).first() is None:
+                raise NotFound(f"No group {group_id!r}; create it first.")
+            values = {"display_name": display_name, "group_id": group_id, "role": role.value, "disabled": disabled}
+            if conn.execute(select(s.users.c.login).where(s.users.c.login == login)).first():
+                conn.execute(update(s.users).where(s.users.c.login == login).values(**values))
+            else:
+                conn.execute(insert(s.users).values(login=login, **values))
+            self.append_event(conn, "user", payload={"login": login})
+        return User(login=login, display_name=display_name, group_id=group_id, role=role, disabled=disabled)
+
+    def set_user_disabled(self, login: str, disabled: bool) -> None:
+        """Disable or re-enable a user."""
+        with self.atomic() as conn:
+            if conn.execute(update(s.users).where(s.users.c.login == login).values(disabled=disabled)).rowcount == 0:
+                raise NotFound(f"No user {login!r}.")
+            self.append_event(conn, "user", payload={"login": login})
+
+    @staticmethod
+    def _user(r: Any) -> User:
+        return User(
+            login=r.login,
+            display_name=r.display_name,
+            group_id=r.group_id,
+            role=Role(r.role),
+            disabled=bool(r.disabled),
+        )
+
+    def get_user(self, login: str) -> User:
+        """One user, or ``NotFound``."""
+        with self.reading() as conn:
+            r = conn.execute(select(s.users).where(s.users.c.login == login)).first()
+        if r is None:
+            raise NotFound(f"No user {login!r}.")
+        return self._user(r)
+
+    def users(self, *, group_id: str | None = None, logins: Iterable[str] | None = None) -> list[User]:
+        """Users, optionally of one group or from a list of logins, ordered by display name."""
+        q = select(s.users).order_by(s.users.c.display_name, s.users.c.login)
+        if group_id is not None:
+            q = q.where(s.users.c.group_id == group_id)
+        if logins is not None:
+            q = q.where(s.users.c.login.in_(list(logins)))
+        with self.reading() as conn:
+            return [self._user(r) for r in conn.execute(q)]
+
+    # -- service cases ------------------------------------------------------------------------
+
+    def add_case(
+        self,
+        *,
+        number: str,
+        title: str,
+        group_id: str,
+        machine_model: str = "",
+        machine_serial: str = "",
+        status: CaseStatus | str = CaseStatus.OPEN,
+        technicians: Sequence[str] = (),
+    ) -> ServiceCase:
+        """Create a service case, or update the one with this number."""
+        status = CaseStatus(status)
+        with self.atomic() as conn:
+            group = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
+            if group is None:
+                raise NotFound(f"No group {group_id!r}.")
+            if group.is_vendor:
+                raise InvalidInput("A service case belongs to a customer company, not to the vendor.")
+            for login in technicians:
+                u = conn.execute(select(s.users).where(s.users.c.login == login)).first()
+                if u is None:
+                    raise NotFound(f"No user {login!r} to assign.")
+                if Role(u.role) is Role.CUSTOMER:
+                    raise InvalidInput(f"{login!r} is a customer; only vendor staff can be assigned.")
+            values = {
+                "title": title,
+                "group_id": group_id,
+                "machine_model": machine_model,
+                "machine_serial": machine_serial,
+                "status": status.value,
+            }
+            existing = conn.execute(select(s.service_cases.c.id).where(s.service_cases.c.number == number)).first()
+            if existing:
+                case_id = int(existing.id)
+                conn.execute(update(s.service_cases).where(s.service_cases.c.id == case_id).values(**values))
+                conn.execute(s.case_technicians.delete().where(s.case_technicians.c.case_id == case_id))
+            else:
+                case_id = conn.execute(
+                    insert(s.service_cases)
+                    .values(number=number, created_at=utcnow(), **values)
+                    .returning(s.service_cases.c.id)
+                ).scalar_one()
+            for login in dict.fromkeys(technicians):
+                conn.execute(insert(s.case_technicians).values(case_id=case_id, login=login))
+            self.append_event(conn, "case", ref_id=case_id)
+        return self.get_case(int(case_id))
+
+    def _cases(self, conn: Connection, where: Any = None) -> list[ServiceCase]:
+        q = select(s.service_cases).order_by(s.service_cases.c.number)
+        if where is not None:
+            q = q.where(where)
+        rows = conn.execute(q).all()
+        techs: dict[int, list[str]] = {}
+        if rows:
+            for t in conn.execute(
+                select(s.case_technicians).where(s.case_technicians.c.case_id.in_([r.id for r in rows]))
+            ):
+                techs.setdefault(int(t.case_id), []).append(t.login)
+        return [
+            ServiceCase(
+                id=int(r.id),
+                number=r.number,
+                title=r.title,
+                group_id=r.group_id,
+                machine_model=r.machine_model,
+                machine_serial=r.machine_serial,
+                status=CaseStatus(r.status),
+                technicians=tuple(sorted(techs.get(int(r.id), []))),
+            )
+            for r in rows
+        ]
+
+    def get_case(self, case_id: int) -> ServiceCase:
+        """One case, or ``NotFound``."""
+        with self.reading() as conn:
+            found = self._cases(conn, s.service_cases.c.id == case_id)
+        if not found:
+            raise NotFound(f"No service case {case_id}.")
+        return found[0]
+
+    def get_case_by_number(self, number: str) -> ServiceCase:
+        """One case by its number, or ``NotFound``."""
+        with self.reading() as conn:
+            found = self._cases(conn, s.service_cases.c.number == number)
+        if not found:
+            raise NotFound(f"No service case {number!r}.")
+        return found[0]
+
+    def cases(self, *, group_id: str | None = None) -> list[ServiceCase]:
+        """All cases, or those of one customer company."""
+        with self.reading() as conn:
+            return self._cases(conn, None if group_id is None else s.service_cases.c.group_id == group_id)
+
