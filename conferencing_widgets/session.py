@@ -10,7 +10,7 @@ from __future__ import annotations
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.service import Service
-from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.model import User
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import Store
@@ -39,6 +39,12 @@ class Session:
         self.files = FileService(chat, blobs)
         self.boards = WhiteboardService(chat, self.files)
         self.calls = CallService(chat)
+
+    @classmethod
+    def open(cls, login: str, *, settings: Settings | None = None, store: Store | None = None) -> Session:
+        """The session of ``login`` on the configured store (``settings`` default: the environment's)."""
+        settings = settings or load_settings()
+        return cls(settings, store or Store(settings.store_url), login)
 
     @property
     def login(self) -> str:

@@ -7,13 +7,13 @@ import os
 import re
 import time
 from datetime import timedelta
+from typing import Protocol
 from urllib.parse import parse_qs, urlencode
 
 from itsdangerous import BadData, URLSafeSerializer
 
 from conferencing_widgets.core.errors import InvalidInput, InvalidLink, NotFound
 from conferencing_widgets.core.model import User
-from conferencing_widgets.store import Store
 
 LINK_SALT = "conferencing-dashboard-link"
 MAX_TOKEN_CHARS = 2048
@@ -61,7 +61,13 @@ def read_token(token: str | None, secret: str, *, now: float | None = None) -> s
     return data["u"]
 
 
-def user_from_token(store: Store, token: str | None, secret: str) -> User:
+class UserDirectory(Protocol):
+    """Where logins are looked up (the ``Store``; core knows no store)."""
+
+    def get_user(self, login: str) -> User: ...
+
+
+def user_from_token(store: UserDirectory, token: str | None, secret: str) -> User:
     """The enabled user a valid token names; ``InvalidLink`` otherwise."""
     login = read_token(token, secret)
     try:

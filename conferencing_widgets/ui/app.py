@@ -9,17 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from conferencing_widgets.chat.service import Service
-from conferencing_widgets.core.config import Settings, load_settings
+from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.identity import jupyterhub_login
 from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
-from conferencing_widgets.store import Store
 from conferencing_widgets.ui.calls import views as calls_views
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import views as files_views
@@ -28,6 +27,9 @@ from conferencing_widgets.ui.live import FeedFollower
 from conferencing_widgets.ui.messages import MessagesArea
 from conferencing_widgets.ui.style import app_style
 from conferencing_widgets.ui.whiteboard import views as whiteboard_views
+
+if TYPE_CHECKING:
+    from conferencing_widgets.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +81,10 @@ class ConferencingApp(w.VBox):
         live: bool = True,
     ) -> ConferencingApp:
         """The app for ``login`` (default: the JupyterHub user), on the configured store."""
-        settings = settings or load_settings()
         login = login or jupyterhub_login()
         if not login:
             raise ConferencingError("No user given and JUPYTERHUB_USER is not set: pass a login.")
-        store = store or Store(settings.store_url)
-        return cls(Session(settings, store, login), live=live)
+        return cls(Session.open(login, settings=settings, store=store), live=live)
 
     # -- navigation ----------------------------------------------------------------------------------
 
