@@ -26,8 +26,32 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 metadata = MetaData()
 
-# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
-Id = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1
+"""The largest id either backend can store (signed 64 bits)."""
+
+
+class RowId(TypeDecorator[int]):
+    """Row ids and references to them: 64-bit on PostgreSQL, INTEGER (which autoincrements) on SQLite.
+
+    The one range check of every id that reaches a query, from a page, a link or a caller: an integer beyond
+    64 bits binds as the nearest storable id, which no row holds in practice, so a lookup says ``NotFound``
+    and ``id > huge`` finds nothing, instead of the driver raising ``OverflowError`` (SQLite) or
+    ``DataError`` (PostgreSQL).
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(Integer() if dialect.name == "sqlite" else BigInteger())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, int) and not -MAX_ID - 1 <= value <= MAX_ID:
+            return MAX_ID if value > 0 else -MAX_ID - 1
+        return value
+
+
+Id = RowId()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
