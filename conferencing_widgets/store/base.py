@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
-from conferencing_widgets.core.errors import StorageError
+from conferencing_widgets.core.errors import UNREACHABLE_READ, StorageError
 from conferencing_widgets.core.model import (
     Event,
 )
@@ -94,7 +94,7 @@ class StoreBase:
                 if self.backend == "sqlite" and "locked" in str(exc) and attempts < 5:
                     time.sleep(0.05 * attempts)
                     continue
-                raise StorageError(f"The store is not available: {exc.orig}. Try again shortly.") from exc
+                raise StorageError(detail=exc.orig) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -113,7 +113,7 @@ class StoreBase:
                 with conn.begin():
                     yield conn
         except OperationalError as exc:
-            raise StorageError(f"The store is not available: {exc.orig}. Try again shortly.") from exc
+            raise StorageError(UNREACHABLE_READ, detail=exc.orig) from exc
 
     def lock_id_order(self, conn: Connection) -> None:
         """Make the ids this transaction hands out from now on become visible in id order.

@@ -9,7 +9,7 @@ import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
-from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.errors import ConferencingError, StorageError
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
@@ -164,6 +164,9 @@ class MessagesArea(w.VBox):
             return "Open a conversation first."
         try:
             message = self.service.post(self.conversation.id, text, client_id=client_id)
+        except StorageError as exc:
+            # The composer keeps the text; a retry reuses the client id, so it never posts twice.
+            return f"Can't reach the server right now. Your message was not sent; it is still here. (ref {exc.ref})"
         except ConferencingError as exc:
             return str(exc)
         self.catch_up()
