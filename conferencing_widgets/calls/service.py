@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from conferencing_widgets.calls import store as call_store
@@ -69,7 +69,7 @@ class CallService:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.settings = service.settings
-        self._signal_times: list[Any] = []
+        self._signal_times: list[datetime] = []
 
     # -- reading ------------------------------------------------------------------------------------------
 
