@@ -218,7 +218,7 @@ def test_registry_names_the_choices_and_accepts_new_providers() -> None:
             .endswith("/cwx")
         )
     finally:
-        from conferencing_widgets.calls import providers as video
+        from conferencing_widgets.calls.providers import registry as video
 
         video._PROVIDERS.pop("echo-test", None)
     with pytest.raises(InvalidInput, match="lower-case name"):

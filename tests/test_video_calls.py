@@ -14,6 +14,7 @@ from sqlalchemy import inspect, select, text
 from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Store
 from conferencing_widgets.calls.service import CALL_MESSAGE, CallService
 from conferencing_widgets.calls.store import CALL_EVENT, SIGNAL_EVENT
+from conferencing_widgets.core import policy
 from conferencing_widgets.core.identity import param_from_query, read_token
 from conferencing_widgets.core.model import MessageKind
 from conferencing_widgets.store import schema
@@ -73,6 +74,25 @@ def test_end_is_for_starter_or_participants(seeded: World) -> None:
     assert seeded.snapshot() == before and seeded.store.get_call(call.id).live
     ended = calls(seeded, "alice").end(call.id)
     assert ended.ended_at is not None
+
+
+def test_may_end_may_leave_and_call_message_id_for_the_ui(seeded: World) -> None:
+    alice, tom, adam, erik = (calls(seeded, x) for x in ("alice", "tom", "adam", "erik"))
+    call = alice.start(seeded.acme_case_chat).call
+    mid = seeded.store.latest_messages(seeded.acme_case_chat, limit=1)[0].id
+    # The same rule as end(): the starter or someone who took part, and only members.
+    assert alice.may_end(call) and not adam.may_end(call) and not erik.may_end(call)
+    assert policy.can_end_call(seeded.service("alice").user, call)
+    assert alice.may_leave(call) and not adam.may_leave(call) and not erik.may_leave(call)
+    tom.join(call.id)
+    joined = tom.call(call.id)
+    assert tom.may_end(joined) and tom.may_leave(joined) and tom.may_leave(joined, present=["tom"])
+    # Readers refresh the call's row too; other companies cannot probe it.
+    assert alice.call_message_id(call.id) == erik.call_message_id(call.id) == mid
+    with pytest.raises(NotFound):
+        calls(seeded, "bella").call_message_id(call.id)
+    ended = alice.end(call.id)
+    assert not alice.may_leave(ended, present=["alice"])
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,9 @@ from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.core.identity import make_token, parse_duration
 from conferencing_widgets.ui import ConferencingApp
-from conferencing_widgets.ui.calls.views import (
-    CallRedirect,
-    CallSession,
-    VideoButton,
-    call_page,
-    format_duration,
-)
+from conferencing_widgets.ui.calls.button import VideoButton
+from conferencing_widgets.ui.calls.html import format_duration
+from conferencing_widgets.ui.calls.page import CallRedirect, CallSession, call_page
 from conferencing_widgets.voila.dashboard import call_dashboard
 
 SECRET = "ui-secret"

@@ -4,7 +4,8 @@ Rules (enforced here, whatever the UI shows):
 
 - Whoever may read a conversation sees its calls: who started them, when, for how long, who took part.
   Only members start, join, leave or end a call, and only they ever get a URL into it. The room name is never
-  handed out in call listings, and feed events carry neither it nor any token (see ``store/calls.py``).
+  handed out in call listings, and feed events carry neither it nor any token (see ``calls/store.py``).
+- A call's starter and anyone who took part may end it for everyone (``core.policy.can_end_call``).
 - Starting while a call is live joins that call instead of opening a second room.
 - Signalling messages (built-in call) are accepted only from participants who are in the call, only for
   other participants in it, and only while it is live. Each is read only by its recipient.
@@ -15,15 +16,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from conferencing_widgets.calls import store as call_store
-from conferencing_widgets.calls.providers import JoinRequest, VideoProvider, get_provider, parse_ice_servers
+from conferencing_widgets.calls.providers import JoinRequest, VideoProvider, get_provider, info_url, parse_ice_servers
 from conferencing_widgets.calls.store import CallSignal, Joined
 from conferencing_widgets.chat.service import Service
-from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, PermissionDenied
+from conferencing_widgets.core import policy
+from conferencing_widgets.core.errors import ConferencingError, InvalidInput, LimitExceeded, PermissionDenied
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
 from conferencing_widgets.core.model import Call, Conversation
 from conferencing_widgets.store import utcnow
@@ -60,15 +63,13 @@ def public_call(call: Call) -> Call:
     return dataclasses.replace(call, room="")
 
 
-
-
 class CallService:
     """Calls for one signed-in user (``Session.calls``)."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
         self.settings = service.settings
-        self._signal_times: list[Any] = []
+        self._signal_times: list[datetime] = []
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -104,6 +105,47 @@ class CallService:
         """Logins in a readable call right now."""
         call, _ = self._readable(call_id)
         return call_store.present(self.service.store, call.id)
+
+    def may_end(self, call: Call) -> bool:
+        """Whether this user may end ``call`` for everyone (what ``end`` checks, for the UI to show or hide)."""
+        return policy.can_end_call(self.service.user, call) and self.is_member(call)
+
+    def may_leave(self, call: Call, *, present: Collection[str] | None = None) -> bool:
+        """Whether Leave applies to this user: they are in the live ``call`` now.
+
+        ``present`` (from :meth:`present`) saves a query when the caller has it already.
+        """
+        here = self.present(call.id) if present is None else present
+        return call.live and self.service.login in here
+
+    def call_message_id(self, call_id: int) -> int | None:
+        """Id of the stream message that announced a readable call (None if it has none)."""
+        call, _ = self._readable(call_id)
+        return call_store.call_message_id(self.service.store, call.id)
+
+    def provider_of(self, call: Call) -> VideoProvider:
+        """The provider that holds ``call`` (``InvalidInput`` when it is no longer registered)."""
+        return get_provider(call.provider)
+
+    def provider_label(self, call: Call) -> str:
+        """The name shown for ``call``'s provider ("Jitsi Meet"); its stored key if no longer registered."""
+        try:
+            return self.provider_of(call).label
+        except ConferencingError:
+            return call.provider
+
+    def info_url(self) -> str | None:
+        """The "how the video tool works" link if a usable http(s) URL is configured."""
+        return info_url(self.settings)
+
+    def join_link(self, call_id: int, *, base_url: str | None = None) -> str | None:
+        """A signed link to the call page for a Join control; None when links cannot be signed (no secret)."""
+        if not self.settings.secret:
+            return None
+        try:
+            return self.call_page_url(call_id, base_url=base_url)
+        except ConferencingError:
+            return None
 
     def _readable(self, call_id: int) -> tuple[Call, Conversation]:
         try:
@@ -189,7 +231,7 @@ class CallService:
     def end(self, call_id: int) -> Call:
         """End a call for everyone: its starter or anyone who took part may."""
         call = self._member_call(call_id)
-        if self.service.login != call.started_by and self.service.login not in call.participants:
+        if not policy.can_end_call(self.service.user, call):
             raise PermissionDenied("Only the starter or someone who took part can end this call.")
         return public_call(call_store.end_call(self.service.store, call.id, self.service.login))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conferencing_widgets.core.model import Conversation, ConversationKind, Role, ServiceCase, User
+from conferencing_widgets.core.model import Call, Conversation, ConversationKind, Role, ServiceCase, User
 
 READ_ALL_CASES = frozenset({Role.ENGINEER, Role.ADMIN})
 """Roles that may read every service case conversation without being a member."""
@@ -87,3 +87,8 @@ def may_join_case_chat(candidate: User, case: ServiceCase, vendor_group_id: str 
 def can_export_everything(user: User) -> bool:
     """Admins export every conversation; others export what they may read."""
     return user.role is Role.ADMIN and not user.disabled
+
+
+def can_end_call(user: User, call: Call) -> bool:
+    """A call's starter and anyone who took part may end it for everyone (membership is checked besides)."""
+    return user.login == call.started_by or user.login in call.participants

@@ -19,7 +19,7 @@ from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.identity import jupyterhub_login
 from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
-from conferencing_widgets.ui.calls import views as calls_views
+from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import views as files_views
 from conferencing_widgets.ui.history import HistoryArea
@@ -66,7 +66,7 @@ class ConferencingApp(w.VBox):
         self.messages.on_sent(lambda _m: self.history.refresh())
         # The features, in this order: the calls feature's list goes into the files feature's Media section.
         self.whiteboards = whiteboard_views.install(self)
-        self.video = calls_views.install(self)
+        self.video = calls_feature.install(self)
         self.files = files_views.install(self, calls_html=self.video.calls_html)
         if live:
             self.start_live()

@@ -129,7 +129,7 @@ def whiteboard_dashboard(query_string: str | None = None, *, settings: Settings 
 
 def call_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:
     """``dashboards/call.ipynb``: the call ``call=<id>`` for the visitor, or a clear refusal."""
-    from conferencing_widgets.ui.calls.views import call_page
+    from conferencing_widgets.ui.calls.page import call_page
 
     visit = _visit(query_string, settings)
     if isinstance(visit, w.Widget):
