@@ -58,7 +58,7 @@ def read_token(token: str | None, secret: str, *, now: float | None = None) -> s
         raise InvalidLink("This link is not valid. Ask your service contact for a new link.")
     if data["exp"] < (time.time() if now is None else now):
         raise InvalidLink("This link has expired. Ask your service contact for a new link.")
-    return data["u"]
+    return str(data["u"])
 
 
 class UserDirectory(Protocol):

@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import make_url
 
@@ -72,7 +72,7 @@ class InotifyWaker:
         self._inotify.add_watch(str(db_path.parent), mask)
 
     def fileno(self) -> int | None:
-        return self._inotify.fileno()
+        return int(self._inotify.fileno())
 
     def drain(self) -> bool:
         try:
@@ -118,7 +118,7 @@ class PostgresListenWaker:
     def __init__(self, conninfo: str, channel: str) -> None:
         self._conninfo = conninfo
         self._channel = channel
-        self._conn: object | None = None
+        self._conn: Any = None  # a psycopg.Connection once connected (imported lazily)
         self.generation = 0
         """Counts successful connects: a new connection may reuse the old descriptor number."""
         self._next_attempt = 0.0
@@ -151,7 +151,7 @@ class PostgresListenWaker:
     def fileno(self) -> int | None:
         if self._conn is None:
             return None
-        return self._conn.fileno()  # type: ignore[attr-defined]
+        return int(self._conn.fileno())
 
     def drain(self) -> bool:
         import psycopg
@@ -159,7 +159,7 @@ class PostgresListenWaker:
         if self._conn is None:
             # Reconnected: whatever happened meanwhile is caught up by id.
             return self._connect()
-        pgconn = self._conn.pgconn  # type: ignore[attr-defined]
+        pgconn = self._conn.pgconn
         try:
             pgconn.consume_input()
             got = False
@@ -178,7 +178,7 @@ class PostgresListenWaker:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                conn.close()  # type: ignore[attr-defined]
+                conn.close()
             except Exception:  # noqa: BLE001 - closing a broken socket may fail any way
                 pass
 

@@ -82,7 +82,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, int):
             return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
-        return value.astimezone(UTC)
+        aware: datetime = value.astimezone(UTC)
+        return aware
 
 
 groups = Table(

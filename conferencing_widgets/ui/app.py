@@ -122,7 +122,7 @@ class ConferencingApp(w.VBox):
         for e in visible:
             if e.kind in ("message", "conversation", "members", "read"):
                 history_dirty = True
-            if e.conversation_id == open_id and e.kind == "members":
+            if open_id is not None and e.conversation_id == open_id and e.kind == "members":
                 self.details.show(open_id)
         if open_id is not None and any(e.kind == "message" and e.conversation_id == open_id for e in visible):
             self.messages.catch_up()

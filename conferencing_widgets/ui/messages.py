@@ -64,8 +64,8 @@ class MessagesArea(w.VBox):
         self.join.on_click(lambda _b: self.join_conversation())
         self.video.on_click(lambda _b: self.start_video())
         self.plus.on_click(lambda _b: self.toggle_plus_menu())
-        self.whiteboard_entry.on_click(lambda _b: self.plus_action("whiteboard"))  # type: ignore[attr-defined]
-        self.upload_entry.on_click(lambda _b: self.plus_action("upload"))  # type: ignore[attr-defined]
+        self.whiteboard_entry.on_click(lambda _b: self.plus_action("whiteboard"))
+        self.upload_entry.on_click(lambda _b: self.plus_action("upload"))
         self._set_controls()
 
     # -- opening and paging ------------------------------------------------------------------------

@@ -16,7 +16,9 @@ class MessageStreamWidget(anywidget.AnyWidget):
     """A window of message rows. ``rows`` syncs when a conversation opens; later rows go by custom message."""
 
     _esm = ASSETS / "stream.js"
-    rows = traitlets.List(help="The window as sent at open/reset time (later appends are not resynced).").tag(sync=True)
+    rows: traitlets.List[dict[str, Any]] = traitlets.List(
+        help="The window as sent at open/reset time (later appends are not resynced)."
+    ).tag(sync=True)
     has_older = traitlets.Bool(False, help="Whether older messages can be loaded.").tag(sync=True)
     empty_text = traitlets.Unicode("No messages yet.", help="Shown when the window is empty.").tag(sync=True)
 
@@ -96,7 +98,9 @@ class HistoryListWidget(anywidget.AnyWidget):
 
     _esm = ASSETS / "history.js"
     heading = traitlets.Unicode("", help="Section heading.").tag(sync=True)
-    tiles = traitlets.List(help="Tiles: id, title, case, last_author, preview, when, unread.").tag(sync=True)
+    tiles: traitlets.List[dict[str, Any]] = traitlets.List(
+        help="Tiles: id, title, case, last_author, preview, when, unread."
+    ).tag(sync=True)
     selected = traitlets.Int(0, help="Id of the open conversation (0 for none).").tag(sync=True)
     has_more = traitlets.Bool(False, help="Whether more tiles can be loaded.").tag(sync=True)
     empty_text = traitlets.Unicode("No conversations yet.", help="Shown when there are no tiles.").tag(sync=True)

@@ -200,7 +200,7 @@ def call_page(calls: CallService, call_id: int | str | None, *, live: bool = Tru
         return _message_page("The call cannot be opened", str(exc), "cw-call-error")
     page = w.VBox([app_style(), session.widget])
     page.add_class("cw-call-page")
-    page.call_session = session  # type: ignore[attr-defined]
+    page.call_session = session
     return page
 
 
