@@ -21,8 +21,7 @@ demo: $(STAMP)
 	CONFERENCING_DATA_DIR=$${CONFERENCING_DATA_DIR:-data} $(BIN)/conferencing demo --port $(PORT)
 
 # Every test: unit, store contract on SQLite and PostgreSQL, real-browser (Voila + Chromium), notebooks.
-test: $(STAMP) browser
-	$(BIN)/ruff check conferencing_widgets tests benchmarks
+test: $(STAMP) browser lint
 	# Two runs: Playwright's sync API leaves an event loop running in the main thread, which breaks asyncio.run.
 	$(BIN)/python -m pytest -p no:cacheprovider tests --ignore=tests/browser
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
@@ -36,9 +35,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium missing: run 'sudo apt-get install -y chromium'"; fi; }
 
+# ruff, the import-linter layer contracts (pyproject: [tool.importlinter]) and mypy over the whole package.
 lint: $(STAMP)
 	$(BIN)/ruff check conferencing_widgets tests benchmarks
-	$(BIN)/mypy conferencing_widgets/model.py conferencing_widgets/store conferencing_widgets/service.py
+	$(BIN)/lint-imports
+	$(BIN)/mypy conferencing_widgets
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
+import pytest
 from conftest import World
 
 from conferencing_widgets.chat.events import VisibleEvents
@@ -103,3 +106,25 @@ def test_done_ends_the_live_loop(seeded: World) -> None:
         assert follower.source._feed is None  # type: ignore[attr-defined]  # the loop released its connection
 
     asyncio.run(scenario())
+
+
+def test_closing_while_waiting_logs_nothing(seeded: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 18, papercut 2: ``app.close(); store.close()`` printed "live update failed; retrying" and a traceback,
+    because the follower's task was still waiting on the feed when its connection went away."""
+
+    async def scenario() -> None:
+        follower = FeedFollower(_feed_of(seeded), lambda _e: None, name="test")
+        follower.start()
+        task = follower._task
+        assert task is not None
+        await asyncio.sleep(0.2)  # let the task reach its wait on the feed (no synchronisation depends on it)
+        follower.stop()
+        seeded.store.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+        assert task.done() and not follower.running
+
+    with caplog.at_level(logging.DEBUG, logger="conferencing_widgets"):
+        asyncio.run(scenario())
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert noisy == [], [r.getMessage() for r in noisy]
