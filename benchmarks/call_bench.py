@@ -35,21 +35,11 @@ from conferencing_widgets import ConversationKind, Service, Settings, Store
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.core.identity import dashboard_url
 from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.testing import launch_chromium
 from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
+FAKE_MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 SECRET = "call-bench-secret"
 TARGET_MS = 2000.0
 TTL = timedelta(hours=1)
@@ -102,7 +92,7 @@ def main() -> None:
             tom_ms: list[float] = []
             alice_ms: list[float] = []
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                browser = launch_chromium(pw.chromium, extra_args=FAKE_MEDIA)
                 alice, tom = browser.new_context().new_page(), browser.new_context().new_page()
                 for run in range(1, args.runs + 1):
                     call = calls.start(cid).call

@@ -35,18 +35,9 @@ import nbformat
 import psutil
 
 from conferencing_widgets.core.config import Settings
+from conferencing_widgets.testing import launch_chromium
 from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 BUTTON_SELECTOR = ".baseline-button"
 BUTTON_SOURCE = """\
 import ipywidgets as w
@@ -142,7 +133,7 @@ def launched_chromium(headless: bool = True) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=headless)
+        browser = launch_chromium(playwright.chromium, headless=headless)
         try:
             yield browser
         finally:

@@ -56,22 +56,9 @@ import pytest
 
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
+from conferencing_widgets.testing import CHROMIUM, launch_chromium
 from conferencing_widgets.voila.serve import free_port, voila_command, wait_until_serving
 
-CHROMIUM = Path(os.environ.get("CW_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    # Nothing leaves the machine: other hosts do not resolve. (Blocking with Playwright's request routing instead
-    # made every request pass through this process, and then Voila pages at times could not send to their kernel
-    # until the websocket reconnected.)
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_DASHBOARDS = REPO_ROOT / "dashboards"
@@ -396,7 +383,7 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright.chromium)
         yield browser
         browser.close()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from click.testing import CliRunner
 from conferencing_widgets.cli import main as cli_main
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.testing import wait_until
 from conferencing_widgets.voila.serve import free_port, voila_command, voila_config_dir
 
 from .conftest import RecordedPage, VoilaServer, wait_for_text
@@ -96,13 +96,6 @@ def click_ping(p: RecordedPage, times: int = 1) -> None:
         p.locator(".probe-button").click()
         wait_for_text(p.locator(".probe-reply"), f"pong {n}")
 
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 # -- browser ------------------------------------------------------------------------------------

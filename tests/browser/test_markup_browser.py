@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,16 +20,6 @@ from conferencing_widgets.core.markup import render_markdown
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CW_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Put each fragment into its own div with innerHTML, then hover/focus/click every element. Links to
 # http(s)/mailto are the user's own choice and would only open a new tab: their default action is prevented

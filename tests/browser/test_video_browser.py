@@ -13,7 +13,7 @@ import http.server
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +22,9 @@ import pytest
 
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.testing import launch_chromium, wait_until
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
+from .conftest import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "video-browser-secret"
@@ -86,11 +87,9 @@ def case_chat(store: Store, title: str) -> int:
     ).id
 
 
-def launch(chromium: Any, *, extra_args: list[str] = (), **options: Any) -> Any:  # type: ignore[assignment]
+def launch(chromium: Any, *, extra_args: Sequence[str] = (), **options: Any) -> Any:
     """Another Chromium from the session's Playwright (its own flags)."""
-    return chromium.browser_type.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True, **options
-    )
+    return launch_chromium(chromium.browser_type, extra_args=extra_args, **options)
 
 
 def new_context(browser: Any) -> Any:
@@ -105,13 +104,6 @@ def open_conversation(p: Any, server: VoilaServer, login: str, title: str) -> No
     p.locator(".cw-tile", has_text=title).first.click()
     wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
 
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 # -- Jitsi ----------------------------------------------------------------------------------------

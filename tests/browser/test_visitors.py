@@ -27,6 +27,7 @@ from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.core.identity import make_token
 from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.testing import wait_until
 from conferencing_widgets.voila.serve import voila_config_dir
 
 from .conftest import REPO_DASHBOARDS, RecordedPage, VoilaServer, wait_for_text
@@ -50,15 +51,6 @@ def pooled_kernels() -> int:
         if name != "default" and (REPO_DASHBOARDS / name).exists()
     )
 
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll ``predicate`` every 0.2 s; the seconds it took. ``AssertionError`` naming ``what`` on timeout."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 @dataclass(frozen=True, kw_only=True)
