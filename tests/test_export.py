@@ -535,6 +535,30 @@ def test_prefetch_propagates_errors_and_stops_early() -> None:
     assert len(produced) < 10
 
 
+def test_reader_process_failure_mid_stream_is_an_error_not_a_short_table(
+    sqlite_store: Store, seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLite reader process fails after its first batch: the caller gets StorageError, never a cut table."""
+    import pyarrow as pa
+
+    from conferencing_widgets.export.store import Job
+
+    seed(sqlite_store)
+    monkeypatch.setattr(readers, "SQLITE_BATCH_ROWS", 2)
+    # Text after two integer rows: the driver typed the column int64 from the first batch and fails on the next.
+    sql = "SELECT CASE WHEN id > 2 THEN 'text' ELSE id END AS x FROM messages ORDER BY id"
+    job = Job(name="messages", sql=sql, schema=pa.schema([("x", pa.int64())]))
+    source = readers.SqliteProcessSource(sqlite_store, [job])
+    got: list[int] = []
+    try:
+        with pytest.raises(StorageError, match="Reading messages failed: the reader process stopped"):
+            for batch in source.batches(job):
+                got.append(batch.num_rows)
+    finally:
+        source.close()
+    assert got == [2]  # the first batch arrived, then the failure was reported
+
+
 def test_unusable_stores_are_clear_errors(tmp_path: Path) -> None:
     memory = Store("sqlite://")
     try:
