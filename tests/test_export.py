@@ -32,7 +32,9 @@ from conferencing_widgets import (
 from conferencing_widgets.cli import main
 from conferencing_widgets.core.errors import PermissionDenied, StorageError
 from conferencing_widgets.export import api as export
+from conferencing_widgets.export import readers
 from conferencing_widgets.export.metrics import CASE_COLUMNS
+from conferencing_widgets.export.tables import TS
 from conferencing_widgets.store import schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -443,7 +445,7 @@ def test_cli_export_round_trips_row_counts(store: Store, seed, tmp_path: Path, f
     messages = export.read_back(out, fmt, "messages")
     assert set(messages["author"]) == {"alice", "tom", "bella", "adam", "tina", "erik"}
     if fmt == "parquet":
-        assert pq.read_schema(out / "messages.parquet").field("created_at").type == export.TS
+        assert pq.read_schema(out / "messages.parquet").field("created_at").type == TS
     if fmt == "jsonl":
         first = json.loads((out / "messages.jsonl").read_text(encoding="utf-8").splitlines()[0])
         assert first["created_at"].endswith("Z") or first["created_at"].endswith("+00:00")
@@ -495,7 +497,7 @@ def test_write_streams_many_batches_and_shows_progress_only_when_asked(
     ).id
     for i in range(13):
         st.post_message(NewMessage(conversation_id=chat, body=f"m{i}"), author="alice")
-    monkeypatch.setattr(export, "SQLITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(readers, "SQLITE_BATCH_ROWS", 2)
     conversations = export.frames(st, only=["conversations"])["conversations"]
     assert conversations["case_number"].tolist()[-1] == "SR-9" and conversations["case_number"].isna().sum() == 4
     counts = export.write(tmp_path / "p", store=st, fmt="parquet", progress=False)
@@ -516,7 +518,7 @@ def test_prefetch_propagates_errors_and_stops_early() -> None:
 
     got = []
     with pytest.raises(StorageError, match="disk on fire"):
-        for batch in export._prefetch(broken()):
+        for batch in readers.prefetch(broken()):
             got.append(batch.num_rows)
     assert got == [1]
 
@@ -527,10 +529,34 @@ def test_prefetch_propagates_errors_and_stops_early() -> None:
             produced.append(i)
             yield pa.record_batch({"x": [i]})
 
-    stream = export._prefetch(endless(), depth=2)
+    stream = readers.prefetch(endless(), depth=2)
     assert next(stream).column(0)[0].as_py() == 0
     stream.close()  # the reader thread stops instead of draining the whole source
     assert len(produced) < 10
+
+
+def test_reader_process_failure_mid_stream_is_an_error_not_a_short_table(
+    sqlite_store: Store, seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLite reader process fails after its first batch: the caller gets StorageError, never a cut table."""
+    import pyarrow as pa
+
+    from conferencing_widgets.export.store import Job
+
+    seed(sqlite_store)
+    monkeypatch.setattr(readers, "SQLITE_BATCH_ROWS", 2)
+    # Text after two integer rows: the driver typed the column int64 from the first batch and fails on the next.
+    sql = "SELECT CASE WHEN id > 2 THEN 'text' ELSE id END AS x FROM messages ORDER BY id"
+    job = Job(name="messages", sql=sql, schema=pa.schema([("x", pa.int64())]))
+    source = readers.SqliteProcessSource(sqlite_store, [job])
+    got: list[int] = []
+    try:
+        with pytest.raises(StorageError, match="Reading messages failed: the reader process stopped"):
+            for batch in source.batches(job):
+                got.append(batch.num_rows)
+    finally:
+        source.close()
+    assert got == [2]  # the first batch arrived, then the failure was reported
 
 
 def test_unusable_stores_are_clear_errors(tmp_path: Path) -> None:
@@ -559,7 +585,7 @@ def test_export_leaves_this_processs_own_sqlite_connections_intact(sqlite_store:
         export.frames(sqlite_store)
         export.write(tmp_path / "out", store=sqlite_store, only=["messages"])
         # Asked to read inline, it sees the open connection and still uses the reader process.
-        assert not export._no_other_sqlite_connection(sqlite_store)
+        assert not readers.no_other_sqlite_connection(sqlite_store)
         export.write(tmp_path / "inline", store=sqlite_store, only=["messages"], inline_sqlite=True)
         assert wal.exists()
         sqlite_store.post_message(NewMessage(conversation_id=world.acme_direct, body="after the export"), author="adam")
