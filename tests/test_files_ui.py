@@ -22,8 +22,9 @@ from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema
 from conferencing_widgets.store.store import utcnow
 from conferencing_widgets.ui import ConferencingApp
-from conferencing_widgets.ui.files import views as files_ui
-from conferencing_widgets.ui.files.views import FileViewerWidget, UploadWidget
+from conferencing_widgets.ui.files import html as files_ui
+from conferencing_widgets.ui.files.upload import UploadWidget
+from conferencing_widgets.ui.files.viewer import FileViewerWidget
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ from conferencing_widgets.session import Session
 from conferencing_widgets.store import Store
 from conferencing_widgets.ui.calls import views as calls_views
 from conferencing_widgets.ui.details import DetailsArea
-from conferencing_widgets.ui.files import views as files_views
+from conferencing_widgets.ui.files import feature as files_views
 from conferencing_widgets.ui.history import HistoryArea
 from conferencing_widgets.ui.live import FeedFollower
 from conferencing_widgets.ui.messages import MessagesArea
