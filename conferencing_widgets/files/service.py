@@ -279,7 +279,8 @@ class FileService:
         """An attachment of a conversation the user may read, if it belongs to that conversation.
 
         ``NotFound`` otherwise: a forged or dangling reference never reveals another conversation's file. The
-        record comes from a small cache of this service (attachments never change); the rights never do.
+        record comes from a small cache of this service (attachments never change); the rights are checked on
+        every call.
         """
         conv = self.service.require_readable(conversation_id)
         if attachment_id is None:
