@@ -41,7 +41,7 @@ from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.identity import dashboard_url
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.store import Store
-from conferencing_widgets.ui.files import views as files_ui
+from conferencing_widgets.ui.files import upload as files_ui
 from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
 CHROMIUM = os.environ.get("CW_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -60,7 +60,7 @@ SWEEP = ["256k:2", "256k:4", "512k:1", "512k:2", "512k:4", "1m:1", "1m:2", "2m:1
 NOTEBOOK = """\
 from urllib.parse import parse_qs
 from conferencing_widgets.voila.dashboard import conferencing_dashboard
-from conferencing_widgets.ui.files import views as files_ui
+from conferencing_widgets.ui.files import upload as files_ui
 from conferencing_widgets.voila.dashboard import request_query_string
 
 query = request_query_string()

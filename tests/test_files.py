@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import World, snapshot
+from sqlalchemy import update
 
 from conferencing_widgets import (
     InvalidInput,
@@ -37,6 +38,7 @@ from conferencing_widgets.files.service import (
     preview_kind,
     read_attachment_bytes,
 )
+from conferencing_widgets.store import schema
 from conferencing_widgets.store.blobs import BlobStore, StagedBlob
 
 
@@ -271,6 +273,29 @@ def test_who_may_upload_and_open(seeded: World, blobs: BlobStore) -> None:
     with pytest.raises(NotFound):
         files_for(seeded, "tom", blobs).preview(direct.id)
     assert_nothing_left(seeded, before, blobs, stored)
+
+
+@on_every_store
+def test_attachment_in_checks_the_conversation_every_time(seeded: World, blobs: BlobStore) -> None:
+    chat, direct = seeded.acme_case_chat, seeded.acme_direct
+    alice = files_for(seeded, "alice", blobs)
+    att = alice.upload_bytes(chat, "log.txt", b"spindle log\n")
+    message = next(m for m in seeded.store.latest_messages(chat, limit=5) if m.ref_id == att.id)
+    assert alice.attachment_in(chat, att.id) == att == alice.attachment_of_message(message)
+    # A reference from another conversation, a dangling one and none at all reveal nothing.
+    for conversation_id, ref in ((direct, att.id), (chat, 999_999), (chat, None), (chat, "x")):
+        with pytest.raises(NotFound):
+            alice.attachment_in(conversation_id, ref)
+    # A cached record is no licence: the conversation's rights are checked on every call.
+    bella = files_for(seeded, "bella", blobs)
+    with pytest.raises(NotFound):
+        bella.attachment_in(chat, att.id)
+    erik = files_for(seeded, "erik", blobs)  # engineers read case chats
+    assert erik.attachment_of_message(message) == att
+    with seeded.store.atomic() as conn:
+        conn.execute(update(schema.users).where(schema.users.c.login == "erik").values(disabled=True))
+    with pytest.raises(PermissionDenied):
+        erik.attachment_of_message(message)
 
 
 @on_every_store

@@ -22,8 +22,9 @@ from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema
 from conferencing_widgets.store.store import utcnow
 from conferencing_widgets.ui import ConferencingApp
-from conferencing_widgets.ui.files import views as files_ui
-from conferencing_widgets.ui.files.views import FileViewerWidget, UploadWidget
+from conferencing_widgets.ui.files import html as files_ui
+from conferencing_widgets.ui.files.upload import UploadWidget
+from conferencing_widgets.ui.files.viewer import FileViewerWidget
 
 
 @pytest.fixture()
@@ -245,3 +246,16 @@ def test_forged_file_message_reveals_nothing(world: World) -> None:
     alice = app_for(world, "alice", world.acme_case_chat)
     row = alice.messages.stream.window[-1]
     assert "not available" in row["html"] and "secret.txt" not in row["html"] and "data-cw-file" not in row["html"]
+
+
+def test_the_file_views_talk_only_to_services_session_and_core() -> None:
+    import ast
+
+    import conferencing_widgets.ui.files as package
+
+    for path in Path(package.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        for name in imported:
+            assert not (name.endswith(".store") or ".store." in name or name.startswith("sqlalchemy")), (path, name)

@@ -21,7 +21,7 @@ from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
 from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.details import DetailsArea
-from conferencing_widgets.ui.files import views as files_views
+from conferencing_widgets.ui.files import feature as files_views
 from conferencing_widgets.ui.history import HistoryArea
 from conferencing_widgets.ui.live import FeedFollower
 from conferencing_widgets.ui.messages import MessagesArea
