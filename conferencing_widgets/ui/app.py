@@ -21,7 +21,7 @@ from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
 from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.details import DetailsArea
-from conferencing_widgets.ui.files import feature as files_views
+from conferencing_widgets.ui.files import feature as files_feature
 from conferencing_widgets.ui.history import HistoryArea
 from conferencing_widgets.ui.live import FeedFollower
 from conferencing_widgets.ui.messages import MessagesArea
@@ -67,7 +67,7 @@ class ConferencingApp(w.VBox):
         # The features, in this order: the calls feature's list goes into the files feature's Media section.
         self.whiteboards = whiteboard_views.install(self)
         self.video = calls_feature.install(self)
-        self.files = files_views.install(self, calls_html=self.video.calls_html)
+        self.files = files_feature.install(self, calls_html=self.video.calls_html)
         if live:
             self.start_live()
 
