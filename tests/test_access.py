@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import ACTOR_OF_ROLE, World, seed_world
+from support import ACTOR_OF_ROLE, World, seed_world
 
 from conferencing_widgets import (
     ConferencingError,

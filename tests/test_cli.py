@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import snapshot
+from support import snapshot
 
 from conferencing_widgets import InvalidLink, Store
 from conferencing_widgets.cli import main

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import World, snapshot
 from sqlalchemy import insert, update
+from support import World, snapshot
 
 from conferencing_widgets import (
     ConversationKind,

@@ -32,9 +32,9 @@ from typing import Any
 
 import fsspec
 import pytest
-from conftest import IN_CI, World, seed_world, snapshot
 from fsspec.implementations.memory import MemoryFileSystem
 from sqlalchemy import text
+from support import IN_CI, World, seed_world, snapshot
 
 from conferencing_widgets import ChangeFeed, NewMessage, StorageError, Store
 from conferencing_widgets.files.service import FileService

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import World, seed_world
 from sqlalchemy import text
+from support import World, seed_world
 
 from conferencing_widgets import ChangeFeed, Event, NewMessage, Store
 from conferencing_widgets.store.feed import DataVersionWaker

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import World, snapshot
 from sqlalchemy import update
+from support import World, snapshot
 
 from conferencing_widgets import (
     InvalidInput,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import World, seed_world, snapshot
 from sqlalchemy import insert
+from support import World, seed_world, snapshot
 
 from conferencing_widgets import MessageKind, Service, Settings, Store
 from conferencing_widgets.files.service import FileService

@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import World
+from support import World
 
 from conferencing_widgets import InvalidInput, InvalidLink, Store
 from conferencing_widgets.core.identity import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import World
+from support import World
 
 from conferencing_widgets.core.errors import NotFound
 from conferencing_widgets.session import Session

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import World
 from sqlalchemy import inspect, text, update
+from support import World
 
 from conferencing_widgets import LimitExceeded, Service, Store
 from conferencing_widgets.files.service import FileService

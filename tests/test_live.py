@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 import pytest
-from conftest import World
+from support import World
 
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core.model import Event

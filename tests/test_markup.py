@@ -11,8 +11,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import decode_xss_line as _unescape
-from conftest import load_xss_payloads
+from support import decode_xss_line as _unescape
+from support import load_xss_payloads
 
 from conferencing_widgets.core import markup
 from conferencing_widgets.core.errors import InvalidInput

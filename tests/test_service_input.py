@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import World
+from support import World
 
 from conferencing_widgets import (
     ConferencingError,

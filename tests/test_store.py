@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import World, snapshot
+from support import World, snapshot
 
 from conferencing_widgets import ConversationKind, InvalidInput, NewMessage, NotFound, Role, Store
 from conferencing_widgets.core.model import UNREAD_CAP, CaseStatus

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import World
 from markdown_it import MarkdownIt
 from PIL import Image
 from sqlalchemy import insert, update
+from support import World
 
 from conferencing_widgets import InvalidInput, NewMessage, NotFound, Role, Store
 from conferencing_widgets.cli import main

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import pg_admin_conninfo, seed_world, throwaway_pg_database
+from support import pg_admin_conninfo, seed_world, throwaway_pg_database
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.ui import ConferencingApp

@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import World
 from sqlalchemy import inspect, select, text
+from support import World
 
 from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Store
 from conferencing_widgets.calls.service import CALL_MESSAGE, CallService

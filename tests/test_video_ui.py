@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import World
+from support import World
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.calls.service import CallService

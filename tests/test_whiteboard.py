@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import World
 from PIL import Image
 from sqlalchemy import inspect, text
+from support import World
 
 from conferencing_widgets import Settings, Store
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied

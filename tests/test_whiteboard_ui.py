@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import World
 from PIL import Image
+from support import World
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.core.identity import make_token, read_token

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import throwaway_pg_database  # tests/conftest.py (tests/ is on sys.path)
+from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.core.identity import make_token
 from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.demo import seed_demo
 
-from .conftest import VoilaServer, wait_for_text
+from .support import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"

@@ -21,7 +21,7 @@ from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.store import attachments_of
 
-from .conftest import VoilaServer, wait_for_text
+from .support import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 LIMIT = 64 * 1024 * 1024

@@ -25,7 +25,7 @@ from conferencing_widgets.core.errors import InvalidInput
 from conferencing_widgets.testing import wait_until
 from conferencing_widgets.voila.serve import free_port, voila_command, voila_config_dir
 
-from .conftest import RecordedPage, VoilaServer, wait_for_text
+from .support import RecordedPage, VoilaServer, wait_for_text
 
 PROBE = """\
 import hashlib, os

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import load_xss_payloads  # tests/conftest.py
+from support import load_xss_payloads  # tests/support.py
 
 from conferencing_widgets.core.markup import render_markdown
 

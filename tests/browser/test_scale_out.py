@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import throwaway_pg_database  # tests/conftest.py (tests/ is on sys.path)
+from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
 from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.demo import seed_demo
@@ -26,7 +26,7 @@ from conferencing_widgets.files.store import attachments_of
 from conferencing_widgets.store.blobs import BlobStore
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .conftest import VoilaServer, wait_for_text
+from .support import VoilaServer, wait_for_text
 from .test_dashboard import case_chat, open_app, open_tile
 from .test_files_browser import choose_files, download_sha256
 from .test_whiteboard_browser import Pen, ink, settled, store_strokes, wait_count, wait_ready, wait_strokes

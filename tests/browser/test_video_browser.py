@@ -24,7 +24,7 @@ from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import launch_chromium, wait_until
 
-from .conftest import VoilaServer, wait_for_text
+from .support import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "video-browser-secret"

@@ -30,7 +30,7 @@ from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import wait_until
 from conferencing_widgets.voila.serve import voila_config_dir
 
-from .conftest import REPO_DASHBOARDS, RecordedPage, VoilaServer, wait_for_text
+from .support import REPO_DASHBOARDS, RecordedPage, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"

@@ -29,7 +29,7 @@ from conferencing_widgets.whiteboard import store as wb_store
 from conferencing_widgets.whiteboard.raster import render_png
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
+from .support import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "whiteboard-browser-secret"

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import load_xss_payloads  # tests/conftest.py
 from playwright.sync_api import Error as PlaywrightError
+from support import load_xss_payloads  # tests/support.py
 
 from conferencing_widgets import ConversationKind, InvalidInput, Service, Settings, Store
 from conferencing_widgets.chat.service import clean_title
@@ -33,7 +33,7 @@ from conferencing_widgets.files.service import FileService
 from conferencing_widgets.loader import load_file
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .conftest import VoilaServer, wait_for_text
+from .support import VoilaServer, wait_for_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SECRET = "xss-browser-secret"
