@@ -41,13 +41,15 @@ from PIL import Image
 from sqlalchemy import insert
 
 from conferencing_widgets import Service, Settings, Store
+from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.store import utcnow
 from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 from conferencing_widgets.whiteboard import store as wb_store
 from conferencing_widgets.whiteboard.raster import render_png
-from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS, WhiteboardService, clean_stroke
+from conferencing_widgets.whiteboard.service import WhiteboardService
+from conferencing_widgets.whiteboard.validation import PALETTE, WIDTHS, clean_stroke
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -260,7 +262,7 @@ def bench_latency(browser: Any, base: str, store: Store, board: int, trials: int
             print(f"  trial {i}: not seen within 10 s", file=sys.stderr)
             continue
         seen = float(b.evaluate("window.__cwSeen"))
-        stroke = next(e for e in store.changes(after=last_event) if e.kind == wb_store.STROKE_EVENT)
+        stroke = next(e for e in store.changes(after=last_event) if e.kind == EventKind.WB_STROKE)
         out.append((seen - ended, stroke.created_at.timestamp() * 1000 - ended))
         time.sleep(0.2)
     a.context.close()

@@ -14,9 +14,10 @@ from PIL import Image
 from conferencing_widgets import Settings, Store
 from conferencing_widgets.core.errors import InvalidInput
 from conferencing_widgets.core.model import Stroke
+from conferencing_widgets.whiteboard import geometry
 from conferencing_widgets.whiteboard import raster as render
 from conferencing_widgets.whiteboard.service import WhiteboardService
-from conferencing_widgets.whiteboard.store import SceneRows
+from conferencing_widgets.whiteboard.types import SceneRows
 
 
 @pytest.fixture()
@@ -39,7 +40,7 @@ def test_an_empty_board_is_the_white_page(world: World, tmp_path: Path) -> None:
     bs = boards(world, tmp_path)
     board = bs.create(world.acme_case_chat).id
     px = image(render.render_png(world.store, board))
-    assert px.shape == (render.PAGE_HEIGHT, render.PAGE_WIDTH, 3)
+    assert px.shape == (geometry.PAGE_HEIGHT, geometry.PAGE_WIDTH, 3)
     assert (px == 255).all()
 
 
@@ -68,10 +69,10 @@ def test_labels_arrows_and_ellipses_are_drawn(world: World, tmp_path: Path) -> N
     bs.add_stroke(board, "arrow", [100, 500, 300, 500], color="#9c36b5", width=2)
     bs.add_stroke(board, "ellipse", [700, 400, 900, 500], color="#f08c00", width=4)
     px = image(bs.png(board))
-    size = render.text_size(4)
-    label = px[100 : int(100 + size * 1.2), 600 : int(600 + render.text_extent("Bearing B2", 4)[0])]
+    size = geometry.text_size(4)
+    label = px[100 : int(100 + size * 1.2), 600 : int(600 + geometry.text_extent("Bearing B2", 4)[0])]
     assert (label < 128).any() and (px[60:95, 600:700] == 255).all()
-    head = render.arrow_head(100, 500, 300, 500, 2)
+    head = geometry.arrow_head(100, 500, 300, 500, 2)
     hx, hy = head[0]
     assert (px[int(hy) - 2 : int(hy) + 3, int(hx) - 2 : int(hx) + 3] < 200).any()  # the head's barb
     assert (px[450, 700:704, 2] < 128).any()  # the ellipse's left end (orange has little blue)
@@ -122,14 +123,13 @@ def test_background_under_the_strokes(world: World, tmp_path: Path) -> None:
     # Renders without rights checks (for the transcript) read the blobs given, or skip a missing background.
     plain = image(render.render_png(world.store, board, blobs=bs.files.blobs))
     assert (plain == px).all()
-    render.clear_caches()
     missing = image(render.render_png(world.store, board, blobs=type(bs.files.blobs)(str(tmp_path / "empty"))))
     assert (missing[50, 500] == 255).all() and missing[300, 600].tolist() == [25, 113, 194]
 
 
 def test_hit_test_finds_the_topmost_stroke() -> None:
     scene = SceneRows.from_strokes([])
-    assert render.hit_test(scene, 0, 0, 5) is None
+    assert geometry.hit_test(scene, 0, 0, 5) is None
 
     def st(i: int, shape: str, pts: list[float], text: str = "") -> Stroke:
         return Stroke(
@@ -146,8 +146,8 @@ def test_hit_test_finds_the_topmost_stroke() -> None:
     scene = SceneRows.from_strokes(
         [st(1, "pen", [0, 0, 100, 0]), st(2, "rect", [50, -20, 150, 20]), st(3, "text", [300, 300], "Hi")]
     )
-    assert render.hit_test(scene, 10, 1, 3) == 0
-    assert render.hit_test(scene, 50, 1, 3) == 1  # on both: the later one wins
-    assert render.hit_test(scene, 100, 0, 3) == 0  # inside the rectangle outline but on the line only
-    assert render.hit_test(scene, 305, 310, 3) == 2
-    assert render.hit_test(scene, 500, 500, 3) is None
+    assert geometry.hit_test(scene, 10, 1, 3) == 0
+    assert geometry.hit_test(scene, 50, 1, 3) == 1  # on both: the later one wins
+    assert geometry.hit_test(scene, 100, 0, 3) == 0  # inside the rectangle outline but on the line only
+    assert geometry.hit_test(scene, 305, 310, 3) == 2
+    assert geometry.hit_test(scene, 500, 500, 3) is None

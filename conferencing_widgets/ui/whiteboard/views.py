@@ -43,15 +43,14 @@ from ipycanvas import MultiCanvas, hold_canvas
 
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.events import WHITEBOARD_EVENTS, EventKind
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Event, Message, MessageKind, Whiteboard
-from conferencing_widgets.files.store import ATTACHMENT_EVENT
 from conferencing_widgets.ui.live import FeedFollower
 from conferencing_widgets.ui.style import app_style
-from conferencing_widgets.whiteboard import raster as render
-from conferencing_widgets.whiteboard import store as wb_store
-from conferencing_widgets.whiteboard.service import LINE_SHAPES, PALETTE, WIDTHS, WhiteboardService, png_file_name
-from conferencing_widgets.whiteboard.store import SceneRows, StrokeChange
+from conferencing_widgets.whiteboard import geometry as render
+from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS, WhiteboardService, png_file_name
+from conferencing_widgets.whiteboard.types import SceneRows, StrokeChange
 
 if TYPE_CHECKING:
     from conferencing_widgets.ui.app import ConferencingApp
@@ -670,7 +669,7 @@ class WhiteboardView(w.VBox):
             self._erase_action = None
             return
         pts = g["points"] if g["tool"] == "pen" else g["points"][:2] + g["points"][-2:]
-        if g["tool"] in LINE_SHAPES and max(abs(pts[2] - pts[0]), abs(pts[3] - pts[1])) < 1.0:
+        if self.boards.too_small(g["tool"], pts):
             self._end_progress(g)
             self._clear_live()
             return
@@ -789,7 +788,7 @@ class WhiteboardView(w.VBox):
                 self._clear_live()
             return None
         if added:
-            self._add_local(wb_store.SceneRows.from_strokes([result]))
+            self._add_local(SceneRows.from_strokes([result]))
             if gesture is not None:
                 self._clear_live()
         elif isinstance(result, StrokeChange):
@@ -939,25 +938,25 @@ class WhiteboardView(w.VBox):
         affected: set[int] = set()
         reload = background = others = mine = files = False
         for e in events:
-            if e.kind == ATTACHMENT_EVENT and e.conversation_id == self.board.conversation_id:
+            if e.kind == EventKind.ATTACHMENT and e.conversation_id == self.board.conversation_id:
                 files = True  # a new file in the chat may be chosen as background
-            if e.kind not in wb_store.WHITEBOARD_EVENTS or e.payload.get("board") != bid:
+            if e.kind not in WHITEBOARD_EVENTS or e.payload.get("board") != bid:
                 continue
-            if e.kind == wb_store.STROKE_EVENT and e.ref_id is not None:
+            if e.kind == EventKind.WB_STROKE and e.ref_id is not None:
                 added.add(int(e.ref_id))
                 sid = e.payload.get("sid")
                 if sid and self._others.pop(str(sid), None) is not None:
                     others = True
                 mine = mine or e.payload.get("author") == self.service.login
-            elif e.kind == wb_store.CHANGE_EVENT:
+            elif e.kind == EventKind.WB_CHANGE:
                 if e.payload.get("reload"):
                     reload = True
                 else:
                     affected.update(int(i) for i in e.payload.get("removed", []) + e.payload.get("restored", []))
                 mine = mine or e.payload.get("author") == self.service.login
-            elif e.kind == wb_store.PROGRESS_EVENT:
+            elif e.kind == EventKind.WB_PROGRESS:
                 others = self._progress(e) or others
-            elif e.kind == wb_store.BOARD_EVENT and e.payload.get("what") == "background":
+            elif e.kind == EventKind.WHITEBOARD and e.payload.get("what") == "background":
                 background = True
         if reload:
             self.scene = self.boards.scene(bid)
@@ -1196,10 +1195,10 @@ class WhiteboardFeature:
         conv = app.conversation
         if conv is None:
             return
-        mine = [e for e in events if e.conversation_id == conv.id and e.kind in wb_store.WHITEBOARD_EVENTS]
-        if any(e.kind == wb_store.BOARD_EVENT for e in mine):
+        mine = [e for e in events if e.conversation_id == conv.id and e.kind in WHITEBOARD_EVENTS]
+        if any(e.kind == EventKind.WHITEBOARD for e in mine):
             app.details.refresh_section("whiteboards")
-        elif any(e.kind in (wb_store.STROKE_EVENT, wb_store.CHANGE_EVENT) for e in mine):
+        elif any(e.kind in (EventKind.WB_STROKE, EventKind.WB_CHANGE) for e in mine):
             self._refresh_later()
 
     def _refresh_later(self) -> None:
