@@ -151,3 +151,48 @@ def test_hit_test_finds_the_topmost_stroke() -> None:
     assert geometry.hit_test(scene, 100, 0, 3) == 0  # inside the rectangle outline but on the line only
     assert geometry.hit_test(scene, 305, 310, 3) == 2
     assert geometry.hit_test(scene, 500, 500, 3) is None
+
+
+def test_exports_and_thumbnails_are_cached_until_the_board_changes(world: World, tmp_path: Path) -> None:
+    bs = boards(world, tmp_path)
+    board = bs.create(world.acme_case_chat).id
+    bs.add_stroke(board, "pen", [100, 100, 300, 100], color="#e03131", width=8)
+    first = bs.png(board)
+    renders = bs.images.renders
+    assert bs.png(board) == first and bs.images.renders == renders  # the repeated export is not rendered again
+    # Tom draws in his own session (another page, another kernel): Alice's next export shows his stroke.
+    tom = boards(world, tmp_path, "tom")
+    tom.add_stroke(board, "pen", [100, 300, 300, 300], color="#1971c2", width=8)
+    assert image(bs.png(board))[300, 200].tolist() == [25, 113, 194] and bs.images.renders == renders + 1
+    tom.undo(board)  # an undo records no new action, but it changes the picture too
+    assert (image(bs.png(board))[300, 200] == 255).all()
+    thumb = bs.thumbnail(bs.board(board))
+    renders = bs.images.renders
+    assert bs.thumbnail(bs.board(board)) == thumb and bs.images.renders == renders
+    bs.png(board, scale=0.5)  # another size is another picture
+    assert bs.images.renders == renders + 1
+    photo = io.BytesIO()
+    Image.new("RGB", (100, 64), (10, 10, 10)).save(photo, "PNG")
+    tom.upload_background(board, "dark.png", photo.getvalue())  # a background change is a change as well
+    assert bs.thumbnail(bs.board(board)) != thumb
+
+
+def test_a_board_with_more_colours_than_an_indexed_render_holds() -> None:
+    def st(i: int) -> Stroke:
+        y = 10.0 + 2 * i
+        return Stroke(
+            id=i + 1,
+            whiteboard_id=1,
+            author="a",
+            created_at=datetime.now(UTC),
+            shape="pen",
+            points=(10.0, y, 400.0, y),
+            color=f"#{i:02x}{255 - i % 256:02x}{(7 * i) % 256:02x}",
+            width=2,
+        )
+
+    strokes = [st(i) for i in range(300)]  # 300 distinct colours: drawn straight onto the page
+    px = np.asarray(render.render_scene(SceneRows.from_strokes(strokes)).convert("RGB"))
+    for i in (0, 150, 299):
+        y = int(10 + 2 * i)
+        assert px[y, 200].tolist() == list(geometry.hex_rgb(strokes[i].color))
