@@ -169,7 +169,7 @@ def build_board(store: Store, data_dir: Path, n: int) -> tuple[int, int]:
 
 def bench_kernel(store: Store, data_dir: Path, board: int, repeats: int = 5) -> dict[str, float]:
     """Replay in the kernel: construct the view (reads the log) and answer a client-ready (sends everything)."""
-    from conferencing_widgets.ui.whiteboard.views import WhiteboardView
+    from conferencing_widgets.ui.whiteboard.view import WhiteboardView
     from conferencing_widgets.whiteboard.service import WhiteboardService
 
     service = Service(store, "tom.tech", Settings(data_dir=data_dir, secret=SECRET))
