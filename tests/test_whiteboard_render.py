@@ -171,6 +171,8 @@ def test_exports_and_thumbnails_are_cached_until_the_board_changes(world: World,
     assert bs.thumbnail(bs.board(board)) == thumb and bs.images.renders == renders
     bs.png(board, scale=0.5)  # another size is another picture
     assert bs.images.renders == renders + 1
+    with pytest.raises(InvalidInput):
+        bs.png(board, scale="big")  # type: ignore[arg-type]  # refused as before, not a cache key error
     photo = io.BytesIO()
     Image.new("RGB", (100, 64), (10, 10, 10)).save(photo, "PNG")
     tom.upload_background(board, "dark.png", photo.getvalue())  # a background change is a change as well

@@ -392,8 +392,9 @@ class WhiteboardService:
         # The revision is read before the scene: a change in between is rendered under the older key, never
         # the other way round, so a cached picture is never older than its key says.
         revision = wb_store.revisions(self.service.store, [board.id]).get(board.id, 0)
+        # The scale as given (repr: hashable whatever it is; the renderer refuses what is not a positive number).
         return self.images.picture(
-            (board.id, revision, float(scale), size),
+            (board.id, revision, None if size is not None else repr(scale), size),
             lambda: raster.render_png(
                 self.service.store,
                 board.id,

@@ -24,8 +24,8 @@ CACHED_THUMBNAILS = 256
 CACHED_BACKGROUND_PNGS = 16
 """Fitted background PNGs kept (what the live board draws under the strokes)."""
 
-PictureKey = tuple[int, int, float, tuple[int, int] | None]
-"""(board id, board revision, scale, size)."""
+PictureKey = tuple[int, int, str | None, tuple[int, int] | None]
+"""(board id, board revision, repr of the scale (None for a thumbnail), size)."""
 Placed = tuple[bytes, tuple[int, int, int, int]]
 """PNG bytes and where they go on the page (x, y, w, h)."""
 
