@@ -17,6 +17,7 @@ from cachetools import LRUCache
 from conferencing_widgets.core.errors import InvalidInput
 from conferencing_widgets.store import Store
 from conferencing_widgets.whiteboard.geometry import PAGE_HEIGHT, PAGE_WIDTH, background_rect
+from conferencing_widgets.whiteboard.store import background_file
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -148,12 +149,13 @@ def board_background(
     """The fitted background of a board, or None (none set, or its file is gone: logged, never fatal)."""
     if attachment_id is None:
         return None
-    from conferencing_widgets.files.store import get_attachment
-
     try:
-        att = get_attachment(store, attachment_id)
+        found = background_file(store, attachment_id)
+        if found is None:
+            raise LookupError(f"file {attachment_id} is gone")
+        sha256, media_type = found
         if cache is not None:
-            cached = cache.get(att.sha256, att.media_type)
+            cached = cache.get(sha256, media_type)
             if cached is not None:
                 return cached
         if blobs is None:
@@ -161,7 +163,7 @@ def board_background(
             from conferencing_widgets.files.service import blob_store_for
 
             blobs = blob_store_for(load_settings())
-        return fitted_background(blobs.read(att.sha256), att.media_type, cache_key=att.sha256, cache=cache)
+        return fitted_background(blobs.read(sha256), media_type, cache_key=sha256, cache=cache)
     except Exception as exc:  # noqa: BLE001 - a missing background must not stop the drawing from rendering
         log.warning("whiteboard background %s not drawn: %s", attachment_id, exc)
         return None

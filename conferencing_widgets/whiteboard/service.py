@@ -323,13 +323,17 @@ class WhiteboardService:
 
     def background_choices(self, board_id: object, *, limit: int = 50) -> list[Attachment]:
         """Files of the board's conversation that can be its background (PNG, JPEG, PDF), newest first."""
-        from conferencing_widgets.files.store import attachments_of
-
         board = self.board(board_id)
-        found = attachments_of(
-            self.service.store, board.conversation_id, limit=limit, media_types=list(BACKGROUND_TYPES)
-        )
-        return [a for a in found if a.size <= MAX_BACKGROUND_BYTES]
+        found: list[Attachment] = []
+        before: int | None = None
+        # Newest first, through the file service (its rights check included), until enough images are found.
+        while len(found) < limit:
+            page = self.files.attachments(board.conversation_id, limit=max(limit, 100), before_id=before)
+            found += [a for a in page if a.media_type in BACKGROUND_TYPES]
+            if len(page) < max(limit, 100):
+                break
+            before = page[-1].id
+        return [a for a in found[:limit] if a.size <= MAX_BACKGROUND_BYTES]
 
     def set_background(self, board_id: object, attachment_id: object | None) -> Whiteboard:
         """Draw a file already shared in the board's conversation under the strokes (None removes it)."""

@@ -7,6 +7,7 @@ Only the whiteboard service (and tests, benchmarks) import this package; the UI 
 from __future__ import annotations
 
 from conferencing_widgets.whiteboard.store.boards import (
+    background_file,
     boards_of,
     count_boards,
     create_board,
@@ -29,6 +30,7 @@ from conferencing_widgets.whiteboard.store.strokes import (
 __all__ = [
     "MAX_LISTED_IDS",
     "add_stroke",
+    "background_file",
     "boards_of",
     "clear_author",
     "count_boards",

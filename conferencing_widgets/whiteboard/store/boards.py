@@ -150,6 +150,14 @@ def set_background(store: Store, board_id: int, attachment_id: int | None, *, by
         return _board(board_row(conn, board_id))
 
 
+def background_file(store: Store, attachment_id: int) -> tuple[str, str] | None:
+    """(content hash, media type) of a background's file, or None when the file record is gone."""
+    a = s.attachments
+    with store.reading() as conn:
+        r = conn.execute(select(a.c.sha256, a.c.media_type).where(a.c.id == int(attachment_id))).first()
+    return None if r is None else (str(r.sha256), str(r.media_type))
+
+
 def post_progress(store: Store, board: Whiteboard, payload: dict[str, Any]) -> int:
     """Append a transient ``wb_progress`` event for a stroke being drawn; returns its id."""
     with store.atomic() as conn:
@@ -159,6 +167,7 @@ def post_progress(store: Store, board: Whiteboard, payload: dict[str, Any]) -> i
 
 
 __all__ = [
+    "background_file",
     "board_row",
     "boards_of",
     "bump",
