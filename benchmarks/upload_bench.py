@@ -41,19 +41,10 @@ from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.identity import dashboard_url
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.store import Store
+from conferencing_widgets.testing import launch_chromium
 from conferencing_widgets.ui.files import upload as files_ui
 from conferencing_widgets.voila.serve import free_port, stop_voila, voila_command, wait_until_serving
 
-CHROMIUM = os.environ.get("CW_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SWEEP = ["256k:2", "256k:4", "512k:1", "512k:2", "512k:4", "1m:1", "1m:2", "2m:1"]
 
 # The dashboard, plus the chunk size and window taken from the URL (benchmark only).
@@ -238,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_until_serving(base, proc=proc, timeout=90)
             print(f"Voila at {base}; uploading {size / 1e6:.0f} MB as alice into {conv.title!r}", flush=True)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                browser = launch_chromium(pw.chromium)
                 for chunk, window in configs:
                     for _ in range(args.runs):
                         url = dashboard_url(base, "alice", settings.secret, timedelta(hours=1))

@@ -18,18 +18,14 @@ from support import World
 
 from conferencing_widgets import Settings, Store
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.model import MessageKind
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.whiteboard import service as wbmod
 from conferencing_widgets.whiteboard import store as wb_store
-from conferencing_widgets.whiteboard.service import (
-    MAX_STROKE_POINTS,
-    WhiteboardService,
-    bounded,
-    clean_points,
-    clean_stroke,
-    simplify,
-)
+from conferencing_widgets.whiteboard.service import WhiteboardService
+from conferencing_widgets.whiteboard.types import UndoState
+from conferencing_widgets.whiteboard.validation import MAX_STROKE_POINTS, bounded, clean_points, clean_stroke, simplify
 
 
 def boards_of(world: World, login: str, tmp_path: Path | None = None) -> WhiteboardService:
@@ -145,7 +141,7 @@ def test_start_a_board_posts_a_whiteboard_message(seeded: World) -> None:
     last = seeded.store.latest_messages(seeded.acme_case_chat, limit=2)
     assert [(m.kind, m.ref_id) for m in last][0] == (MessageKind.WHITEBOARD, board.id)
     kinds = [(e.kind, e.ref_id) for e in seeded.store.changes(after=before)]
-    assert (wb_store.BOARD_EVENT, board.id) in kinds and ("message", last[0].id) in kinds
+    assert (EventKind.WHITEBOARD, board.id) in kinds and ("message", last[0].id) in kinds
     assert [b.title for b in alice.boards(seeded.acme_case_chat)] == ["Wiring", "Whiteboard 1"]
 
 
@@ -241,7 +237,7 @@ def test_undo_redo_are_per_user_and_never_touch_others_work(seeded: World) -> No
     assert visible(seeded, board) == [a1, t1, t2]
     # A fresh service (a reloaded page) continues the same stacks.
     again = boards_of(seeded, "alice")
-    assert again.undo_state(board) == wb_store.UndoState(can_undo=True, can_redo=True)
+    assert again.undo_state(board) == UndoState(can_undo=True, can_redo=True)
     assert again.redo(board).restored == (a2,)
     assert again.redo(board) is None
     # Tom's undo takes only his own newest stroke.
@@ -291,18 +287,18 @@ def test_events_and_transient_progress(seeded: World) -> None:
     ]
     assert all(isinstance(i, int) for i in progress)
     seen = seeded.store.changes(after=start)
-    assert [e.kind for e in seen] == [wb_store.PROGRESS_EVENT] * 2
+    assert [e.kind for e in seen] == [EventKind.WB_PROGRESS] * 2
     assert seen[0].payload["points"] == [0.0, 0.0, 5.0, 5.0] and seen[0].payload["author"] == "alice"
     stroke = alice.add_stroke(
         board.id, "pen", [0, 0, 5, 5, 9, 9], color="#e03131", width=4, sid="s1", progress_event_ids=progress
     )
     after = seeded.store.changes(after=start)
-    assert [(e.kind, e.ref_id, e.payload["sid"]) for e in after] == [(wb_store.STROKE_EVENT, stroke.id, "s1")]
+    assert [(e.kind, e.ref_id, e.payload["sid"]) for e in after] == [(EventKind.WB_STROKE, stroke.id, "s1")]
     assert after[0].conversation_id == seeded.acme_case_chat
     change = tom.erase(board.id, [stroke.id])
     last = seeded.store.changes(after=after[-1].id)
     assert [(e.kind, e.payload["removed"], e.payload["restored"]) for e in last] == [
-        (wb_store.CHANGE_EVENT, [stroke.id], [])
+        (EventKind.WB_CHANGE, [stroke.id], [])
     ]
     assert change.action_id is not None
     with pytest.raises(InvalidInput):

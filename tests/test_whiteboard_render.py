@@ -14,9 +14,10 @@ from support import World
 from conferencing_widgets import Settings, Store
 from conferencing_widgets.core.errors import InvalidInput
 from conferencing_widgets.core.model import Stroke
+from conferencing_widgets.whiteboard import geometry
 from conferencing_widgets.whiteboard import raster as render
 from conferencing_widgets.whiteboard.service import WhiteboardService
-from conferencing_widgets.whiteboard.store import SceneRows
+from conferencing_widgets.whiteboard.types import SceneRows
 
 
 @pytest.fixture()
@@ -39,7 +40,7 @@ def test_an_empty_board_is_the_white_page(world: World, tmp_path: Path) -> None:
     bs = boards(world, tmp_path)
     board = bs.create(world.acme_case_chat).id
     px = image(render.render_png(world.store, board))
-    assert px.shape == (render.PAGE_HEIGHT, render.PAGE_WIDTH, 3)
+    assert px.shape == (geometry.PAGE_HEIGHT, geometry.PAGE_WIDTH, 3)
     assert (px == 255).all()
 
 
@@ -68,10 +69,10 @@ def test_labels_arrows_and_ellipses_are_drawn(world: World, tmp_path: Path) -> N
     bs.add_stroke(board, "arrow", [100, 500, 300, 500], color="#9c36b5", width=2)
     bs.add_stroke(board, "ellipse", [700, 400, 900, 500], color="#f08c00", width=4)
     px = image(bs.png(board))
-    size = render.text_size(4)
-    label = px[100 : int(100 + size * 1.2), 600 : int(600 + render.text_extent("Bearing B2", 4)[0])]
+    size = geometry.text_size(4)
+    label = px[100 : int(100 + size * 1.2), 600 : int(600 + geometry.text_extent("Bearing B2", 4)[0])]
     assert (label < 128).any() and (px[60:95, 600:700] == 255).all()
-    head = render.arrow_head(100, 500, 300, 500, 2)
+    head = geometry.arrow_head(100, 500, 300, 500, 2)
     hx, hy = head[0]
     assert (px[int(hy) - 2 : int(hy) + 3, int(hx) - 2 : int(hx) + 3] < 200).any()  # the head's barb
     assert (px[450, 700:704, 2] < 128).any()  # the ellipse's left end (orange has little blue)
@@ -122,14 +123,13 @@ def test_background_under_the_strokes(world: World, tmp_path: Path) -> None:
     # Renders without rights checks (for the transcript) read the blobs given, or skip a missing background.
     plain = image(render.render_png(world.store, board, blobs=bs.files.blobs))
     assert (plain == px).all()
-    render.clear_caches()
     missing = image(render.render_png(world.store, board, blobs=type(bs.files.blobs)(str(tmp_path / "empty"))))
     assert (missing[50, 500] == 255).all() and missing[300, 600].tolist() == [25, 113, 194]
 
 
 def test_hit_test_finds_the_topmost_stroke() -> None:
     scene = SceneRows.from_strokes([])
-    assert render.hit_test(scene, 0, 0, 5) is None
+    assert geometry.hit_test(scene, 0, 0, 5) is None
 
     def st(i: int, shape: str, pts: list[float], text: str = "") -> Stroke:
         return Stroke(
@@ -146,8 +146,55 @@ def test_hit_test_finds_the_topmost_stroke() -> None:
     scene = SceneRows.from_strokes(
         [st(1, "pen", [0, 0, 100, 0]), st(2, "rect", [50, -20, 150, 20]), st(3, "text", [300, 300], "Hi")]
     )
-    assert render.hit_test(scene, 10, 1, 3) == 0
-    assert render.hit_test(scene, 50, 1, 3) == 1  # on both: the later one wins
-    assert render.hit_test(scene, 100, 0, 3) == 0  # inside the rectangle outline but on the line only
-    assert render.hit_test(scene, 305, 310, 3) == 2
-    assert render.hit_test(scene, 500, 500, 3) is None
+    assert geometry.hit_test(scene, 10, 1, 3) == 0
+    assert geometry.hit_test(scene, 50, 1, 3) == 1  # on both: the later one wins
+    assert geometry.hit_test(scene, 100, 0, 3) == 0  # inside the rectangle outline but on the line only
+    assert geometry.hit_test(scene, 305, 310, 3) == 2
+    assert geometry.hit_test(scene, 500, 500, 3) is None
+
+
+def test_exports_and_thumbnails_are_cached_until_the_board_changes(world: World, tmp_path: Path) -> None:
+    bs = boards(world, tmp_path)
+    board = bs.create(world.acme_case_chat).id
+    bs.add_stroke(board, "pen", [100, 100, 300, 100], color="#e03131", width=8)
+    first = bs.png(board)
+    renders = bs.images.renders
+    assert bs.png(board) == first and bs.images.renders == renders  # the repeated export is not rendered again
+    # Tom draws in his own session (another page, another kernel): Alice's next export shows his stroke.
+    tom = boards(world, tmp_path, "tom")
+    tom.add_stroke(board, "pen", [100, 300, 300, 300], color="#1971c2", width=8)
+    assert image(bs.png(board))[300, 200].tolist() == [25, 113, 194] and bs.images.renders == renders + 1
+    tom.undo(board)  # an undo records no new action, but it changes the picture too
+    assert (image(bs.png(board))[300, 200] == 255).all()
+    thumb = bs.thumbnail(bs.board(board))
+    renders = bs.images.renders
+    assert bs.thumbnail(bs.board(board)) == thumb and bs.images.renders == renders
+    bs.png(board, scale=0.5)  # another size is another picture
+    assert bs.images.renders == renders + 1
+    with pytest.raises(InvalidInput):
+        bs.png(board, scale="big")  # type: ignore[arg-type]  # refused as before, not a cache key error
+    photo = io.BytesIO()
+    Image.new("RGB", (100, 64), (10, 10, 10)).save(photo, "PNG")
+    tom.upload_background(board, "dark.png", photo.getvalue())  # a background change is a change as well
+    assert bs.thumbnail(bs.board(board)) != thumb
+
+
+def test_a_board_with_more_colours_than_an_indexed_render_holds() -> None:
+    def st(i: int) -> Stroke:
+        y = 10.0 + 2 * i
+        return Stroke(
+            id=i + 1,
+            whiteboard_id=1,
+            author="a",
+            created_at=datetime.now(UTC),
+            shape="pen",
+            points=(10.0, y, 400.0, y),
+            color=f"#{i:02x}{255 - i % 256:02x}{(7 * i) % 256:02x}",
+            width=2,
+        )
+
+    strokes = [st(i) for i in range(300)]  # 300 distinct colours: drawn straight onto the page
+    px = np.asarray(render.render_scene(SceneRows.from_strokes(strokes)).convert("RGB"))
+    for i in (0, 150, 299):
+        y = int(10 + 2 * i)
+        assert px[y, 200].tolist() == list(geometry.hex_rgb(strokes[i].color))

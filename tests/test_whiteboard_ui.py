@@ -18,12 +18,10 @@ from conferencing_widgets.core.identity import make_token, read_token
 from conferencing_widgets.core.model import MessageKind
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.ui import ConferencingApp
-from conferencing_widgets.ui.whiteboard.views import (
-    NewWhiteboardButton,
-    WhiteboardPngWidget,
-    WhiteboardView,
-    whiteboard_message_html,
-)
+from conferencing_widgets.ui.whiteboard.feature import NewWhiteboardButton
+from conferencing_widgets.ui.whiteboard.html import whiteboard_message_html
+from conferencing_widgets.ui.whiteboard.png import WhiteboardPngWidget
+from conferencing_widgets.ui.whiteboard.view import WhiteboardView
 from conferencing_widgets.voila.dashboard import whiteboard_dashboard
 from conferencing_widgets.whiteboard import store as wb_store
 from conferencing_widgets.whiteboard.service import WhiteboardService

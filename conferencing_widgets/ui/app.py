@@ -26,7 +26,7 @@ from conferencing_widgets.ui.history import HistoryArea
 from conferencing_widgets.ui.live import FeedFollower
 from conferencing_widgets.ui.messages import MessagesArea
 from conferencing_widgets.ui.style import app_style
-from conferencing_widgets.ui.whiteboard import views as whiteboard_views
+from conferencing_widgets.ui.whiteboard import feature as whiteboard_feature
 
 if TYPE_CHECKING:
     from conferencing_widgets.store import Store
@@ -65,7 +65,7 @@ class ConferencingApp(w.VBox):
         self.history.dialog.on_created(self._on_created)
         self.messages.on_sent(lambda _m: self.history.refresh())
         # The features, in this order: the calls feature's list goes into the files feature's Media section.
-        self.whiteboards = whiteboard_views.install(self)
+        self.whiteboards = whiteboard_feature.install(self)
         self.video = calls_feature.install(self)
         self.files = files_feature.install(self, calls_html=self.video.calls_html)
         if live:

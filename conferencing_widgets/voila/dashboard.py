@@ -118,7 +118,7 @@ def conferencing_dashboard(query_string: str | None = None, *, settings: Setting
 
 def whiteboard_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:
     """``dashboards/whiteboard.ipynb``: the board ``board=<id>`` for the visitor of this kernel."""
-    from conferencing_widgets.ui.whiteboard.views import whiteboard_page
+    from conferencing_widgets.ui.whiteboard.feature import whiteboard_page
 
     visit = _visit(query_string, settings)
     if isinstance(visit, w.Widget):

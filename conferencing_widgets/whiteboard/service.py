@@ -1,244 +1,72 @@
-"""Whiteboards for one signed-in user: validation of everything the browser sends, and every permission check.
+"""Whiteboards for one signed-in user: every use case, and every permission check.
 
 Whoever may read a conversation may open its boards (read-only for engineers who are not members); only
 members draw, erase, undo, set backgrounds or start boards. A board of a conversation the user cannot read is
-reported as ``NotFound``. The browser's events are never trusted: coordinates, colours, widths, shapes and
-label text are checked here, a stroke carries a bounded number of points (long ones are simplified with
-Ramer-Douglas-Peucker), and a board holds a bounded number of strokes. A refused stroke writes nothing.
+reported as ``NotFound``. The browser's events are never trusted: everything it sends is checked by
+``validation.py`` before anything is written, and a board holds a bounded number of strokes. A refused
+stroke writes nothing. Pictures (exports, thumbnails, backgrounds) are cached per service (``BoardImages``).
 """
 
 from __future__ import annotations
 
 import collections
-import io
 import math
 import re
-import threading
 import time
-import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from conferencing_widgets.chat.service import Service, clean_title
-from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
 from conferencing_widgets.core.model import Attachment, Stroke, Whiteboard
-from conferencing_widgets.whiteboard import raster as render
+from conferencing_widgets.whiteboard import raster
 from conferencing_widgets.whiteboard import store as wb_store
-from conferencing_widgets.whiteboard.store import SceneRows, StrokeChange, UndoState
+from conferencing_widgets.whiteboard.backgrounds import board_background, fitted_background
+from conferencing_widgets.whiteboard.geometry import SHAPES, background_rect, hit_test
+from conferencing_widgets.whiteboard.thumbnails import THUMB_SIZE, BoardImages
+from conferencing_widgets.whiteboard.types import SceneRows, StrokeChange, UndoState
+
+# The limits and choices of validation.py stay importable from here, where they have always been.
+from conferencing_widgets.whiteboard.validation import (
+    BACKGROUND_TYPES,
+    MAX_BACKGROUND_BYTES,
+    MAX_INPUT_POINTS,
+    MAX_STROKE_POINTS,
+    MAX_TEXT_CHARS,
+    PALETTE,
+    SID,
+    WIDTHS,
+    as_id,
+    bounded,
+    check_background,
+    clean_color,
+    clean_ids,
+    clean_points,
+    clean_stroke,
+    clean_text,
+    clean_width,
+    simplify,
+    too_small,
+)
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
     from conferencing_widgets.files.service import FileService
 
-BOARD_LIMIT = 20_000.0
-"""Coordinates must lie within ±this many board units."""
-MAX_INPUT_POINTS = 10_000
-"""A stroke with more points than this is refused (draw it in shorter strokes)."""
-MAX_STROKE_POINTS = 1_000
-"""Points stored per stroke at most: longer strokes are simplified until they fit."""
-SIMPLIFY_TOLERANCE = 0.25
-"""Board units a pen stroke may move when simplified (well under a pixel at 100 %)."""
-MIN_WIDTH, MAX_WIDTH = 0.5, 48.0
-"""Accepted line widths (board units)."""
-MAX_TEXT_CHARS = 200
-"""Longest label."""
 MAX_STROKES_PER_BOARD = 10_000
 """Stroke rows one board may hold (erased strokes kept for undo count too)."""
 MAX_BOARDS_PER_CONVERSATION = 200
 """Boards one conversation may hold."""
-MAX_BACKGROUND_BYTES = 12 * 1024 * 1024
-"""Largest file accepted as a background (it travels in one websocket frame from the board page)."""
-BACKGROUND_TYPES = ("image/png", "image/jpeg", "application/pdf")
-"""What can be a background: raster images, or a PDF's first page."""
 MAX_PROGRESS_POINTS = 400
 """Points one progress event may carry."""
 PROGRESS_PER_SECOND = 30
 """Progress events one user may post per second and board; more are dropped (they are only a preview)."""
-MAX_ERASE_IDS = 1_000
-"""Strokes one erase call may name."""
 RIGHTS_TTL = 5.0
 """Seconds a successful read/write rights check of a conversation is remembered (refusals never are)."""
-THUMB_SIZE = (200, 128)
-"""Thumbnail box of area 3's whiteboard list (the page's aspect ratio)."""
-PALETTE = ("#1f1f1f", "#e03131", "#1971c2", "#2f9e44", "#f08c00", "#9c36b5")
-"""The pen colours the toolbar offers (any ``#rrggbb`` is accepted)."""
-WIDTHS = (2.0, 4.0, 8.0, 16.0)
-"""The line widths the toolbar offers."""
-LINE_SHAPES = ("line", "arrow", "rect", "ellipse")
-"""Shapes given by two points: where the drag started and ended."""
-
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_SID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-
-
-# -- pure validation -----------------------------------------------------------------------------------------
-
-
-def clean_color(color: object) -> str:
-    """A ``#rrggbb`` colour in lower case."""
-    if not isinstance(color, str) or not _COLOR.match(color):
-        raise InvalidInput(f"Not a colour: {str(color)[:20]!r}. Use #rrggbb, e.g. #1971c2.")
-    return color.lower()
-
-
-def clean_width(width: object) -> float:
-    """A line width between ``MIN_WIDTH`` and ``MAX_WIDTH``."""
-    if isinstance(width, bool) or not isinstance(width, int | float) or not math.isfinite(width):
-        raise InvalidInput(f"Not a line width: {str(width)[:20]!r}. Use a number from {MIN_WIDTH} to {MAX_WIDTH:g}.")
-    if not MIN_WIDTH <= float(width) <= MAX_WIDTH:
-        raise InvalidInput(f"The line width {width:g} is out of range; use {MIN_WIDTH} to {MAX_WIDTH:g}.")
-    return float(width)
-
-
-def clean_text(text: object) -> str:
-    """A one-line label: controls removed, whitespace collapsed, 1..``MAX_TEXT_CHARS`` characters."""
-    if not isinstance(text, str):
-        raise InvalidInput("A label must be text.")
-    shown = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
-    if not shown:
-        raise InvalidInput("The label is empty. Type the text first, then click where it goes.")
-    if len(shown) > MAX_TEXT_CHARS:
-        raise LimitExceeded(f"The label has {len(shown)} characters; the limit is {MAX_TEXT_CHARS}. Shorten it.")
-    return shown
-
-
-def clean_points(points: object, *, limit: int = MAX_INPUT_POINTS) -> np.ndarray:
-    """Flat x, y numbers (or (x, y) pairs) as an (n, 2) float array; finite and on the board."""
-    if isinstance(points, np.ndarray):
-        arr = points
-    else:
-        if not isinstance(points, list | tuple):
-            raise InvalidInput("Points must be a list of numbers.")
-        if len(points) > 2 * limit:
-            raise LimitExceeded(
-                f"This stroke has {len(points) // 2:,} points; the limit is {limit:,}. Draw it in shorter strokes."
-            )
-        flat: list[Any] = []
-        for p in points:
-            if isinstance(p, list | tuple):
-                flat.extend(p)
-            else:
-                flat.append(p)
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in flat):
-            raise InvalidInput("Points must be numbers (x, y pairs).")
-        arr = np.asarray(flat, dtype=np.float64)
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInput("Points must be numbers (x, y pairs).")
-    arr = arr.astype(np.float64).reshape(-1) if arr.ndim != 1 else arr.astype(np.float64)
-    if len(arr) == 0 or len(arr) % 2:
-        raise InvalidInput("Points must come in x, y pairs, at least one pair.")
-    if len(arr) > 2 * limit:
-        raise LimitExceeded(
-            f"This stroke has {len(arr) // 2:,} points; the limit is {limit:,}. Draw it in shorter strokes."
-        )
-    if not np.isfinite(arr).all():
-        raise InvalidInput("Points must be finite numbers.")
-    if np.abs(arr).max() > BOARD_LIMIT:
-        raise InvalidInput(f"A point lies outside the board (coordinates are limited to ±{BOARD_LIMIT:,.0f}).")
-    return arr.reshape(-1, 2)
-
-
-def simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
-    """Ramer-Douglas-Peucker: the fewest points that stay within ``tolerance`` of the polyline."""
-    n = len(points)
-    if n < 3 or tolerance <= 0:
-        return points
-    keep = np.zeros(n, bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, n - 1)]
-    while stack:
-        a, b = stack.pop()
-        if b <= a + 1:
-            continue
-        seg = points[b] - points[a]
-        rel = points[a + 1 : b] - points[a]
-        length = math.hypot(float(seg[0]), float(seg[1]))
-        if length == 0:
-            dist = np.hypot(rel[:, 0], rel[:, 1])
-        else:
-            dist = np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / length
-        i = int(np.argmax(dist))
-        if dist[i] > tolerance:
-            m = a + 1 + i
-            keep[m] = True
-            stack.append((a, m))
-            stack.append((m, b))
-    return points[keep]
-
-
-def bounded(points: np.ndarray, limit: int = MAX_STROKE_POINTS, tolerance: float = SIMPLIFY_TOLERANCE) -> np.ndarray:
-    """Simplify a pen stroke, loosening the tolerance until it has at most ``limit`` points."""
-    out = simplify(points, tolerance)
-    while len(out) > limit:
-        tolerance *= 2
-        out = simplify(out, tolerance)
-    return out
-
-
-def clean_stroke(shape: object, points: object, color: object, width: object, text: object = "") -> dict[str, Any]:
-    """A stroke as it will be stored: checked, simplified and rounded; ``InvalidInput`` for anything else."""
-    if shape not in render.SHAPES:
-        raise InvalidInput(f"Unknown shape {str(shape)[:20]!r}; use one of {', '.join(render.SHAPES)}.")
-    pts = clean_points(points)
-    label = ""
-    if shape == "pen":
-        pts = bounded(pts)
-        if len(pts) == 1:
-            # A dot: a tiny segment, because canvases draw nothing for a zero-length line.
-            pts = np.vstack([pts, pts + [0.1, 0.0]])
-    elif shape == "text":
-        if len(pts) != 1:
-            raise InvalidInput("A label is placed at exactly one point.")
-        label = clean_text(text)
-    else:
-        if len(pts) != 2:
-            raise InvalidInput(f"A {shape} is given by two points: where the drag started and where it ended.")
-        if float(np.abs(pts[1] - pts[0]).max()) < 1.0:
-            raise InvalidInput(f"The {shape} is too small to see; drag further.")
-    rounded = np.round(pts, 1).ravel()
-    return {
-        "shape": shape,
-        "points": [float(v) for v in rounded],
-        "color": clean_color(color),
-        "width": clean_width(width),
-        "text": label,
-    }
-
-
-def _clean_ids(ids: object, what: str = "stroke") -> list[int]:
-    if not isinstance(ids, list | tuple | set | frozenset):
-        raise InvalidInput(f"Give the {what} ids as a list of numbers.")
-    if len(ids) > MAX_ERASE_IDS:
-        raise LimitExceeded(f"At most {MAX_ERASE_IDS} {what}s at once.")
-    out = []
-    for i in ids:
-        if isinstance(i, bool) or not isinstance(i, int) or i <= 0:
-            raise InvalidInput(f"Not a {what} id: {str(i)[:20]!r}.")
-        out.append(int(i))
-    return out
-
-
-def _as_id(value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise NotFound(f"No {what} {value!r}.")
-    try:
-        out = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError) as exc:
-        raise NotFound(f"No {what} {str(value)[:30]!r}.") from exc
-    if out <= 0 or (out != value and not isinstance(value, str)):
-        raise NotFound(f"No {what} {str(value)[:30]!r}.")
-    return out
-
-
-# -- the service ---------------------------------------------------------------------------------------------
-
-_THUMBS: collections.OrderedDict[tuple[int, int, int], bytes] = collections.OrderedDict()
-_BG_PNGS: collections.OrderedDict[int, tuple[bytes, tuple[int, int, int, int]]] = collections.OrderedDict()
-_CACHE_LOCK = threading.Lock()
 
 
 class WhiteboardService:
@@ -249,6 +77,8 @@ class WhiteboardService:
         self._files = files
         self._progress: dict[int, collections.deque[float]] = {}
         self._rights: dict[tuple[int, bool], float] = {}
+        self.images = BoardImages()
+        """This user's cached board pictures (exports, thumbnails, backgrounds)."""
 
     @property
     def files(self) -> FileService:
@@ -290,7 +120,7 @@ class WhiteboardService:
 
     def board(self, board_id: object) -> Whiteboard:
         """A board of a conversation the user may read; ``NotFound`` otherwise."""
-        bid = _as_id(board_id, "whiteboard")
+        bid = as_id(board_id, "whiteboard")
         try:
             board = wb_store.get_board(self.service.store, bid)
             self._allowed(board.conversation_id, write=False)
@@ -395,7 +225,7 @@ class WhiteboardService:
             board.id,
             author=self.login,
             max_strokes=MAX_STROKES_PER_BOARD,
-            sid=sid if isinstance(sid, str) and _SID.match(sid) else "",
+            sid=sid if isinstance(sid, str) and SID.match(sid) else "",
             progress_event_ids=[int(i) for i in progress_event_ids if isinstance(i, int) and not isinstance(i, bool)],
             **clean,
         )
@@ -403,7 +233,7 @@ class WhiteboardService:
     def erase(self, board_id: object, stroke_ids: object, *, extend_action: int | None = None) -> StrokeChange:
         """Erase whole strokes (anyone's) as one undoable action of the user."""
         board = self._writable(board_id)
-        ids = _clean_ids(stroke_ids)
+        ids = clean_ids(stroke_ids)
         if extend_action is not None and (isinstance(extend_action, bool) or not isinstance(extend_action, int)):
             extend_action = None
         return wb_store.erase(
@@ -426,7 +256,7 @@ class WhiteboardService:
         r = float(radius) if isinstance(radius, int | float) and math.isfinite(radius) else 6.0
         r = min(max(r, 0.5), 200.0)
         scene = scene if scene is not None else wb_store.read_scene(self.service.store, board.id)
-        hit = render.hit_test(scene, float(px), float(py), r)
+        hit = hit_test(scene, float(px), float(py), r)
         if hit is None:
             return StrokeChange(board_id=board.id)
         return self.erase(board.id, [int(scene.ids[hit])], extend_action=extend_action)
@@ -464,9 +294,9 @@ class WhiteboardService:
         it is not part of the board's log.
         """
         board = self._writable(board_id)
-        if not isinstance(sid, str) or not _SID.match(sid):
+        if not isinstance(sid, str) or not SID.match(sid):
             raise InvalidInput("A drawing session id is 1 to 40 letters, digits, '-' or '_'.")
-        if shape not in render.SHAPES or shape == "text":
+        if shape not in SHAPES or shape == "text":
             raise InvalidInput(f"No progress for shape {str(shape)[:20]!r}.")
         pts = clean_points(points, limit=MAX_PROGRESS_POINTS) if not end else np.zeros((0, 2))
         now = time.monotonic()
@@ -493,39 +323,32 @@ class WhiteboardService:
 
     def background_choices(self, board_id: object, *, limit: int = 50) -> list[Attachment]:
         """Files of the board's conversation that can be its background (PNG, JPEG, PDF), newest first."""
-        from conferencing_widgets.files.store import attachments_of
-
         board = self.board(board_id)
-        found = attachments_of(
-            self.service.store, board.conversation_id, limit=limit, media_types=list(BACKGROUND_TYPES)
-        )
-        return [a for a in found if a.size <= MAX_BACKGROUND_BYTES]
+        found: list[Attachment] = []
+        before: int | None = None
+        # Newest first, through the file service (its rights check included), until enough images are found.
+        while len(found) < limit:
+            page = self.files.attachments(board.conversation_id, limit=max(limit, 100), before_id=before)
+            found += [a for a in page if a.media_type in BACKGROUND_TYPES]
+            if len(page) < max(limit, 100):
+                break
+            before = page[-1].id
+        return [a for a in found[:limit] if a.size <= MAX_BACKGROUND_BYTES]
 
     def set_background(self, board_id: object, attachment_id: object | None) -> Whiteboard:
         """Draw a file already shared in the board's conversation under the strokes (None removes it)."""
         board = self._writable(board_id)
         if attachment_id is None:
             return wb_store.set_background(self.service.store, board.id, None, by=self.login)
-        att = self.files.attachment(_as_id(attachment_id, "file"))
+        att = self.files.attachment(as_id(attachment_id, "file"))
         if att.conversation_id != board.conversation_id:
             raise NotFound("That file was not shared in this whiteboard's conversation.")
-        self._check_background(att.media_type, att.size, att.name)
+        check_background(att.media_type, att.size, att.name)
         # Decode it now, so a broken file is refused before the board points at it.
-        render.fitted_background(self.files.read(att.id)[1], att.media_type, cache_key=att.sha256)
+        fitted_background(
+            self.files.read(att.id)[1], att.media_type, cache_key=att.sha256, cache=self.images.backgrounds
+        )
         return wb_store.set_background(self.service.store, board.id, att.id, by=self.login)
-
-    @staticmethod
-    def _check_background(media_type: str, size: int, name: str) -> None:
-        if media_type not in BACKGROUND_TYPES:
-            raise InvalidInput(
-                f"{name} is not an image ({media_type}). A background must be a PNG or JPEG image, or a PDF "
-                "(its first page is used)."
-            )
-        if size > MAX_BACKGROUND_BYTES:
-            raise LimitExceeded(
-                f"{name} is {size / 1024 / 1024:.1f} MB; a background may be at most "
-                f"{MAX_BACKGROUND_BYTES // 1024 // 1024} MB. Use a smaller image."
-            )
 
     def upload_background(self, board_id: object, name: str, data: bytes) -> Whiteboard:
         """Share a new PNG/JPEG/PDF in the board's conversation and make it the background.
@@ -543,60 +366,64 @@ class WhiteboardService:
         if not data:
             raise InvalidInput(f"{shown} is empty (0 bytes); choose another file.")
         media_type = detect_media_type(data[:65536], shown)
-        self._check_background(media_type, len(data), shown)
-        render.fitted_background(data, media_type)
+        check_background(media_type, len(data), shown)
+        fitted_background(data, media_type)
         att = self.files.upload_bytes(board.conversation_id, shown, data)
         return self.set_background(board.id, att.id)
 
     def background(self, board_id: object) -> PILImage.Image | None:
         """The board's background fitted to the page, or None."""
         board = self.board(board_id)
-        return render.board_background(self.service.store, board.background_attachment_id, self.files.blobs)
+        return board_background(
+            self.service.store, board.background_attachment_id, self.files.blobs, cache=self.images.backgrounds
+        )
 
     def background_png(self, board_id: object) -> tuple[bytes, tuple[int, int, int, int]] | None:
         """The fitted background as PNG bytes and its place (x, y, w, h) on the page, or None."""
         board = self.board(board_id)
         if board.background_attachment_id is None:
             return None
-        with _CACHE_LOCK:
-            hit = _BG_PNGS.get(board.background_attachment_id)
-        if hit is not None:
-            return hit
-        img = self.background(board.id)
-        if img is None:
-            return None
-        out = io.BytesIO()
-        img.save(out, "PNG", compress_level=3)
-        x, y, w, h = render.background_rect(*img.size)
-        found = (out.getvalue(), (x, y, w, h))
-        with _CACHE_LOCK:
-            _BG_PNGS[board.background_attachment_id] = found
-            while len(_BG_PNGS) > 16:
-                _BG_PNGS.popitem(last=False)
-        return found
+
+        def make() -> tuple[bytes, tuple[int, int, int, int]] | None:
+            img = self.background(board.id)
+            return None if img is None else (raster.png_bytes(img), background_rect(*img.size))
+
+        return self.images.background_png(board.background_attachment_id, make)
 
     # -- images ----------------------------------------------------------------------------------------
 
+    def _picture(self, board: Whiteboard, *, scale: float, size: tuple[int, int] | None) -> bytes:
+        # The revision is read before the scene: a change in between is rendered under the older key, never
+        # the other way round, so a cached picture is never older than its key says.
+        revision = wb_store.revisions(self.service.store, [board.id]).get(board.id, 0)
+        # The scale as given (repr: hashable whatever it is; the renderer refuses what is not a positive number).
+        return self.images.picture(
+            (board.id, revision, None if size is not None else repr(scale), size),
+            lambda: raster.render_png(
+                self.service.store,
+                board.id,
+                scale=scale,
+                size=size,
+                blobs=self.files.blobs,
+                backgrounds=self.images.backgrounds,
+            ),
+        )
+
     def png(self, board_id: object, *, scale: float = 1.0, size: tuple[int, int] | None = None) -> bytes:
-        """A PNG export of a readable board, rendered on the server from its stored log."""
+        """A PNG export of a readable board, rendered on the server from its stored log (cached until it changes)."""
         board = self.board(board_id)
-        return render.render_png(self.service.store, board.id, scale=scale, size=size, blobs=self.files.blobs)
+        return self._picture(board, scale=scale, size=None if size is None else (size[0], size[1]))
 
     def thumbnail(self, board: Whiteboard) -> bytes:
         """A small PNG of a readable board, cached until the board changes."""
-        board = self.board(board.id)
-        revision = wb_store.revisions(self.service.store, [board.id]).get(board.id, 0)
-        key = (id(self.service.store), board.id, revision)
-        with _CACHE_LOCK:
-            if key in _THUMBS:
-                _THUMBS.move_to_end(key)
-                return _THUMBS[key]
-        png = render.render_png(self.service.store, board.id, size=THUMB_SIZE, blobs=self.files.blobs)
-        with _CACHE_LOCK:
-            _THUMBS[key] = png
-            while len(_THUMBS) > 256:
-                _THUMBS.popitem(last=False)
-        return png
+        return self._picture(self.board(board.id), scale=1.0, size=THUMB_SIZE)
+
+    # -- rules the views ask for ---------------------------------------------------------------------------
+
+    @staticmethod
+    def too_small(shape: str, points: Sequence[float]) -> bool:
+        """Whether a drag is too small to store as ``shape`` (the view drops it quietly instead of refusing)."""
+        return too_small(shape, points)
 
 
 def png_file_name(board: Whiteboard) -> str:
@@ -611,7 +438,9 @@ __all__ = [
     "MAX_INPUT_POINTS",
     "MAX_STROKES_PER_BOARD",
     "MAX_STROKE_POINTS",
+    "MAX_TEXT_CHARS",
     "PALETTE",
+    "THUMB_SIZE",
     "WIDTHS",
     "WhiteboardService",
     "bounded",

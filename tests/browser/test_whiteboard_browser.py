@@ -25,11 +25,12 @@ from PIL import Image
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
 from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.testing import launch_chromium
 from conferencing_widgets.whiteboard import store as wb_store
 from conferencing_widgets.whiteboard.raster import render_png
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .support import CHROMIUM, CHROMIUM_ARGS, VoilaServer, wait_for_text
+from .support import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
 SECRET = "whiteboard-browser-secret"
@@ -271,12 +272,7 @@ def test_plus_menu_opens_the_board_in_a_new_window(
         kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["adam"], case_id=case.id
     )
     # The pop-up blocker stays on (Playwright turns it off by default): only a window opened by the click works.
-    browser = chromium.browser_type.launch(
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        headless=True,
-        ignore_default_args=["--disable-popup-blocking"],
-    )
+    browser = launch_chromium(chromium.browser_type, ignore_default_args=["--disable-popup-blocking"])
     try:
         context = browser.new_context()
         context.set_default_timeout(60_000)
