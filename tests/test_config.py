@@ -90,3 +90,27 @@ def test_replace_returns_a_copy() -> None:
     s = Settings()
     t = s.replace(max_message_chars=10)
     assert t.max_message_chars == 10 and s.max_message_chars == 20_000
+
+
+def test_values_are_parsed_by_the_settings_real_types(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "typed.toml",
+        'data_dir = "~/cw"\njitsi_app_id = 42\nmax_members = 12.0\npage_size = " 25 "\nsecret = "s3"\n',
+    )
+    s = load_settings(path, env={})
+    assert s.data_dir == Path("~/cw").expanduser() and isinstance(s.data_dir, Path)
+    assert s.jitsi_app_id == "42"  # a str setting keeps a TOML number as its text
+    assert s.max_members == 12 and isinstance(s.max_members, int)  # a whole TOML float is a whole number
+    assert s.page_size == 25 and s.secret == "s3"
+
+
+def test_values_that_used_to_be_mangled_are_clear_errors(tmp_path: Path) -> None:
+    # 12.5 was truncated to 12 and inf raised a bare OverflowError (nan was refused already).
+    for value in ("12.5", "inf", "nan"):
+        with pytest.raises(InvalidInput, match=r"'max_members' must be a positive whole number"):
+            load_settings(write(tmp_path / "f.toml", f"max_members = {value}\n"), env={})
+    # A TOML array or table became its Python repr ("['image/*']", a data_dir named "{'x': 1}").
+    with pytest.raises(InvalidInput, match=r"'allowed_types' must be a str, got \['image/\*'\]"):
+        load_settings(write(tmp_path / "a.toml", 'allowed_types = ["image/*"]\n'), env={})
+    with pytest.raises(InvalidInput, match=r"'data_dir' must be a Path"):
+        load_settings(write(tmp_path / "t.toml", "[conferencing.data_dir]\nx = 1\n"), env={})

@@ -21,6 +21,7 @@ from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFou
 from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.model import MessageKind
 from conferencing_widgets.files.service import FileService
+from conferencing_widgets.store.migrations import upgrade
 from conferencing_widgets.whiteboard import service as wbmod
 from conferencing_widgets.whiteboard import store as wb_store
 from conferencing_widgets.whiteboard.service import WhiteboardService
@@ -394,12 +395,10 @@ def test_pdf_first_page_becomes_the_background(sqlite_store: Store, seed, tmp_pa
 
 def test_migration_0003_upgrades_a_database_made_before_it(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    store.create_schema()
-    with store.engine.begin() as conn:  # make it look like a release before revision 0003
-        conn.execute(text("DROP TABLE whiteboard_actions"))
-        conn.execute(text("ALTER TABLE strokes DROP COLUMN removed_by"))
-        conn.execute(text("ALTER TABLE whiteboards DROP COLUMN revision"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    upgrade(store.engine, "0002")  # a release before revision 0003 (revision 0001 is frozen DDL)
+    insp = inspect(store.engine)
+    assert not insp.has_table("whiteboard_actions")
+    assert "revision" not in {c["name"] for c in insp.get_columns("whiteboards")}
     store.create_schema()
     insp = inspect(store.engine)
     assert insp.has_table("whiteboard_actions")

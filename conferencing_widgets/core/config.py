@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from conferencing_widgets.core.errors import InvalidInput
 
@@ -72,22 +73,45 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _coerce(name: str, raw: Any, kind: Any) -> Any:
-    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+def _positive_int(raw: Any) -> int:
+    # Every number is a size, count or limit: zero or less (or a TOML true/false) would switch a feature off by
+    # accident, so refuse it here rather than fail later. A TOML 12.0 is whole; 12.5 is not rounded away.
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise ValueError(raw)
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
+def _text(raw: Any) -> str:
+    # A TOML array or table would otherwise become its Python repr, silently.
+    if isinstance(raw, list | dict):
+        raise TypeError(raw)
+    return str(raw)
+
+
+def _path(raw: Any) -> Path:
+    return Path(_text(raw)).expanduser()
+
+
+_PARSERS: dict[type, tuple[Callable[[Any], Any], str]] = {
+    # A setting's type -> its parser, and what an error message calls a valid value.
+    int: (_positive_int, "positive whole number"),
+    str: (_text, "str"),
+    Path: (_path, "Path"),
+}
+
+# Resolved once from the real annotations: a new setting of a type without a parser fails at import, not in use.
+_FIELD_PARSERS = {name: _PARSERS[hint] for name, hint in get_type_hints(Settings).items()}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    parse, what = _FIELD_PARSERS[name]
     try:
-        if "int" in kind_name and "Path" not in kind_name:
-            # Every number is a size, count or limit: zero or less (or a TOML true/false) would switch a feature off
-            # by accident, so refuse it here rather than fail later.
-            value = int(raw) if not isinstance(raw, bool) else -1
-            if value < 1:
-                raise ValueError(raw)
-            return value
-        if "Path" in kind_name:
-            return Path(str(raw)).expanduser()
-        return str(raw)
-    except (TypeError, ValueError) as exc:
-        kind_name = "positive whole number" if "int" in kind_name and "Path" not in kind_name else kind_name
-        raise InvalidInput(f"Setting {name!r} must be a {kind_name}, got {raw!r}.") from exc
+        return parse(raw)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput(f"Setting {name!r} must be a {what}, got {raw!r}.") from exc
 
 
 def load_settings(toml_path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -105,8 +129,7 @@ def load_settings(toml_path: str | Path | None = None, env: dict[str, str] | Non
         key = ENV_PREFIX + f.name.upper()
         if key in env:
             values[f.name] = env[key]
-    known = {f.name: f for f in fields(Settings)}
-    unknown = sorted(set(values) - set(known))
+    unknown = sorted(set(values) - set(_FIELD_PARSERS))
     if unknown:
         raise InvalidInput(f"Unknown setting(s): {', '.join(unknown)}. See the README's settings table.")
-    return Settings(**{k: _coerce(k, v, known[k].type) for k, v in values.items()})
+    return Settings(**{k: _coerce(k, v) for k, v in values.items()})

@@ -2,42 +2,33 @@
 
 Revision ID: 0002
 Revises: 0001
-
-Revision 0001 creates the tables of whatever ``schema.metadata`` holds when it runs, so on a fresh database
-the table and column below already exist; on a database made by an older release they do not. Both cases
-are handled by looking first.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from conferencing_widgets.store.schema import UTCDateTime
+from conferencing_widgets.store.schema import Id, UTCDateTime
 
 revision = "0002"
 down_revision = "0001"
 
-Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
 
 def upgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if "left_at" not in {c["name"] for c in inspector.get_columns("call_participants")}:
-        with op.batch_alter_table("call_participants") as batch:
-            batch.add_column(sa.Column("left_at", UTCDateTime, nullable=True))
-    if not inspector.has_table("call_signals"):
-        op.create_table(
-            "call_signals",
-            sa.Column("id", Id, primary_key=True, autoincrement=True),
-            sa.Column("call_id", Id, sa.ForeignKey("calls.id"), nullable=False),
-            sa.Column("from_login", sa.String(64), sa.ForeignKey("users.login"), nullable=False),
-            sa.Column("from_session", sa.String(64), nullable=False),
-            sa.Column("to_login", sa.String(64), sa.ForeignKey("users.login"), nullable=False),
-            sa.Column("to_session", sa.String(64), nullable=True),
-            sa.Column("kind", sa.String(16), nullable=False),
-            sa.Column("body", sa.Text, nullable=False),
-            sa.Column("created_at", UTCDateTime, nullable=False),
-        )
-        op.create_index("ix_call_signals_to", "call_signals", ["call_id", "to_login", "id"])
+    with op.batch_alter_table("call_participants") as batch:
+        batch.add_column(sa.Column("left_at", UTCDateTime, nullable=True))
+    op.create_table(
+        "call_signals",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("call_id", Id, sa.ForeignKey("calls.id"), nullable=False),
+        sa.Column("from_login", sa.String(64), sa.ForeignKey("users.login"), nullable=False),
+        sa.Column("from_session", sa.String(64), nullable=False),
+        sa.Column("to_login", sa.String(64), sa.ForeignKey("users.login"), nullable=False),
+        sa.Column("to_session", sa.String(64), nullable=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    op.create_index("ix_call_signals_to", "call_signals", ["call_id", "to_login", "id"])
 
 
 def downgrade() -> None:

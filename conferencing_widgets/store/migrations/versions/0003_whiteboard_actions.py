@@ -2,44 +2,35 @@
 
 Revision ID: 0003
 Revises: 0002
-
-Revision 0001 creates the tables of whatever ``schema.metadata`` holds when it runs, so on a fresh database
-the table and columns below already exist; on a database made by an older release they do not. Both cases
-are handled by looking first.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from conferencing_widgets.store.schema import UTCDateTime
+from conferencing_widgets.store.schema import Id, UTCDateTime
 
 revision = "0003"
 down_revision = "0002"
 
-Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
 
 def upgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if "revision" not in {c["name"] for c in inspector.get_columns("whiteboards")}:
-        with op.batch_alter_table("whiteboards") as batch:
-            batch.add_column(sa.Column("revision", sa.Integer, nullable=False, server_default="0"))
-    if "removed_by" not in {c["name"] for c in inspector.get_columns("strokes")}:
-        with op.batch_alter_table("strokes") as batch:
-            batch.add_column(sa.Column("removed_by", Id, nullable=True))
-    if not inspector.has_table("whiteboard_actions"):
-        op.create_table(
-            "whiteboard_actions",
-            sa.Column("id", Id, primary_key=True, autoincrement=True),
-            sa.Column("whiteboard_id", Id, sa.ForeignKey("whiteboards.id"), nullable=False),
-            sa.Column("author", sa.String(64), sa.ForeignKey("users.login"), nullable=False),
-            sa.Column("kind", sa.String(8), nullable=False),
-            sa.Column("stroke_ids", sa.JSON, nullable=False),
-            sa.Column("state", sa.String(8), nullable=False),
-            sa.Column("created_at", UTCDateTime, nullable=False),
-        )
-        op.create_index("ix_whiteboard_actions_author", "whiteboard_actions", ["whiteboard_id", "author", "id"])
-        # Strokes drawn before this revision have no action: they stay visible and simply cannot be undone.
+    # The server default fills the boards that already exist (and stays, as in schema.py).
+    with op.batch_alter_table("whiteboards") as batch:
+        batch.add_column(sa.Column("revision", sa.Integer, nullable=False, server_default="0"))
+    with op.batch_alter_table("strokes") as batch:
+        batch.add_column(sa.Column("removed_by", Id, nullable=True))
+    op.create_table(
+        "whiteboard_actions",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("whiteboard_id", Id, sa.ForeignKey("whiteboards.id"), nullable=False),
+        sa.Column("author", sa.String(64), sa.ForeignKey("users.login"), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("stroke_ids", sa.JSON, nullable=False),
+        sa.Column("state", sa.String(8), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    op.create_index("ix_whiteboard_actions_author", "whiteboard_actions", ["whiteboard_id", "author", "id"])
+    # Strokes drawn before this revision have no action: they stay visible and simply cannot be undone.
 
 
 def downgrade() -> None:

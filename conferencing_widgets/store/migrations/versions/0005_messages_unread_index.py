@@ -6,12 +6,8 @@ Revises: 0004
 Measured on 1,000,000 messages in 10,000 conversations (SQLite): the unread counts of a user in 50 conversations
 went from about 8 ms to 0.7 ms, because each counted message no longer needs a table lookup for its author. The
 index still serves the keyset paging on (conversation_id, id).
-
-Revision 0001 creates the tables of whatever ``schema.metadata`` holds when it runs, so on a fresh database the
-index already has the new columns; an older database gets it rebuilt.
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
@@ -22,23 +18,11 @@ NEW = ["conversation_id", "id", "author"]
 OLD = ["conversation_id", "id"]
 
 
-def _columns() -> list[str] | None:
-    for ix in sa.inspect(op.get_bind()).get_indexes("messages"):
-        if ix["name"] == INDEX:
-            return list(ix["column_names"])
-    return None
-
-
 def upgrade() -> None:
-    columns = _columns()
-    if columns == NEW:
-        return
-    if columns is not None:
-        op.drop_index(INDEX, table_name="messages")
+    op.drop_index(INDEX, table_name="messages")
     op.create_index(INDEX, "messages", NEW)
 
 
 def downgrade() -> None:
-    if _columns() is not None:
-        op.drop_index(INDEX, table_name="messages")
+    op.drop_index(INDEX, table_name="messages")
     op.create_index(INDEX, "messages", OLD)

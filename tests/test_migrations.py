@@ -1,0 +1,159 @@
+"""The migrations build exactly ``schema.metadata``, on both backends, in one go or step by step.
+
+Two checks, because each sees what the other does not: Alembic's ``compare_metadata`` (tables, columns with
+types, nullability and server defaults, indexes, unique constraints, foreign keys) against ``schema.metadata``,
+and a full reflection of the migrated database against one made by ``metadata.create_all`` (which also sees
+autoincrement sequences and the exact names the backend gave unnamed constraints).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from conftest import throwaway_pg_database
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from conferencing_widgets.store import schema
+from conferencing_widgets.store.migrations import HERE, alembic_config, upgrade
+
+HEAD = ScriptDirectory(str(HERE)).get_current_head()
+REVISIONS = [s.revision for s in reversed(list(ScriptDirectory(str(HERE)).walk_revisions()))]
+
+
+NewUrl = Callable[[str], str]
+
+
+@pytest.fixture()
+def new_url(backend: str, tmp_path: Path) -> Iterator[NewUrl]:
+    """``new_url(name)``: the URL of a fresh, empty database on this test's backend (dropped at the end)."""
+    with contextlib.ExitStack() as stack:
+
+        def make(name: str) -> str:
+            if backend == "sqlite":
+                return f"sqlite:///{tmp_path / f'{name}.db'}"
+            return stack.enter_context(throwaway_pg_database(prefix=f"cw_mig_{name}"))
+
+        yield make
+
+
+def diff_with_metadata(engine: Engine) -> list[Any]:
+    """Alembic's autogenerate diff of the database against ``schema.metadata`` (empty: the same schema)."""
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        # The version table belongs to Alembic, not to the schema.
+        return [d for d in compare_metadata(ctx, schema.metadata) if "alembic_version" not in repr(d)]
+
+
+def reflect(engine: Engine) -> dict[str, Any]:
+    """Everything the inspector says about each table, in a comparable form."""
+    insp = inspect(engine)
+    out: dict[str, Any] = {}
+    for table in sorted(set(insp.get_table_names()) - {"alembic_version"}):
+        out[table] = {
+            "columns": {
+                c["name"]: (str(c["type"]), c["nullable"], c.get("default"), c.get("autoincrement"))
+                for c in insp.get_columns(table)
+            },
+            "pk": insp.get_pk_constraint(table)["constrained_columns"],
+            "indexes": sorted(
+                (ix["name"], tuple(ix["column_names"]), bool(ix["unique"])) for ix in insp.get_indexes(table)
+            ),
+            "unique": sorted((u["name"] or "", tuple(u["column_names"])) for u in insp.get_unique_constraints(table)),
+            "fks": sorted(
+                (
+                    fk["name"] or "",
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    tuple(fk["referred_columns"]),
+                )
+                for fk in insp.get_foreign_keys(table)
+            ),
+        }
+    return out
+
+
+def created_by_metadata(url: str) -> Engine:
+    """A database as the old revision 0001 made it (``metadata.create_all``), stamped at head."""
+    engine = create_engine(url)
+    schema.metadata.create_all(engine)
+    command.stamp(alembic_config(engine), "head")
+    return engine
+
+
+def version(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
+
+
+def test_revisions_are_a_straight_line() -> None:
+    assert REVISIONS[0] == "0001" and REVISIONS[-1] == HEAD and len(REVISIONS) == len(set(REVISIONS))
+
+
+def test_upgrade_to_head_builds_exactly_the_schema(new_url: NewUrl) -> None:
+    migrated = create_engine(new_url("migrated"))
+    reference = created_by_metadata(new_url("created"))
+    try:
+        upgrade(migrated)
+        assert version(migrated) == HEAD
+        assert diff_with_metadata(migrated) == []
+        assert reflect(migrated) == reflect(reference)
+    finally:
+        migrated.dispose()
+        reference.dispose()
+
+
+def test_step_by_step_upgrade_reaches_the_same_schema(new_url: NewUrl) -> None:
+    engine = create_engine(new_url("steps"))
+    try:
+        for rev in REVISIONS:
+            upgrade(engine, rev)
+            assert version(engine) == rev
+        assert diff_with_metadata(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_revision_0001_is_frozen_not_the_current_schema(new_url: NewUrl) -> None:
+    engine = create_engine(new_url("first"))
+    try:
+        upgrade(engine, "0001")
+        insp = inspect(engine)
+        assert not insp.has_table("call_signals") and not insp.has_table("whiteboard_actions")
+        assert "revision" not in {c["name"] for c in insp.get_columns("whiteboards")}
+        # PostgreSQL also lists the index behind uq_messages_client_id: look at ours only.
+        indexes = {ix["name"]: ix["column_names"] for ix in insp.get_indexes("messages")}
+        assert indexes["ix_messages_conversation"] == ["conversation_id", "id"]
+        assert "ix_messages_author_created" not in indexes
+    finally:
+        engine.dispose()
+
+
+def test_a_database_made_by_the_old_revision_0001_matches(new_url: NewUrl) -> None:
+    """Existing deployments were built by ``create_all`` and stamped at head: nothing left to do, same schema."""
+    old = created_by_metadata(new_url("old"))
+    try:
+        upgrade(old)  # a no-op at head
+        assert version(old) == HEAD
+        assert diff_with_metadata(old) == []
+    finally:
+        old.dispose()
+
+
+def test_downgrade_to_base_and_up_again(new_url: NewUrl) -> None:
+    engine = create_engine(new_url("down"))
+    try:
+        upgrade(engine)
+        command.downgrade(alembic_config(engine), "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        assert diff_with_metadata(engine) == []
+    finally:
+        engine.dispose()
