@@ -18,8 +18,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import throwaway_pg_database
 from sqlalchemy import Engine, create_engine, inspect, text
+from support import throwaway_pg_database
 
 from conferencing_widgets.store import schema
 from conferencing_widgets.store.migrations import HERE, alembic_config, upgrade
