@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conferencing_widgets import ConversationKind, Role, Service, ServiceCase, Settings, Store
+from conferencing_widgets import ConversationKind, Role, Service, ServiceCase, Settings, StorageError, Store
 from conferencing_widgets.store import schema
 
 PG_HOST = os.environ.get("CW_TEST_PG_HOST", "127.0.0.1")
@@ -226,3 +226,29 @@ def seed_world(store: Store) -> World:
         vendor_direct=vendor_direct,
         staff_direct=staff_direct,
     )
+
+
+USER_TEXT_LEAKS = re.compile(
+    r"127\.0\.0\.1|localhost|port \d|5432|/|\\|\.db\b|SELECT|INSERT|psycopg|sqlite|sqlalchemy|"
+    r"[A-Z][a-z]+Error\b|Errno|Traceback",
+    re.IGNORECASE,
+)
+"""What a user must never read in an error: hosts, ports, paths, SQL, driver or exception names."""
+
+
+def assert_user_safe(text: str) -> None:
+    """``text`` (shown to a user) names no infrastructure."""
+    assert text, "an error should be shown"
+    found = USER_TEXT_LEAKS.search(text)
+    assert found is None, f"infrastructure detail {found.group(0)!r} shown to the user: {text!r}"
+
+
+@contextlib.contextmanager
+def raises_storage_error(detail: str, *, says: str = "") -> Iterator[None]:
+    """A ``StorageError`` whose logged detail matches ``detail``, whose text for users contains ``says`` and names
+    no infrastructure."""
+    with pytest.raises(StorageError) as info:
+        yield
+    assert re.search(detail, str(info.value.detail)), f"{detail!r} not in the logged detail {info.value.detail!r}"
+    assert says in str(info.value), f"{says!r} not in {str(info.value)!r}"
+    assert_user_safe(str(info.value))

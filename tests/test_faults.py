@@ -34,7 +34,7 @@ import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 from sqlalchemy import text
-from support import IN_CI, World, seed_world, snapshot
+from support import IN_CI, World, raises_storage_error, seed_world, snapshot
 
 from conferencing_widgets import ChangeFeed, NewMessage, StorageError, Store
 from conferencing_widgets.files.service import FileService
@@ -358,12 +358,12 @@ def test_read_only_blob_folder(sqlite_store: Store, tmp_path: Path) -> None:
         blobs = BlobStore(root, spool_dir=spool)
         files = alice_files(world, blobs)
         before = world.snapshot()
-        with pytest.raises(StorageError, match=r"file store failed while storing the file: .*Read-only file system"):
+        with raises_storage_error(r"file store failed while storing the file.*Read-only file system"):
             files.upload_bytes(world.acme_direct, "report.txt", b"measurements\n" * 100)
         assert_nothing_stored(world, before, blobs, spool)
         # Spooling inside the read-only store: refused before any byte is taken.
         inside = alice_files(world, BlobStore(root))
-        with pytest.raises(StorageError, match="creating a temporary file.*Read-only file system"):
+        with raises_storage_error("creating a temporary file.*Read-only file system"):
             inside.begin_upload(world.acme_direct, "report.txt", 100)
         assert_nothing_stored(world, before, inside.blobs)
 
@@ -376,12 +376,12 @@ def test_full_disk(sqlite_store: Store, tmp_path: Path) -> None:
         blobs = BlobStore(root, spool_dir=spool)
         files = alice_files(world, blobs)
         before = world.snapshot()
-        with pytest.raises(StorageError, match="No space left on device"):
+        with raises_storage_error("No space left on device"):
             files.upload_bytes(world.acme_direct, "scan.bin", big)
         assert_nothing_stored(world, before, blobs, spool)
         # Spooling on the full disk: the upload fails while arriving.
         inside = alice_files(world, BlobStore(root))
-        with pytest.raises(StorageError, match="No space left on device"):
+        with raises_storage_error("No space left on device"):
             inside.upload_bytes(world.acme_direct, "scan.bin", big)
         assert_nothing_stored(world, before, inside.blobs, inside.blobs.spool_dir)
         # Space is not leaked: a small file still fits afterwards.
@@ -415,7 +415,7 @@ def test_failing_fsspec_store(seeded: World, tmp_path: Path, step: str) -> None:
     before = seeded.snapshot()
     FailingFS.fail_on = {step}
     try:
-        with pytest.raises(StorageError, match="simulated"):
+        with raises_storage_error("simulated"):
             files.upload_bytes(seeded.acme_direct, "plan.pdf", b"%PDF-1.4\n" + b"x" * 5000)
     finally:
         FailingFS.fail_on = set()

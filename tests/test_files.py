@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from support import World, snapshot
+from support import World, raises_storage_error, snapshot
 
 from conferencing_widgets import (
     InvalidInput,
@@ -23,7 +23,6 @@ from conferencing_widgets import (
     NotFound,
     PermissionDenied,
     Settings,
-    StorageError,
     Store,
 )
 from conferencing_widgets.calls.store import calls_of
@@ -415,7 +414,7 @@ def test_commit_failure_after_finalise_leaves_no_orphan_and_keeps_shared_blobs(s
     kept = files_for(seeded, "alice", good).upload_bytes(chat, "kept.bin", b"shared\x00")
     before, stored = snapshot(seeded.store), good.stored_hashes()
     for content in (b"fresh\x00", b"shared\x00"):
-        with pytest.raises(StorageError, match="Nothing was shared"):
+        with raises_storage_error("", says="Nothing was shared"):
             files_for(seeded, "alice", flaky).upload_bytes(chat, "x.bin", content)
         assert_nothing_left(seeded, before, good, stored)
     assert files_for(seeded, "adam", good).read(kept.id)[1] == b"shared\x00"
@@ -425,7 +424,7 @@ def test_blob_store_write_error_is_a_clear_storage_error(seeded: World, tmp_path
     (tmp_path / "not-a-folder").write_text("a file where the blob store should be")
     broken = BlobStore(tmp_path / "not-a-folder" / "blobs", spool_dir=tmp_path / "spool")
     before = snapshot(seeded.store)
-    with pytest.raises(StorageError, match="file store failed.*CONFERENCING_BLOB_URL"):
+    with raises_storage_error("file store failed.*CONFERENCING_BLOB_URL"):
         files_for(seeded, "alice", broken).upload_bytes(seeded.acme_case_chat, "a.txt", b"abc\n")
     assert snapshot(seeded.store) == before and list((tmp_path / "spool").glob("*")) == []
 

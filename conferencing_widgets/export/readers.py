@@ -89,13 +89,15 @@ class SqliteProcessSource:
             self._proc.stdin.close()
         except OSError as exc:
             self.close()
-            raise StorageError(f"The export reader did not start: {exc}") from exc
+            raise StorageError("The export reader did not start; try again.", detail=exc) from exc
 
     def _failure(self, job: Job) -> StorageError:
         self._proc.wait()
         self._stderr.seek(0)
         tail = self._stderr.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-        return StorageError(f"Reading {job.name} failed: the reader process stopped. {' '.join(tail)}".strip())
+        return StorageError(
+            f"Reading {job.name} failed: the reader process stopped; try again.", detail=" ".join(tail) or None
+        )
 
     def batches(self, job: Job) -> Iterator[pa.RecordBatch]:
         if not self._jobs or self._jobs[0] is not job:
@@ -206,7 +208,9 @@ def _source(store: Store, run_jobs: Sequence[Job], *, inline_sqlite: bool = Fals
     except ConferencingError:
         raise
     except Exception as exc:  # noqa: BLE001 - the ADBC drivers raise their own error types
-        raise StorageError(f"Cannot open the store for export: {exc}. Check the store URL.") from exc
+        raise StorageError(
+            "Cannot open the store for export. Check the store URL (CONFERENCING_STORE).", detail=exc
+        ) from exc
     try:
         yield src
     finally:
@@ -221,7 +225,7 @@ def _read_errors(name: str) -> Iterator[None]:
     except ConferencingError:
         raise
     except Exception as exc:  # noqa: BLE001 - the ADBC drivers and pyarrow raise their own error types
-        raise StorageError(f"Reading {name} failed: {exc}") from exc
+        raise StorageError(f"Reading {name} failed; try again.", detail=exc) from exc
 
 
 def _table_batches(src: Source, job: Job, lookups: Lookups) -> Iterator[pa.RecordBatch]:

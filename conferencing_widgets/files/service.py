@@ -210,7 +210,7 @@ class FileService:
                     att_store.delete_blob_if_unreferenced(store, self.blobs, sha256)
             if isinstance(exc, ConferencingError) or not isinstance(exc, Exception):
                 raise
-            raise StorageError(f"The file could not be saved: {exc}. Nothing was shared; try again.") from exc
+            raise StorageError("The file could not be saved. Nothing was shared; try again.", detail=exc) from exc
         if not fresh:
             self.blobs.discard(staged)  # a retry of an upload that was already stored
         return attachment

@@ -70,7 +70,10 @@ class UploadSession:
             self._fh.write(view)
         except OSError as exc:
             self._fail()
-            raise StorageError(f"Could not write the upload to a temporary file: {exc}. Try again later.") from exc
+            raise StorageError(
+                "The upload could not be received right now. Nothing was shared; try again later.",
+                detail=f"writing the upload's temporary file: {exc}",
+            ) from exc
         self._hash.update(view)
         self._track_text(view)
         self.received += len(view)

@@ -52,9 +52,10 @@ class StagedBlob:
 
 
 def _storage_error(action: str, exc: BaseException) -> StorageError:
+    # The user reads a plain sentence; the blob store's URL, path and error go to the log under the same ref.
     return StorageError(
-        f"The file store failed while {action}: {exc}. Nothing was saved; check the blob store "
-        "(CONFERENCING_BLOB_URL, free space, permissions) and try again."
+        "The file store is not available right now. Nothing was saved; try again later.",
+        detail=f"the file store failed while {action} (check CONFERENCING_BLOB_URL, free space, permissions): {exc}",
     )
 
 
