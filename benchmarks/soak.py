@@ -157,8 +157,14 @@ async def _follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
         t = now_ns()
         user.batches.append((user.after, events[0].id, events[-1].id, t))
         user.returned += [e.id for e in events]
+        try:
+            visible = user.service.visible(events)
+        except ConferencingError as exc:
+            # As ``FeedFollower`` does: the position moves only once the batch is handled, so it is tried again.
+            user.errors.append(f"visible: {exc}")
+            await asyncio.sleep(0.5)
+            continue
         user.after = events[-1].id
-        visible = user.service.visible(events)
         news = [e for e in visible if e.kind == "message" and e.ref_id is not None]
         user.received += [(int(e.ref_id), int(e.conversation_id or 0), t) for e in news]
         if any(e.conversation_id == user.open_conversation for e in news):
@@ -197,12 +203,21 @@ async def post(user: UserState, rng: random.Random, mean: float, post_until: flo
                 user.errors.append(f"history: {exc}")
 
 
-def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args: dict[str, Any], out: Any) -> None:
-    """One 'server' of users: run them for the soak, then report what they saw."""
+def process_main(
+    url: str, logins: list[str], convs: dict[str, list[int]], args: dict[str, Any], out: Any, go: Any, start_at: Any
+) -> None:
+    """One 'server' of users: run them for the soak, then report what they saw.
+
+    Every process follows from ``args["after"]``, the last event of the world, read once by the parent before any
+    process starts. (Each process used to read ``last_event_id()`` itself when it came up; a process that came up
+    after another had already posted started past those first messages and never received them: "lost".) Then it
+    says ready and waits for ``go``: all processes start posting at the parent's ``start_at`` (``time.monotonic``,
+    system-wide), so they stop posting, and stop following 20 s later, at the same moment.
+    """
     store = Store(url)
     rng = random.Random(hash(tuple(logins)))
     settings = Settings()
-    after = store.last_event_id()
+    after = args["after"]
     users = [
         UserState(
             login, Service(store, login, settings), convs[login], rng.choice(convs[login]), after, started_after=after
@@ -213,7 +228,7 @@ def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args:
     sent: list[tuple[int, int, str, int, int]] = []
 
     async def run() -> None:
-        start = time.monotonic()
+        start = start_at.value
         post_until = start + args["seconds"]
         stop_at = [post_until + DRAIN_SECONDS]
         tasks = [asyncio.ensure_future(follow(u, f, stop_at)) for u, f in zip(users, feeds, strict=True)]
@@ -222,6 +237,8 @@ def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args:
         await asyncio.gather(*tasks)
 
     out.put(("ready", os.getpid()))
+    if not go.wait(timeout=600):
+        raise SystemExit("the soak never said go")
     asyncio.run(run())
     for f in feeds:
         f.close()
@@ -262,15 +279,23 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     groups[-1] += logins[per * args.processes :]
     ctx = multiprocessing.get_context("spawn")
     out: Any = ctx.Queue()
-    child_args = {"seconds": args.seconds, "post_every": args.post_every}
-    procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out)) for g in groups]
+    # One start position and one start time for every process (see ``process_main``).
+    child_args = {"seconds": args.seconds, "post_every": args.post_every, "after": store.last_event_id()}
+    go, start_at = ctx.Event(), ctx.Value("d", 0.0)
+    procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out, go, start_at)) for g in groups]
     log(f"{backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s of posting ...")
     for p in procs:
         p.start()
     results: list[dict[str, Any]] = []
-    for _ in range(2 * len(procs)):
+    ready = 0
+    while len(results) < len(procs):
         kind, payload = out.get(timeout=args.seconds + DRAIN_SECONDS + 300)
-        if kind == "done":
+        if kind == "ready":
+            ready += 1
+            if ready == len(procs):
+                start_at.value = time.monotonic()
+                go.set()
+        elif kind == "done":
             results.append(payload)
     for p in procs:
         p.join(30)
