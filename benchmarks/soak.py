@@ -119,9 +119,32 @@ class UserState:
     shown: list[int] = field(default_factory=list)
     """Message ids the open conversation's stream caught up, in order."""
     errors: list[str] = field(default_factory=list)
+    # Diagnostics, only read when a delivery is lost (collecting them is a few list appends per batch):
+    batches: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """(after, first event id, last event id, arrival ns) of every non-empty batch the feed returned."""
+    returned: list[int] = field(default_factory=list)
+    """Every event id the feed returned to this user, before the rights filter."""
+    stopped_ns: int = 0
+    """When the follower task ended (``now_ns``)."""
+    died: str = ""
+    """The exception that ended the follower task early, if any."""
+    started_after: int = 0
+    """The event id the follower started after."""
 
 
 async def follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
+    try:
+        await _follow(user, feed, stop_at)
+    except Exception as exc:  # noqa: BLE001 - recorded and reported; the soak then fails
+        import traceback
+
+        user.died = "".join(traceback.format_exception_only(exc)).strip()
+        user.errors.append(f"follower died: {user.died}")
+    finally:
+        user.stopped_ns = now_ns()
+
+
+async def _follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
     while time.monotonic() < stop_at[0]:
         try:
             events = await feed.wait(after=user.after, timeout=1.0)
@@ -132,8 +155,16 @@ async def follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
         if not events:
             continue
         t = now_ns()
+        user.batches.append((user.after, events[0].id, events[-1].id, t))
+        user.returned += [e.id for e in events]
+        try:
+            visible = user.service.visible(events)
+        except ConferencingError as exc:
+            # As ``FeedFollower`` does: the position moves only once the batch is handled, so it is tried again.
+            user.errors.append(f"visible: {exc}")
+            await asyncio.sleep(0.5)
+            continue
         user.after = events[-1].id
-        visible = user.service.visible(events)
         news = [e for e in visible if e.kind == "message" and e.ref_id is not None]
         user.received += [(int(e.ref_id), int(e.conversation_id or 0), t) for e in news]
         if any(e.conversation_id == user.open_conversation for e in news):
@@ -161,7 +192,7 @@ async def post(user: UserState, rng: random.Random, mean: float, post_until: flo
         t0 = now_ns()
         try:
             msg = user.service.post(cid, f"{user.login} says {n}: the spindle runs fine at {rng.randint(1, 9)}000 rpm")
-            sent.append((msg.id, cid, user.login, t0))
+            sent.append((msg.id, cid, user.login, t0, now_ns()))
         except ConferencingError as exc:
             user.errors.append(f"post: {exc}")
         if time.monotonic() >= next_history:
@@ -172,21 +203,32 @@ async def post(user: UserState, rng: random.Random, mean: float, post_until: flo
                 user.errors.append(f"history: {exc}")
 
 
-def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args: dict[str, Any], out: Any) -> None:
-    """One 'server' of users: run them for the soak, then report what they saw."""
+def process_main(
+    url: str, logins: list[str], convs: dict[str, list[int]], args: dict[str, Any], out: Any, go: Any, start_at: Any
+) -> None:
+    """One 'server' of users: run them for the soak, then report what they saw.
+
+    Every process follows from ``args["after"]``, the last event of the world, read once by the parent before any
+    process starts. (Each process used to read ``last_event_id()`` itself when it came up; a process that came up
+    after another had already posted started past those first messages and never received them: "lost".) Then it
+    says ready and waits for ``go``: all processes start posting at the parent's ``start_at`` (``time.monotonic``,
+    system-wide), so they stop posting, and stop following 20 s later, at the same moment.
+    """
     store = Store(url)
     rng = random.Random(hash(tuple(logins)))
     settings = Settings()
-    after = store.last_event_id()
+    after = args["after"]
     users = [
-        UserState(login, Service(store, login, settings), convs[login], rng.choice(convs[login]), after)
+        UserState(
+            login, Service(store, login, settings), convs[login], rng.choice(convs[login]), after, started_after=after
+        )
         for login in logins
     ]
     feeds = [store.feed() for _ in users]
-    sent: list[tuple[int, int, str, int]] = []
+    sent: list[tuple[int, int, str, int, int]] = []
 
     async def run() -> None:
-        start = time.monotonic()
+        start = start_at.value
         post_until = start + args["seconds"]
         stop_at = [post_until + DRAIN_SECONDS]
         tasks = [asyncio.ensure_future(follow(u, f, stop_at)) for u, f in zip(users, feeds, strict=True)]
@@ -195,6 +237,8 @@ def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args:
         await asyncio.gather(*tasks)
 
     out.put(("ready", os.getpid()))
+    if not go.wait(timeout=600):
+        raise SystemExit("the soak never said go")
     asyncio.run(run())
     for f in feeds:
         f.close()
@@ -208,6 +252,9 @@ def process_main(url: str, logins: list[str], convs: dict[str, list[int]], args:
                 "received": {u.login: u.received for u in users},
                 "shown": {u.login: (u.open_conversation, u.shown) for u in users},
                 "errors": {u.login: u.errors for u in users if u.errors},
+                "diag": {
+                    u.login: (u.started_after, u.after, u.stopped_ns, u.died, u.batches, u.returned) for u in users
+                },
                 "rss_mb": rss_kb / 1024,
             },
         )
@@ -232,28 +279,39 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     groups[-1] += logins[per * args.processes :]
     ctx = multiprocessing.get_context("spawn")
     out: Any = ctx.Queue()
-    child_args = {"seconds": args.seconds, "post_every": args.post_every}
-    procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out)) for g in groups]
+    # One start position and one start time for every process (see ``process_main``).
+    child_args = {"seconds": args.seconds, "post_every": args.post_every, "after": store.last_event_id()}
+    go, start_at = ctx.Event(), ctx.Value("d", 0.0)
+    procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out, go, start_at)) for g in groups]
     log(f"{backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s of posting ...")
     for p in procs:
         p.start()
     results: list[dict[str, Any]] = []
-    for _ in range(2 * len(procs)):
+    ready = 0
+    while len(results) < len(procs):
         kind, payload = out.get(timeout=args.seconds + DRAIN_SECONDS + 300)
-        if kind == "done":
+        if kind == "ready":
+            ready += 1
+            if ready == len(procs):
+                start_at.value = time.monotonic()
+                go.set()
+        elif kind == "done":
             results.append(payload)
     for p in procs:
         p.join(30)
 
     sent = [s for r in results for s in r["sent"]]
-    sent_at = {mid: (cid, author, t0) for mid, cid, author, t0 in sent}
+    sent_at = {mid: (cid, author, t0) for mid, cid, author, t0, _ in sent}
+    stored_at = {mid: t1 for mid, _, _, _, t1 in sent}
     received: dict[str, list[tuple[int, int, int]]] = {}
     shown: dict[str, tuple[int, list[int]]] = {}
     errors: dict[str, list[str]] = {}
+    diag: dict[str, tuple[int, int, int, str, list[tuple[int, int, int, int]], list[int]]] = {}
     for r in results:
         received.update(r["received"])
         shown.update(r["shown"])
         errors.update(r["errors"])
+        diag.update(r["diag"])
 
     expected = {(mid, m) for mid, (cid, author, _) in sent_at.items() for m in members[cid] if m != author}
     counts = Counter((mid, login) for login, got in received.items() for mid, _, _ in got if mid in sent_at)
@@ -275,6 +333,7 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
             gaps += len(set(stored) - set(ids)) + (ids != sorted(ids))
     with store.reading() as conn:
         kinds = dict(conn.execute(select(schema.events.c.kind, func.count()).group_by(schema.events.c.kind)).all())
+    why = explain_lost(store, lost, sent_at, stored_at, diag) if lost else []
     store.close()
 
     ok = not lost and not duplicated and not leaked and not gaps
@@ -297,7 +356,52 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     print(f"errors shown to users        {sum(len(v) for v in errors.values()):>10,}")
     for login, errs in list(errors.items())[:5]:
         print(f"  {login}: {errs[:3]}")
+    for line in why:
+        print(line)
     return ok and not errors
+
+
+def explain_lost(
+    store: Store,
+    lost: set[tuple[int, str]],
+    sent_at: dict[int, tuple[int, str, int]],
+    stored_at: dict[int, int],
+    diag: dict[str, tuple[int, int, int, str, list[tuple[int, int, int, int]], list[int]]],
+) -> list[str]:
+    """Why each lost (message, receiver) pair was lost, from what the receiver's follower recorded."""
+    mids = sorted({mid for mid, _ in lost})
+    with store.reading() as conn:
+        ev = schema.events.c
+        event_of = dict(conn.execute(select(ev.ref_id, ev.id).where(ev.kind == "message", ev.ref_id.in_(mids))).all())
+    lines = [f"lost deliveries, one line each ({len(lost)}):"]
+    returned_sets: dict[str, set[int]] = {}
+    for mid, login in sorted(lost):
+        cid, author, t0 = sent_at[mid]
+        first_id, last_id, stopped_ns, died, batches, returned = diag[login]
+        if login not in returned_sets:
+            returned_sets[login] = set(returned)
+        eid = event_of.get(mid)
+        if eid is None:
+            lines.append(f"  message {mid} (conv {cid}, by {author}) -> {login}: no message event stored")
+            continue
+        seen = eid in returned_sets[login]
+        # The batch whose range (after, last] covers the event: the read that should have returned it.
+        over = next(((a, f, la, t) for a, f, la, t in batches if a < eid <= la), None)
+        jump = (
+            f"; jumped over it: batch after={over[0]} returned {over[1]}..{over[2]} "
+            f"{(over[3] - t0) / 1e6:+.1f} ms after the post began, "
+            f"{(over[3] - stored_at[mid]) / 1e6:+.1f} ms after post() returned"
+            if over and not seen
+            else ""
+        )
+        lines.append(
+            f"  message {mid} (event {eid}, conv {cid}, by {author}) -> {login}: posted "
+            f"{(t0 - stopped_ns) / 1e9:+.2f} s relative to the receiver's stop (post() took "
+            f"{(stored_at[mid] - t0) / 1e6:.1f} ms); receiver followed events {first_id}..{last_id}; "
+            f"event {'returned (filtered out by rights)' if seen else 'never returned'}; "
+            f"follower {'died: ' + died if died else 'ran to the end'}{jump}"
+        )
+    return lines
 
 
 def pg_database(admin: str) -> tuple[str, Callable[[], None]] | str:

@@ -276,3 +276,35 @@ def test_closing_the_feed_ends_an_async_wait(seeded: World) -> None:
     events, elapsed = asyncio.run(scenario())
     assert events == [] and elapsed < WAKE_LIMIT
     feed.close()  # twice is fine
+
+
+def test_an_open_writer_holds_back_later_event_ids(seeded: World) -> None:
+    """Issue 17's store-side suspects, driven by hand: a writer holds an event id uncommitted while a second writer
+    posts and a reader catches up in between. The second writer must wait (PostgreSQL: the advisory lock of
+    ``lock_id_order``; SQLite: ``BEGIN IMMEDIATE``), so no id ever becomes visible after a higher one and a reader
+    that moved past an id can never see a lower one appear later."""
+    store, cid = seeded.store, seeded.acme_case_chat
+    start = store.last_event_id()
+    with store.engine.connect() as held:
+        if store.backend == "sqlite":
+            held = held.execution_options(sqlite_begin="IMMEDIATE")
+        tx = held.begin()
+        first = store.append_event(held, "message", conversation_id=cid, payload={"author": "alice"})
+        second: list[int] = []
+        writer = threading.Thread(
+            target=lambda: second.append(
+                store.post_message(NewMessage(conversation_id=cid, body="second"), author="tom")[0].id
+            )
+        )
+        writer.start()
+        writer.join(0.5)
+        try:
+            assert writer.is_alive(), "a second writer got its event id while an earlier one was uncommitted"
+            assert store.changes(after=start) == []  # the reader's snapshot in between sees neither
+        finally:
+            tx.commit()
+    writer.join(30)
+    assert not writer.is_alive() and second
+    events = store.changes(after=start)
+    assert [e.id for e in events] == [first, first + 1]
+    assert message_ids(events) == [second[0]]
