@@ -23,7 +23,7 @@ from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import feature as files_feature
 from conferencing_widgets.ui.history import HistoryArea
-from conferencing_widgets.ui.live import FeedFollower
+from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
 from conferencing_widgets.ui.messages import MessagesArea
 from conferencing_widgets.ui.style import app_style
 from conferencing_widgets.ui.whiteboard import feature as whiteboard_feature
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 EventHook = Callable[["ConferencingApp", list[Event]], None]
 
 
-class ConferencingApp(w.VBox):
+class ConferencingApp(FollowsFeed, w.VBox):
     """History, Messages and Details for one user. Build with ``for_user`` or from a ``Session``.
 
     A chat ``Service`` is accepted too: the app wires a ``Session`` around it.
@@ -134,16 +134,7 @@ class ConferencingApp(w.VBox):
             except Exception:  # noqa: BLE001 - one failing feature never stops the others
                 log.exception("event hook failed")
 
-    def refresh(self) -> int:
-        """Apply everything new in the feed now (tests and notebooks without a running loop)."""
-        return self.live.refresh()
-
-    def start_live(self) -> None:
-        """Follow the feed in the kernel's event loop (continues after the notebook cell finishes)."""
-        self.live.start()
-
     def close(self) -> None:
         """Stop following and close the widgets."""
-        if hasattr(self, "live"):  # close() also runs from ipywidgets' __del__ on half-built objects
-            self.live.stop()
+        self.stop_live()
         super().close()

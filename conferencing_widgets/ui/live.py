@@ -121,3 +121,23 @@ class FeedFollower:
         if task is not None:
             task.cancel()
         self.source.close()
+
+
+class FollowsFeed:
+    """A page that follows the feed through its ``live`` follower (the app, a board page, a call page)."""
+
+    live: FeedFollower
+
+    def refresh(self) -> int:
+        """Apply everything new in the feed now (tests and notebooks without a running loop)."""
+        return self.live.refresh()
+
+    def start_live(self) -> None:
+        """Follow the feed in the kernel's event loop (it keeps running after the notebook cell finished)."""
+        self.live.start()
+
+    def stop_live(self) -> None:
+        """Stop following (safe on a half-built page: ipywidgets' ``__del__`` calls ``close()`` on those too)."""
+        live = self.__dict__.get("live")
+        if live is not None:
+            live.stop()

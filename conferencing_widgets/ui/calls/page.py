@@ -22,7 +22,7 @@ from conferencing_widgets.core.model import Call, Event
 from conferencing_widgets.ui.calls.common import ASSETS, CSS, ui_base_url
 from conferencing_widgets.ui.calls.html import message_page_html
 from conferencing_widgets.ui.denied import denied_page
-from conferencing_widgets.ui.live import FeedFollower
+from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
 from conferencing_widgets.ui.style import app_style
 
 
@@ -41,7 +41,7 @@ class CallWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("", help="Last error, shown on the page.").tag(sync=True)
 
 
-class CallSession:
+class CallSession(FollowsFeed):
     """One visitor's built-in call page: relays signalling between the browser and the store's feed."""
 
     def __init__(self, calls: CallService, call: Call, *, live: bool = True) -> None:
@@ -156,14 +156,6 @@ class CallSession:
                 self.deliver()
             except ConferencingError as exc:
                 self.widget.error = str(exc)
-
-    def refresh(self) -> int:
-        """Apply everything new in the feed now (tests without a running loop)."""
-        return self.live.refresh()
-
-    def start_live(self) -> None:
-        """Follow the feed in the kernel's event loop (until the call ends)."""
-        self.live.start()
 
 
 class CallRedirect(anywidget.AnyWidget):

@@ -26,7 +26,7 @@ from ipycanvas import MultiCanvas, hold_canvas
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.model import Whiteboard
-from conferencing_widgets.ui.live import FeedFollower
+from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
 from conferencing_widgets.ui.whiteboard.drawing import (
     BG,
     LIVE,
@@ -71,7 +71,7 @@ class ReadyNudge(anywidget.AnyWidget):
             self.nudges += 1
 
 
-class WhiteboardView(PointerInput, SceneSync, w.VBox):
+class WhiteboardView(FollowsFeed, PointerInput, SceneSync, w.VBox):
     """One board, live. ``WhiteboardView(session.boards, board_id)`` displays in a notebook or a dashboard.
 
     Tests and notebooks drive it without a browser: ``select_tool``, ``pointer_down/move/up`` (canvas pixels),
@@ -393,20 +393,9 @@ class WhiteboardView(PointerInput, SceneSync, w.VBox):
 
     # -- live ---------------------------------------------------------------------------------------------
 
-    # -- live ---------------------------------------------------------------------------------------------
-
-    def refresh(self) -> int:
-        """Apply everything new in the feed now (tests and notebooks without a running loop)."""
-        return self.live.refresh()
-
-    def start_live(self) -> None:
-        """Follow the feed in the kernel's event loop (keeps running after the cell finished)."""
-        self.live.start()
-
     def close(self) -> None:
         """Stop following and close the widgets."""
-        if hasattr(self, "live"):  # close() also runs from ipywidgets' __del__ on half-built objects
-            self.live.stop()
+        self.stop_live()
         for child in (
             getattr(self, "png", None),
             getattr(self, "canvas", None),
