@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select, text
 from support import World
 
 from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Store
+from conferencing_widgets.calls import store as call_store
 from conferencing_widgets.calls.service import CALL_MESSAGE, CallService
 from conferencing_widgets.calls.store import CALL_EVENT, SIGNAL_EVENT
 from conferencing_widgets.core import policy
@@ -37,7 +38,7 @@ def test_start_stores_call_message_and_starter(seeded: World) -> None:
     assert info.started and info.provider == "jitsi"
     assert call.started_by == "alice" and call.live and call.participants == ("alice",)
     assert call.room == ""  # the service never hands the room out with the record
-    stored = seeded.store.get_call(call.id)
+    stored = call_store.get_call(seeded.store, call.id)
     assert urlsplit(info.url).path == f"/meet/{stored.room}"
     last = seeded.store.latest_messages(seeded.acme_case_chat, limit=1)[0]
     assert (last.kind, last.ref_id, last.author, last.body) == (MessageKind.CALL, call.id, "alice", CALL_MESSAGE)
@@ -71,7 +72,7 @@ def test_end_is_for_starter_or_participants(seeded: World) -> None:
     before = seeded.snapshot()
     with pytest.raises(PermissionDenied, match="took part"):
         calls(seeded, "adam").end(call.id)  # a member who never joined
-    assert seeded.snapshot() == before and seeded.store.get_call(call.id).live
+    assert seeded.snapshot() == before and call_store.get_call(seeded.store, call.id).live
     ended = calls(seeded, "alice").end(call.id)
     assert ended.ended_at is not None
 
@@ -118,7 +119,7 @@ def test_readers_see_calls_without_room_or_token(seeded: World) -> None:
     info = calls(seeded, "alice", secret=SECRET, jitsi_app_id="cw", jitsi_app_secret="k" * 32).start(
         seeded.acme_case_chat
     )
-    room = seeded.store.get_call(info.call.id).room
+    room = call_store.get_call(seeded.store, info.call.id).room
     token = dict(p.split("=", 1) for p in urlsplit(info.url).query.split("&"))["jwt"]
     erik = calls(seeded, "erik")  # engineer: reads every case chat, is no member of this one
     listed = erik.calls(seeded.acme_case_chat)
@@ -148,7 +149,8 @@ def test_builtin_start_links_the_call_page_and_needs_a_secret(seeded: World) -> 
     assert param_from_query(parts.query, "call") == str(info.call.id)
     assert read_token(param_from_query(parts.query, "token"), SECRET) == "alice"
     page_path = calls(seeded, "tom", **BUILTIN).join(info.call.id, base_url="").url
-    assert page_path.startswith("/voila/render/call.ipynb?") and seeded.store.get_call(info.call.id).participants == ()
+    assert page_path.startswith("/voila/render/call.ipynb?")
+    assert call_store.get_call(seeded.store, info.call.id).participants == ()
 
 
 def _signal_rows(store: Store) -> int:

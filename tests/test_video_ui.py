@@ -10,6 +10,7 @@ import pytest
 from support import World
 
 from conferencing_widgets import Service, Settings, Store
+from conferencing_widgets.calls import store as call_store
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.core.identity import make_token, parse_duration
 from conferencing_widgets.ui import ConferencingApp
@@ -74,7 +75,7 @@ def test_click_starts_call_and_others_see_join_live(world: World) -> None:
     sent = sent_by(button)
     button._handle_custom_msg({"type": "start", "req": 1}, [])  # what the browser sends from the click
     (opened,) = sent
-    room = world.store.get_call(opened["call"]).room
+    room = call_store.get_call(world.store, opened["call"]).room
     assert opened["type"] == "open" and opened["req"] == 1
     assert opened["url"].startswith(f"http://127.0.0.1:9/meet/{room}")
     assert call_row(alice)["mine"]  # the starter's stream shows the call at once
@@ -116,7 +117,7 @@ def test_closing_the_window_leaves_and_a_lone_starter_ends_the_call(world: World
     tom.refresh()
     assert "cw-call-join" in call_row(tom)["html"]
     alice.messages.video._handle_custom_msg({"type": "closed", "call": info.call.id}, [])
-    assert not world.store.get_call(info.call.id).live
+    assert not call_store.get_call(world.store, info.call.id).live
     tom.refresh()
     assert "cw-call-join" not in call_row(tom)["html"]
 
@@ -165,15 +166,15 @@ def test_call_dashboard_refuses_bad_links_and_outsiders(world: World) -> None:
     bella = call_dashboard(query("bella", call.id), settings=settings)  # another company: not even readable
     erik = call_dashboard(query("erik", call.id), settings=settings)  # reader, not member
     assert "cw-denied" in bella._dom_classes and "cw-denied" in erik._dom_classes
-    assert world.store.get_call(call.id).participants == ("alice",)
+    assert call_store.get_call(world.store, call.id).participants == ("alice",)
 
 
 def test_jitsi_call_page_records_join_and_forwards(world: World) -> None:
     call = app_for(world, "alice").video.calls.start(world.acme_case_chat).call
     page = call_page(CallService(Service(world.store, "tom", JITSI)), call.id)
     redirect = next(c for c in page.children if isinstance(c, CallRedirect))
-    assert redirect.url.startswith(f"http://127.0.0.1:9/meet/{world.store.get_call(call.id).room}")
-    assert world.store.get_call(call.id).participants == ("alice", "tom")
+    assert redirect.url.startswith(f"http://127.0.0.1:9/meet/{call_store.get_call(world.store, call.id).room}")
+    assert call_store.get_call(world.store, call.id).participants == ("alice", "tom")
     app_for(world, "tom").video.calls.end(call.id)
     ended = call_page(CallService(Service(world.store, "tom", JITSI)), call.id)
     assert "cw-call-ended" in ended._dom_classes
@@ -207,5 +208,5 @@ def test_builtin_call_pages_relay_signals_through_the_store(world: World) -> Non
     # Hang up: Alice would be alone, so the call ends on both pages.
     t.widget._handle_custom_msg({"type": "hangup"}, [])
     a.refresh()
-    assert not world.store.get_call(call.id).live
+    assert not call_store.get_call(world.store, call.id).live
     assert a_sent[-1]["type"] == "ended" and a.widget.state == "ended" and t.widget.state == "ended"

@@ -1,4 +1,4 @@
-"""Conversations and their members (and call records, which tests and the demo read directly)."""
+"""Conversations and their members."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import Connection, insert, select
 
 from conferencing_widgets.core.errors import NotFound
 from conferencing_widgets.core.model import (
-    Call,
     Conversation,
     ConversationKind,
 )
@@ -20,7 +19,7 @@ from conferencing_widgets.store.directory import DirectoryQueries
 
 
 class ConversationQueries(DirectoryQueries):
-    """Conversations and their members (and call records, which tests and the demo read directly)."""
+    """Conversations and their members."""
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -138,26 +137,4 @@ class ConversationQueries(DirectoryQueries):
                 select(s.conversations).where(s.conversations.c.case_id == case_id).order_by(s.conversations.c.id)
             ).all()
             return [self._conversation(r, self._member_logins(conn, int(r.id))) for r in rows]
-
-    # -- calls (records only; the video issue adds the feature) ---------------------------------
-
-    def get_call(self, call_id: int) -> Call:
-        """One call record, or ``NotFound``."""
-        with self.reading() as conn:
-            r = conn.execute(select(s.calls).where(s.calls.c.id == call_id)).first()
-            if r is None:
-                raise NotFound(f"No call {call_id}.")
-            parts = conn.execute(
-                select(s.call_participants.c.login).where(s.call_participants.c.call_id == call_id)
-            ).scalars()
-            return Call(
-                id=int(r.id),
-                conversation_id=int(r.conversation_id),
-                provider=r.provider,
-                room=r.room,
-                started_by=r.started_by,
-                started_at=r.started_at,
-                ended_at=r.ended_at,
-                participants=tuple(sorted(parts)),
-            )
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets.calls import store as call_store
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import launch_chromium, wait_until
 
@@ -141,7 +142,7 @@ def test_video_button_opens_jitsi_room_window_and_other_member_sees_join(
         popup = popup_info.value  # no Playwright call on Alice's page until the window exists
         popup.wait_for_url(f"{jitsi.url}/**", timeout=30_000)
         call = next(c for c in _calls(store, cid))
-        room = store.get_call(call).room
+        room = call_store.get_call(store, call).room
         assert urlsplit(popup.url).path == urlsplit(f"{jitsi.url}/{room}").path
         assert f"/jitsi/{room}" in jitsi.paths  # the stub really served the room page
         assert all("alice" not in path.lower() for path in jitsi.paths)
@@ -157,7 +158,7 @@ def test_video_button_opens_jitsi_room_window_and_other_member_sees_join(
         popup.close()
         join.wait_for(state="detached", timeout=10_000)
         wait_for_text(tom.locator(".cw-stream .cw-message"), "ended", timeout_ms=5_000)
-        ended = store.get_call(call)
+        ended = call_store.get_call(store, call)
         assert ended.ended_at is not None and ended.participants == ("alice",)
         wait_for_text(tom.locator(".cw-details-media"), "Alice Moreau", timeout_ms=5_000)
     finally:
@@ -226,12 +227,12 @@ def test_builtin_call_connects_two_pages_peer_to_peer_and_hang_up_ends_it(
             assert got["w"] > 0
         stats = tom.evaluate("() => document.querySelector('.cw-call-root').dataset.firstRemoteFrameAt")
         assert stats  # requestVideoFrameCallback saw a decoded remote frame
-        assert set(store.get_call(call_id).participants) == {"alice", "tom.tech"}
+        assert set(call_store.get_call(store, call_id).participants) == {"alice", "tom.tech"}
 
         tom.locator(".cw-call-hangup").click()
         wait_for_text(alice.locator(".cw-call-status"), "The call has ended", timeout_ms=10_000)
         wait_for_text(tom.locator(".cw-call-status"), "You left the call", timeout_ms=5_000)
-        wait_until(lambda: store.get_call(call_id).ended_at is not None, 5, "the call record to end")
+        wait_until(lambda: call_store.get_call(store, call_id).ended_at is not None, 5, "the call record to end")
         assert alice.evaluate("() => document.querySelectorAll('video.cw-call-remote').length") == 0
         # Alice's dashboard drops the Join link once the call has ended.
         wait_for_text(alice_app.locator(".cw-stream .cw-message"), "ended", timeout_ms=5_000)
@@ -263,6 +264,6 @@ def test_call_page_without_camera_says_so_and_can_still_join(
         assert "camera" in text.lower() and ("refused" in text or "No camera" in text)
         p.locator(".cw-call-join-button").click()
         wait_for_text(p.locator(".cw-call-status"), "Waiting for others", timeout_ms=10_000)
-        assert store.get_call(call.id).participants == ("tom.tech",)
+        assert call_store.get_call(store, call.id).participants == ("tom.tech",)
     finally:
         browser.close()
