@@ -48,7 +48,7 @@ class StoreBase:
         self.engine = engine or make_engine(self.url)
         self.backend = self.engine.dialect.name
         self._conn: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
-            f"cw_conn_{id(self)}", default=None
+            "cw_store_connection", default=None
         )
 
     # -- schema -------------------------------------------------------------------------------
