@@ -34,21 +34,21 @@ import multiprocessing
 import os
 import random
 import resource
-import secrets
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, select
 
 from conferencing_widgets import ConversationKind, Role, Service, Settings, Store
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.store import schema
+from conferencing_widgets.testing import throwaway_pg_database
 
 COMPANIES = 5
 CUSTOMERS_PER_COMPANY = 8
@@ -404,24 +404,6 @@ def explain_lost(
     return lines
 
 
-def pg_database(admin: str) -> tuple[str, Callable[[], None]] | str:
-    """A throwaway database: (url, drop) or the reason it cannot be had."""
-    import psycopg
-
-    name = f"cw_soak_{secrets.token_hex(4)}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        return f"PostgreSQL unreachable ({admin}): {exc}".strip()
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return f"{base}/{name}", drop
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -439,15 +421,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="cw_soak_") as tmp:
             ok &= soak("sqlite", f"sqlite:///{Path(tmp) / 'soak.db'}", args)
     if args.backend in ("postgresql", "both"):
-        got = pg_database(args.pg_admin_url)
-        if isinstance(got, str):
-            print(f"postgresql skipped: {got}")
-        else:
-            url, drop = got
-            try:
+        try:
+            with throwaway_pg_database(args.pg_admin_url, prefix="cw_soak") as url:
                 ok &= soak("postgresql", url, args)
-            finally:
-                drop()
+        except psycopg.OperationalError as exc:
+            print(f"postgresql skipped: unreachable at {args.pg_admin_url}: {exc}".strip())
     print(
         "load average at the end (1/5/15 min): {:.2f} {:.2f} {:.2f} on {} cores".format(
             *os.getloadavg(), os.cpu_count()

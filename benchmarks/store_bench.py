@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
@@ -39,11 +38,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, insert, select, text, update
 
 from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.store import Store
 from conferencing_widgets.store import schema as s
+from conferencing_widgets.testing import throwaway_pg_database
 
 CHUNK = 50_000
 INBOX_USER = "bench.user"
@@ -392,25 +393,6 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> list[Figu
     return figures
 
 
-def pg_database(admin_url: str) -> tuple[str, Callable[[], None]] | str:
-    """A throwaway database: (url, drop) or the reason it cannot be had."""
-    import psycopg
-
-    name = f"cw_bench_{secrets.token_hex(4)}"
-    conninfo = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        return f"PostgreSQL unreachable at {admin_url}: {exc}".strip()
-
-    def drop() -> None:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    base = conninfo.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return f"{base}/{name}", drop
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -437,15 +419,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="cw_bench_") as tmp:
             figures += bench_backend("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args)
     if args.backend in ("postgresql", "both"):
-        got = pg_database(args.pg_admin_url)
-        if isinstance(got, str):
-            notes.append(f"postgresql skipped: {got}")
-        else:
-            url, drop = got
-            try:
+        try:
+            with throwaway_pg_database(args.pg_admin_url, prefix="cw_bench") as url:
                 figures += bench_backend("postgresql", url, args)
-            finally:
-                drop()
+        except psycopg.OperationalError as exc:
+            notes.append(f"postgresql skipped: unreachable at {args.pg_admin_url}: {exc}".strip())
 
     print(
         f"store_bench: {args.messages:,} messages in {args.conversations:,} conversations, "

@@ -5,9 +5,11 @@ Not used by the product. Playwright is a dev dependency, so it is imported by th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +44,26 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, *, in
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
     return time.monotonic() - started
+
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+"""The local PostgreSQL server's maintenance database (trust auth on these machines)."""
+
+
+@contextlib.contextmanager
+def throwaway_pg_database(admin_url: str = PG_ADMIN_URL, *, prefix: str = "cw_test") -> Iterator[str]:
+    """The SQLAlchemy URL of a fresh, empty database, dropped (with any sessions left) at the end.
+
+    ``psycopg.Error`` when the server cannot be reached: callers say why they skip.
+    """
+    import psycopg
+
+    admin = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

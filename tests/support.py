@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conferencing_widgets import ConversationKind, Role, Service, ServiceCase, Settings, StorageError, Store
+from conferencing_widgets import ConversationKind, Role, Service, ServiceCase, Settings, StorageError, Store, testing
 from conferencing_widgets.store import schema
 
 PG_HOST = os.environ.get("CW_TEST_PG_HOST", "127.0.0.1")
@@ -93,16 +92,8 @@ def require_postgres() -> None:
 def throwaway_pg_database(prefix: str = "cw_test") -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped (with any sessions left) at the end."""
     require_postgres()
-    import psycopg
-
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with psycopg.connect(pg_admin_conninfo(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with testing.throwaway_pg_database(f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres", prefix=prefix) as url:
+        yield url
 
 
 BACKENDS = [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -26,6 +25,7 @@ from conferencing_widgets.ui.history import HistoryArea
 from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
 from conferencing_widgets.ui.messages import MessagesArea
 from conferencing_widgets.ui.style import app_style
+from conferencing_widgets.ui.templates import render
 from conferencing_widgets.ui.whiteboard import feature as whiteboard_feature
 
 if TYPE_CHECKING:
@@ -51,10 +51,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self._hooks: list[EventHook] = []
         me = service.user
         group = service.group(me.group_id).name
-        self.topbar = w.HTML(
-            f'<div class="cw-topbar"><strong>Conferencing</strong>'
-            f'<span class="cw-muted">{escape(me.display_name)} · {escape(group)}</span></div>'
-        )
+        self.topbar = w.HTML(render("templates/topbar.html.j2", name=me.display_name, group=group))
         self.history = HistoryArea(service)
         self.messages = MessagesArea(service)
         self.details = DetailsArea(service)

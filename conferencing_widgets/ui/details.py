@@ -7,14 +7,15 @@ Features fill their section through ``set_section_provider``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 import ipywidgets as w
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation
+from conferencing_widgets.ui.templates import render
 
 SectionProvider = Callable[[Conversation], str]
 """Returns safe HTML for a section (escape every user value)."""
@@ -74,33 +75,17 @@ class DetailsArea(w.VBox):
             case = self.service.case(conv.case_id) if conv.case_id is not None else None
             groups = {g: self.service.group(g).name for g in {m.group_id for m in members}}
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             return
         self.conversation = conv
         self.error.value = ""
         if case is None:
-            self.case.value = (
-                f'<div class="cw-details-section"><div class="cw-section-title">Direct chat</div>'
-                f"<div>{escape(conv.title)}</div></div>"
-            )
+            self.case.value = render("templates/details_case.html.j2", case=None, title=conv.title)
         else:
-            techs = [m.display_name for m in self.service.people(case.technicians).values()]
-            self.case.value = (
-                '<div class="cw-details-section"><div class="cw-section-title">Service request</div>'
-                f'<div class="cw-case-name"><strong>{escape(case.number)}</strong> {escape(case.title)}</div><dl>'
-                f"<dt>Machine</dt><dd>{escape(case.machine_model)} · S/N {escape(case.machine_serial)}</dd>"
-                f"<dt>Status</dt><dd>{escape(case.status.value.replace('_', ' '))}</dd>"
-                f"<dt>Technicians</dt><dd>{escape(', '.join(sorted(techs)) or 'none assigned')}</dd>"
-                f"<dt>Customer</dt><dd>{escape(self.service.group(case.group_id).name)}</dd></dl></div>"
-            )
-        items = "".join(
-            f"<li>{escape(m.display_name)} <span class='cw-muted'>· {escape(groups.get(m.group_id, ''))}</span></li>"
-            for m in members
-        )
-        self.members.value = (
-            f'<div class="cw-details-section"><div class="cw-section-title">Members ({len(members)})</div>'
-            f"<ul>{items}</ul></div>"
-        )
+            techs = sorted(m.display_name for m in self.service.people(case.technicians).values())
+            customer = self.service.group(case.group_id).name
+            self.case.value = render("templates/details_case.html.j2", case=case, technicians=techs, customer=customer)
+        self.members.value = render("templates/details_members.html.j2", members=members, groups=groups)
         for name in self.sections:
             self.refresh_section(name)
 
@@ -109,12 +94,13 @@ class DetailsArea(w.VBox):
         if self.conversation is None:
             return
         provider = self._providers.get(name)
+        body, error = "", ""
         try:
-            body = provider(self.conversation) if provider else ""
+            body = provider(self.conversation) if provider else ""  # safe HTML from the feature's templates
         except ConferencingError as exc:
-            body = f'<div class="cw-error">{escape(str(exc))}</div>'
-        html = f'<div class="cw-section-title">{TITLES[name]}</div>' + (
-            body or f'<div class="cw-empty">{EMPTY[name]}</div>'
+            error = str(exc)
+        html = render(
+            "templates/details_section.html.j2", title=TITLES[name], body=body, error=error, empty=EMPTY[name]
         )
         if html != self.sections[name].value:
             self.sections[name].value = html

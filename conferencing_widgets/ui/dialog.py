@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import ipywidgets as w
@@ -10,6 +9,7 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, ConversationKind
 
 
@@ -66,7 +66,7 @@ class NewConversationDialog(w.VBox):
         try:
             cases = self.service.cases_i_may_open()
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             cases = []
         self.case.options = [(c.name, c.id) for c in cases]
         self._reload_options()
@@ -83,7 +83,7 @@ class NewConversationDialog(w.VBox):
         try:
             people = self.service.people_i_may_add(self.kind.value, case_id)
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             people = []
         keep = set(self.members.value)
         self.members.options = [(u.display_name, u.login) for u in people]
@@ -103,7 +103,7 @@ class NewConversationDialog(w.VBox):
                 case_id=self.case.value if is_case else None,
             )
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             return None
         self.hide()
         self._created(conv)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import ipywidgets as w
@@ -10,6 +9,7 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError, StorageError
+from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
@@ -78,13 +78,13 @@ class MessagesArea(w.VBox):
             may_post = self.service.can_post(conv.id)
             may_join = not may_post and self.service.can_join(conv.id)
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             return
         self.conversation = conv
         self.read_only = not may_post
         self.join.layout.display = "" if may_join else "none"
         self.error.value = ""
-        self.title.value = f'<div class="cw-area-title">{escape(conv.title)}</div>'
+        self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
         self.stream.empty_text = "No messages yet. Say hello!"
         self.stream.reset(self._rows(page), has_older=len(page) >= self.service.settings.page_size)
         self._set_controls()
@@ -110,7 +110,7 @@ class MessagesArea(w.VBox):
         try:
             self.service.join_case_chat(self.conversation.id)
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             return
         self.show(self.conversation.id)
 
@@ -121,7 +121,7 @@ class MessagesArea(w.VBox):
         try:
             page = self.service.messages(self.conversation.id, before_id=self.stream.window[0]["id"])
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             return
         self.stream.prepend(self._rows(page), has_older=len(page) >= self.service.settings.page_size)
 
@@ -133,7 +133,7 @@ class MessagesArea(w.VBox):
         try:
             new = self.service.messages_after(self.conversation.id, last)
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))
             return []
         if new:
             self.stream.append(self._rows(new))
@@ -214,10 +214,10 @@ class MessagesArea(w.VBox):
             self.error.value = "Open a conversation first."
             return
         if handler is None:
-            self.error.value = f"{escape(label)} are not available on this server yet."
+            self.error.value = f"{escape_text(label)} are not available on this server yet."
             return
         try:
             handler(self.conversation)
             self.error.value = ""
         except ConferencingError as exc:
-            self.error.value = escape(str(exc))
+            self.error.value = escape_text(str(exc))

@@ -25,6 +25,6 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render(name: str, **values: Any) -> str:
-    """Safe HTML of the template ``name`` (relative to ``conferencing_widgets/ui``)."""
-    return environment().get_template(name).render(**values)
+def render(template: str, /, **values: Any) -> str:
+    """Safe HTML of ``template`` (a path relative to ``conferencing_widgets/ui``)."""
+    return environment().get_template(template).render(**values)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from functools import partial
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -19,6 +18,7 @@ import traitlets
 
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.events import WHITEBOARD_EVENTS, EventKind
+from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Event, MessageKind
 from conferencing_widgets.ui.style import app_style
 from conferencing_widgets.ui.whiteboard.html import (
@@ -102,7 +102,7 @@ class WhiteboardFeature:
                 raise ConferencingError("Open a conversation first.")
             board = self.boards.create(conv.id)
         except ConferencingError as exc:
-            self.app.messages.error.value = escape(str(exc))
+            self.app.messages.error.value = escape_text(str(exc))
             raise
         self.app.messages.catch_up()
         self.app.details.refresh_section("whiteboards")
@@ -118,7 +118,7 @@ class WhiteboardFeature:
             # Follow the feed only when the app does (tests drive both with refresh()).
             view = WhiteboardView(self.boards, board_id, live=self.app.live.running)
         except ConferencingError as exc:
-            self.app.messages.error.value = escape(str(exc))
+            self.app.messages.error.value = escape_text(str(exc))
             return
         if self.inline is not None:
             self.inline.close()
