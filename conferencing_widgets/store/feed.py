@@ -19,6 +19,7 @@ reads only those (``Store.changes_for``). A feed without one follows everything 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import select
@@ -484,7 +485,7 @@ class ChangeFeed:
             found = self._poll(after)
             if not found and woke and self._waker.needs_visibility_retry:
                 # The commit is usually visible at once; only the short re-query sleeps go to a thread.
-                found = await loop.run_in_executor(None, lambda at=after: self._poll(at, woke=True))
+                found = await loop.run_in_executor(None, functools.partial(self._poll, after, woke=True))
         return found
 
     def close(self) -> None:
