@@ -8,6 +8,7 @@ the untargeted feed (every commit wakes it, as every page was woken before) bein
 
 from __future__ import annotations
 
+import asyncio
 import select
 import threading
 import time
@@ -202,3 +203,28 @@ def test_topics_are_valid_channel_names() -> None:
     for topic in (audience.user_topic("x" * 64), audience.conversation_topic(2**63 - 1), audience.STAFF):
         ch = audience.channel(topic)
         assert ch.isascii() and ch.replace("_", "a").isalnum() and len(ch.encode()) <= 63
+
+
+def test_a_page_waits_past_invisible_events(seeded: World) -> None:
+    """``VisibleEvents.wait`` (what the page's follower awaits) hands over only its own and moves past the rest."""
+    store = seeded.store
+    page = VisibleEvents(Service(store, "bella"))
+    after = page.last_id()
+    posted: list[int] = []
+
+    def write() -> None:
+        Service(store, "alice").post(seeded.acme_case_chat, "not for bella")
+        posted.append(Service(store, "bella").post(seeded.borg_case_chat, "for bella").id)
+
+    async def scenario() -> tuple[list[int | None], int]:
+        asyncio.get_running_loop().call_later(0.1, write)
+        events, position = await page.wait(after)
+        while not events:
+            events, position = await page.wait(position)
+        return [e.ref_id for e in events if e.kind == "message"], position
+
+    try:
+        got, position = asyncio.run(asyncio.wait_for(scenario(), 10))
+        assert got == posted and position == store.last_event_id()
+    finally:
+        page.close()

@@ -179,8 +179,10 @@ class StoreBase:
             # Delivered at commit; listeners then read the events table from their last id. The shared channel
             # serves feeds that follow everything (operators); pages listen to their own topics only.
             note = json.dumps({"id": event_id, "kind": kind, "conversation_id": conversation_id})
-            for ch in (NOTIFY_CHANNEL, *sorted(audience.channel(t) for t in topics)):
-                conn.execute(text("SELECT pg_notify(:ch, :p)"), {"ch": ch, "p": note})
+            channels = [NOTIFY_CHANNEL, *sorted(audience.channel(t) for t in topics)]
+            conn.execute(
+                text("SELECT pg_notify(ch, :p) FROM unnest(CAST(:chs AS text[])) AS ch"), {"chs": channels, "p": note}
+            )
         else:
             bells = conn.info.get(BELLS_KEY)
             if bells is not None:
