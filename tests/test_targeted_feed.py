@@ -228,3 +228,16 @@ def test_a_page_waits_past_invisible_events(seeded: World) -> None:
         assert got == posted and position == store.last_event_id()
     finally:
         page.close()
+
+
+def test_directory_events_wake_staff_only(seeded: World) -> None:
+    store = seeded.store
+    alice, erik, everything = page_feed(store, "alice"), page_feed(store, "erik"), store.feed()
+    try:
+        settle(alice, erik, everything)
+        store.add_group(id="newco", name="NewCo")
+        assert woken(everything) and woken(erik)
+        assert not woken(alice), "a customer's page is not woken by another company's directory change"
+    finally:
+        for f in (alice, erik, everything):
+            f.close()
