@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,5 +156,37 @@ def test_downgrade_to_base_and_up_again(new_url: NewUrl) -> None:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)
         assert diff_with_metadata(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_0006_gives_existing_private_events_their_audience(new_url: NewUrl) -> None:
+    """Read marks and account events written before 0006 become private to ``payload.login``."""
+    import sqlalchemy as sa
+
+    engine = create_engine(new_url("audience"))
+    old_events = sa.table(
+        "events",
+        sa.column("kind", sa.String),
+        sa.column("conversation_id", schema.Id),
+        sa.column("created_at", schema.events.c.created_at.type),
+        sa.column("payload", sa.JSON),
+    )
+    now = datetime.now(UTC)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(old_events),
+                [
+                    {"kind": "read", "conversation_id": 1, "created_at": now, "payload": {"login": "alice"}},
+                    {"kind": "user", "conversation_id": None, "created_at": now, "payload": {"login": "bob"}},
+                    {"kind": "message", "conversation_id": 1, "created_at": now, "payload": {}},
+                ],
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT kind, audience_login FROM events ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("read", "alice"), ("user", "bob"), ("message", None)]
     finally:
         engine.dispose()

@@ -7,7 +7,9 @@ user may see (``Service.visible``), so a page never holds another company's even
 from __future__ import annotations
 
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core import policy
 from conferencing_widgets.core.model import Event
+from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import ChangeFeed
 
 
@@ -22,19 +24,23 @@ class VisibleEvents:
         """The newest event id now: a follower starts after it."""
         return self._service.store.last_event_id()
 
+    def _scope(self) -> ReadScope:
+        return policy.read_scope(self._service.user)
+
     def read(self, after: int) -> tuple[list[Event], int]:
-        """The visible events after ``after`` and the newest id read (the next position)."""
-        return self._split(self._service.store.changes(after=after), after)
+        """The visible events after ``after`` and the newest id scanned (the next position).
+
+        The store reads only this user's audience (``changes_for``); the service still checks every event.
+        """
+        events, last = self._service.store.changes_for(self._scope(), after=after)
+        return self._service.visible(events), max(after, last)
 
     async def wait(self, after: int) -> tuple[list[Event], int]:
-        """Waits for news after ``after``; returns like ``read``. May return nothing visible."""
+        """Waits for news of this user's audience after ``after``; returns like ``read``. May return nothing."""
         if self._feed is None:
-            self._feed = self._service.store.feed()
-        return self._split(await self._feed.wait(after=after), after)
-
-    def _split(self, events: list[Event], after: int) -> tuple[list[Event], int]:
-        last = max(after, events[-1].id) if events else after
-        return self._service.visible(events), last
+            self._feed = self._service.store.feed(self._scope())
+        events = await self._feed.wait(after=after)
+        return self._service.visible(events), max(after, self._feed.position)
 
     def close(self) -> None:
         """Release the feed's connection (a later ``wait`` opens a new one)."""

@@ -11,28 +11,38 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from conferencing_widgets.core.errors import UNREACHABLE_READ, StorageError
-from conferencing_widgets.core.model import (
-    Event,
-)
+from conferencing_widgets.core.model import ConversationKind, Event
+from conferencing_widgets.core.policy import ReadScope
+from conferencing_widgets.store import audience
 from conferencing_widgets.store import schema as s
+from conferencing_widgets.store import scope as scope_sql
 from conferencing_widgets.store.engine import make_engine, normalise_url
 
 if TYPE_CHECKING:  # feed.py imports this module
     from conferencing_widgets.store.feed import ChangeFeed
 
 NOTIFY_CHANNEL = "cw_events"
+BELLS_KEY = "cw_bells"
+"""``Connection.info`` key of the doorbells a SQLite write transaction rings after its commit."""
 EVENT_LOCK_KEY = 0x63770001
 """Advisory lock that orders event commits on PostgreSQL."""
+
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -50,6 +60,8 @@ class StoreBase:
         self._conn: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
             "cw_store_connection", default=None
         )
+        self._case_chat: dict[int, bool] = {}
+        self._bells_dir = self.bells_dir()
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -84,11 +96,15 @@ class StoreBase:
                     if self.backend == "sqlite":
                         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
                     token = self._conn.set(conn)
+                    bells: set[str] = set()
+                    conn.info[BELLS_KEY] = bells
                     try:
                         with conn.begin():
                             yield conn
                     finally:
                         self._conn.reset(token)
+                        conn.info.pop(BELLS_KEY, None)
+                self._ring(bells)
                 return
             except OperationalError as exc:
                 if self.backend == "sqlite" and "locked" in str(exc) and attempts < 5:
@@ -138,17 +154,75 @@ class StoreBase:
     ) -> int:
         """Append a feed event inside the caller's transaction ``conn`` (features call this too)."""
         payload = payload or {}
+        private_to = audience.audience_login(kind, payload)
         self.lock_id_order(conn)
         event_id = conn.execute(
             insert(s.events)
-            .values(kind=kind, conversation_id=conversation_id, ref_id=ref_id, created_at=utcnow(), payload=payload)
+            .values(
+                kind=kind,
+                conversation_id=conversation_id,
+                ref_id=ref_id,
+                created_at=utcnow(),
+                payload=payload,
+                audience_login=private_to,
+            )
             .returning(s.events.c.id)
         ).scalar_one()
+        topics = audience.event_topics(
+            kind,
+            conversation_id=conversation_id,
+            private_to=private_to,
+            payload=payload,
+            case_chat=conversation_id is not None and self._is_case_chat(conn, conversation_id),
+        )
         if self.backend == "postgresql":
-            # Delivered at commit; listeners then read the events table from their last id.
+            # Delivered at commit; listeners then read the events table from their last id. The shared channel
+            # serves feeds that follow everything (operators); pages listen to their own topics only.
             note = json.dumps({"id": event_id, "kind": kind, "conversation_id": conversation_id})
-            conn.execute(text("SELECT pg_notify(:ch, :p)"), {"ch": NOTIFY_CHANNEL, "p": note})
+            channels = [NOTIFY_CHANNEL, *sorted(audience.channel(t) for t in topics)]
+            conn.execute(
+                text("SELECT pg_notify(ch, :p) FROM unnest(CAST(:chs AS text[])) AS ch"), {"chs": channels, "p": note}
+            )
+        else:
+            bells = conn.info.get(BELLS_KEY)
+            if bells is not None:
+                bells.update(topics)
         return int(event_id)
+
+    def _is_case_chat(self, conn: Connection, conversation_id: int) -> bool:
+        """Whether a conversation is a service case chat (a conversation's kind never changes: cached)."""
+        known = self._case_chat.get(conversation_id)
+        if known is None:
+            kind = conn.execute(
+                select(s.conversations.c.kind).where(s.conversations.c.id == conversation_id)
+            ).scalar_one_or_none()
+            known = kind == ConversationKind.SERVICE_CASE.value
+            if kind is not None:
+                self._case_chat[conversation_id] = known
+        return known
+
+    def bells_dir(self) -> Path | None:
+        """The folder of SQLite doorbell files (``<db>.bells``), or None (PostgreSQL, in-memory SQLite)."""
+        if self.backend != "sqlite":
+            return None
+        database = make_url(self.url).database
+        if not database or database == ":memory:":
+            return None
+        db = Path(database).resolve()
+        return db.with_name(db.name + ".bells")
+
+    def _ring(self, topics: set[str]) -> None:
+        """Touch the doorbell of each topic after a commit; a bell nobody watches does not exist (skipped)."""
+        folder = self._bells_dir
+        if folder is None or not topics:
+            return
+        for topic in topics:
+            try:
+                os.utime(folder / topic)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # a lost ring is caught up by the follower's safety re-check
+                log.debug("cannot ring doorbell %s: %s", topic, exc)
 
 
     # -- the change feed ------------------------------------------------------------------------
@@ -159,27 +233,68 @@ class StoreBase:
             rows = conn.execute(
                 select(s.events).where(s.events.c.id > after).order_by(s.events.c.id).limit(limit)
             ).all()
-        return [
-            Event(
-                id=int(r.id),
-                kind=r.kind,
-                conversation_id=None if r.conversation_id is None else int(r.conversation_id),
-                ref_id=None if r.ref_id is None else int(r.ref_id),
-                created_at=r.created_at,
-                payload=dict(r.payload or {}),
+        return [self._event(r) for r in rows]
+
+    def changes_for(self, scope: ReadScope, *, after: int = 0, limit: int = 1000) -> tuple[list[Event], int]:
+        """The events after ``after`` that ``scope`` may see, oldest first, and the newest id scanned.
+
+        The SQL form of ``Service.may_see_event`` (the service still checks each event): events of readable
+        conversations (read marks excepted), events private to ``scope.login``, and directory events for staff.
+        The second value is the position to continue from: past every event up to it, visible or not. It is
+        the store's newest id read *before* the events, so (ids become visible in id order) nothing at or
+        below it can still appear; when ``limit`` cut the batch it is the last event returned.
+        """
+        e = s.events
+        shown: ColumnElement[bool] = and_(
+            e.c.audience_login.is_(None),
+            e.c.conversation_id.in_(select(s.conversations.c.id).where(scope_sql.readable_condition(scope))),
+        )
+        shown = or_(shown, e.c.audience_login == scope.login)
+        if scope.case_group is None:
+            shown = or_(
+                shown,
+                and_(e.c.conversation_id.is_(None), e.c.kind.in_(sorted(audience.DIRECTORY_KINDS))),
             )
-            for r in rows
-        ]
+        with self.reading() as conn:
+            newest = int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
+            rows = conn.execute(
+                select(e).where(e.c.id > after, e.c.id <= newest, shown).order_by(e.c.id).limit(limit)
+            ).all()
+        events = [self._event(r) for r in rows]
+        if len(events) >= limit:
+            return events, events[-1].id
+        return events, max(after, newest)
+
+    @staticmethod
+    def _event(r: Any) -> Event:
+        return Event(
+            id=int(r.id),
+            kind=r.kind,
+            conversation_id=None if r.conversation_id is None else int(r.conversation_id),
+            ref_id=None if r.ref_id is None else int(r.ref_id),
+            created_at=r.created_at,
+            payload=dict(r.payload or {}),
+        )
+
+    def member_of(self, login: str) -> list[int]:
+        """Ids of the conversations ``login`` is a member of."""
+        with self.reading() as conn:
+            m = s.members
+            return [int(c) for c in conn.execute(select(m.c.conversation_id).where(m.c.login == login)).scalars()]
 
     def last_event_id(self) -> int:
         """The newest event id (0 for an empty store)."""
         with self.reading() as conn:
             return int(conn.execute(select(func.coalesce(func.max(s.events.c.id), 0))).scalar_one())
 
-    def feed(self) -> ChangeFeed:
-        """A follower of the events table that can wait for news; close it when done."""
+    def feed(self, scope: ReadScope | None = None) -> ChangeFeed:
+        """A follower of the events table that can wait for news; close it when done.
+
+        With a ``scope`` it is woken only by events of that user's audience (its conversations, its private
+        events, staff events for staff) and reads only those; without one it follows every event.
+        """
         from conferencing_widgets.store.feed import ChangeFeed
 
-        return ChangeFeed(self)
+        return ChangeFeed(self, scope=scope)
 
 

@@ -3,22 +3,29 @@
 A *waker* only says "something may have changed". The feed then reads events after its last id, so a
 lost wake-up or a reconnect never loses anything. A slow safety re-check covers any missed wake-up.
 
-- SQLite: inotify on the database folder (the ``-wal`` file changes on every commit). The wake-up can
-  arrive a moment before the commit is visible, so the reader re-queries briefly. Without inotify,
-  ``PRAGMA data_version`` is polled.
-- PostgreSQL: ``LISTEN`` on a dedicated autocommit connection; the loop waits on its socket
-  (``add_reader``) instead of psycopg's 100 ms timer. A broken connection is re-opened with backoff.
+A feed with a ``ReadScope`` (a page) is *targeted*: it is woken only by events of its user's audience
+(``store/audience.py`` topics: its conversations, its private events, staff or all-case-chat events) and
+reads only those (``Store.changes_for``). A feed without one follows everything (operators, tests).
+
+- SQLite, targeted: one doorbell file per topic (``<db>.bells/<topic>``), touched by the writer after its
+  commit and watched with inotify per file. Untargeted: inotify on the database folder (the ``-wal`` file
+  changes on every commit); that wake-up can arrive a moment before the commit is visible, so the reader
+  re-queries briefly. Without inotify, ``PRAGMA data_version`` is polled (it wakes on every commit).
+- PostgreSQL: ``LISTEN`` on a dedicated autocommit connection (a page: one channel per topic; otherwise
+  ``cw_events``); the loop waits on its socket (``add_reader``) instead of psycopg's 100 ms timer. A broken
+  connection is re-opened with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import select
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +33,8 @@ from sqlalchemy.engine import make_url
 
 from conferencing_widgets.core.errors import StorageError
 from conferencing_widgets.core.model import Event
+from conferencing_widgets.core.policy import ReadScope
+from conferencing_widgets.store import audience
 
 if TYPE_CHECKING:
     from conferencing_widgets.store.base import StoreBase as Store
@@ -57,6 +66,70 @@ class Waker(Protocol):
         """Release the descriptor and any connection."""
 
 
+class TargetedWaker(Waker, Protocol):
+    """A waker that rings only for some topics; ``set_topics`` changes them (e.g. a page joined a chat)."""
+
+    def set_topics(self, topics: set[str]) -> None:
+        """Listen to exactly these topics from now on."""
+
+
+class DoorbellWaker:
+    """Watches one doorbell file per topic (``<db>.bells/<topic>``) with inotify; writers touch them after commit."""
+
+    needs_visibility_retry = False
+
+    def __init__(self, folder: Path, topics: Iterable[str]) -> None:
+        import inotify_simple
+
+        self._folder = folder
+        self._mask = inotify_simple.flags.ATTRIB | inotify_simple.flags.MODIFY | inotify_simple.flags.CLOSE_WRITE
+        self._inotify = inotify_simple.INotify(nonblocking=True)
+        self._watches: dict[str, int] = {}
+        self.wakeups = 0
+        """How many drains reported news (tests count wake-ups with it)."""
+        self.set_topics(set(topics))
+
+    def set_topics(self, topics: set[str]) -> None:
+        self._folder.mkdir(exist_ok=True)
+        for topic in sorted(topics - self._watches.keys()):
+            path = self._folder / topic
+            # Create the bell without writing to it, so other pages watching it are not woken.
+            os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o666))
+            self._watches[topic] = self._inotify.add_watch(str(path), self._mask)
+        for topic in sorted(self._watches.keys() - topics):
+            wd = self._watches.pop(topic)
+            try:
+                self._inotify.rm_watch(wd)
+            except OSError:  # the bell was removed meanwhile
+                pass
+
+    @property
+    def topics(self) -> set[str]:
+        return set(self._watches)
+
+    def fileno(self) -> int | None:
+        return int(self._inotify.fileno())
+
+    def drain(self) -> bool:
+        try:
+            events = self._inotify.read(timeout=0)
+        except BlockingIOError:
+            return False
+        got = any(not e.mask & self._flags_ignored for e in events)
+        if got:
+            self.wakeups += 1
+        return got
+
+    @property
+    def _flags_ignored(self) -> int:
+        import inotify_simple
+
+        return int(inotify_simple.flags.IGNORED)
+
+    def close(self) -> None:
+        self._inotify.close()
+
+
 class InotifyWaker:
     """Watches the SQLite database folder for writes to the database or its WAL file."""
 
@@ -70,6 +143,7 @@ class InotifyWaker:
         self._inotify = inotify_simple.INotify(nonblocking=True)
         mask = self._flags.MODIFY | self._flags.CREATE | self._flags.MOVED_TO | self._flags.CLOSE_WRITE
         self._inotify.add_watch(str(db_path.parent), mask)
+        self.wakeups = 0
 
     def fileno(self) -> int | None:
         return int(self._inotify.fileno())
@@ -79,7 +153,10 @@ class InotifyWaker:
             events = self._inotify.read(timeout=0)
         except BlockingIOError:
             return False
-        return any(e.name in self._names for e in events)
+        got = any(e.name in self._names for e in events)
+        if got:
+            self.wakeups += 1
+        return got
 
     def close(self) -> None:
         self._inotify.close()
@@ -93,6 +170,7 @@ class DataVersionWaker:
     def __init__(self, db_path: Path) -> None:
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False)
         self._version = self._read()
+        self.wakeups = 0
 
     def _read(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
@@ -104,7 +182,12 @@ class DataVersionWaker:
         version = self._read()
         changed = version != self._version
         self._version = version
+        if changed:
+            self.wakeups += 1
         return changed
+
+    def set_topics(self, topics: set[str]) -> None:
+        """Every commit changes ``data_version``: the fallback cannot target, so topics change nothing."""
 
     def close(self) -> None:
         self._conn.close()
@@ -115,9 +198,10 @@ class PostgresListenWaker:
 
     needs_visibility_retry = False
 
-    def __init__(self, conninfo: str, channel: str) -> None:
+    def __init__(self, conninfo: str, channels: str | Iterable[str]) -> None:
         self._conninfo = conninfo
-        self._channel = channel
+        self._channels: set[str] = {channels} if isinstance(channels, str) else set(channels)
+        self.wakeups = 0
         self._conn: Any = None  # a psycopg.Connection once connected (imported lazily)
         self.generation = 0
         """Counts successful connects: a new connection may reuse the old descriptor number."""
@@ -133,7 +217,8 @@ class PostgresListenWaker:
             return False
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
-            conn.execute(f"LISTEN {self._channel}")
+            for ch in sorted(self._channels):
+                conn.execute(f"LISTEN {_identifier(ch)}")
         except psycopg.Error as exc:
             log.warning("feed listener cannot connect (%s); retrying in %.1fs", exc, self._backoff)
             self._next_attempt = now + self._backoff
@@ -143,6 +228,29 @@ class PostgresListenWaker:
         self.generation += 1
         self._backoff = 0.1
         return True
+
+    def set_topics(self, topics: set[str]) -> None:
+        """LISTEN on the channels of ``topics`` (and UNLISTEN the others) on the open connection."""
+        self.set_channels({audience.channel(t) for t in topics})
+
+    def set_channels(self, channels: set[str]) -> None:
+        import psycopg
+
+        old, self._channels = self._channels, set(channels)
+        if self._conn is None:
+            return  # the next connect listens to the new set
+        try:
+            for ch in sorted(old - self._channels):
+                self._conn.execute(f"UNLISTEN {_identifier(ch)}")
+            for ch in sorted(self._channels - old):
+                self._conn.execute(f"LISTEN {_identifier(ch)}")
+        except (psycopg.Error, OSError) as exc:
+            log.warning("feed listener lost its connection (%s); reconnecting", exc)
+            self._drop()
+
+    @property
+    def channels(self) -> set[str]:
+        return set(self._channels)
 
     @property
     def connected(self) -> bool:
@@ -167,6 +275,8 @@ class PostgresListenWaker:
                 got = True
             if pgconn.status != 0:  # CONNECTION_OK
                 raise psycopg.OperationalError("listener connection lost")
+            if got:
+                self.wakeups += 1
             return got
         except (psycopg.Error, OSError) as exc:
             log.warning("feed listener lost its connection (%s); reconnecting", exc)
@@ -186,29 +296,54 @@ class PostgresListenWaker:
         self._drop()
 
 
-def make_waker(store: Store) -> Waker:
-    """The best waker for the store's backend."""
+def _identifier(channel: str) -> str:
+    """A channel name checked to be a plain identifier (it is put into LISTEN as is)."""
+    if not (channel.isascii() and channel.replace("_", "a").isalnum() and len(channel) <= 63):
+        raise ValueError(f"not a valid channel name: {channel!r}")
+    return channel
+
+
+def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
+    """The best waker for the store's backend: for ``topics`` only, or (None) for every commit."""
     url = make_url(store.url)
     if store.backend == "postgresql":
         from conferencing_widgets.store.base import NOTIFY_CHANNEL
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return PostgresListenWaker(conninfo, NOTIFY_CHANNEL)
+        if topics is None:
+            return PostgresListenWaker(conninfo, NOTIFY_CHANNEL)
+        return PostgresListenWaker(conninfo, {audience.channel(t) for t in topics})
     db_path = Path(url.database or "").resolve()
     if os.environ.get("CONFERENCING_FEED_POLL") != "1":
         try:
+            bells = store.bells_dir()
+            if topics is not None and bells is not None:
+                return DoorbellWaker(bells, topics)
             return InotifyWaker(db_path)
         except (ImportError, OSError) as exc:
             log.info("inotify unavailable (%s); polling data_version", exc)
     return DataVersionWaker(db_path)
 
 
+RETARGET_KINDS = frozenset({"conversation", "members", "user"})
+"""Events after which a targeted feed recomputes its topics (the readable set or the account may have changed)."""
+
+
 class ChangeFeed:
     """Reads events after a given id and waits, sync or async, until there are some."""
 
-    def __init__(self, store: Store, *, waker_factory: Callable[[Store], Waker] = make_waker) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        scope: ReadScope | None = None,
+        waker_factory: Callable[[Store, set[str] | None], Waker] = make_waker,
+    ) -> None:
         self.store = store
-        self._waker = waker_factory(store)
+        self.scope = scope
+        self.position = 0
+        """The newest event id the last read or wait scanned: continue after it (it may be past what it returned)."""
+        self._waker = waker_factory(store, self._topics())
         self._async_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader_fd: int | None = None
@@ -216,9 +351,28 @@ class ChangeFeed:
         self._closed = False
         self._store_down = False
 
+    def _topics(self) -> set[str] | None:
+        if self.scope is None:
+            return None
+        return audience.scope_topics(self.scope, self.store.member_of(self.scope.login))
+
     def changes(self, *, after: int, limit: int = 1000) -> list[Event]:
-        """Events after ``after`` (no waiting)."""
-        return self.store.changes(after=after, limit=limit)
+        """Events after ``after`` (no waiting); for a scoped feed only its own. Sets ``position``."""
+        if self.scope is None:
+            found = self.store.changes(after=after, limit=limit)
+            self.position = found[-1].id if found else after
+            return found
+        found, self.position = self.store.changes_for(self.scope, after=after, limit=limit)
+        if any(e.kind in RETARGET_KINDS for e in found):
+            self.retarget()
+        return found
+
+    def retarget(self) -> None:
+        """Recompute the topics of a scoped feed (after its user joined a conversation, say)."""
+        topics = self._topics()
+        set_topics = getattr(self._waker, "set_topics", None)
+        if topics is not None and set_topics is not None:
+            set_topics(topics)
 
     def _poll(self, after: int, *, woke: bool = False) -> list[Event]:
         """Events after ``after``, or none while the store is unreachable.
@@ -254,8 +408,10 @@ class ChangeFeed:
     def wait_blocking(self, *, after: int, timeout: float | None = None) -> list[Event]:
         """Block until there are events after ``after`` or ``timeout`` seconds passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self.position = after
         found = self._poll(after)
         while not found and not self._closed:
+            after = max(after, self.position)  # past events of others, which a scoped read skips
             remaining = SAFETY_INTERVAL if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 return []
@@ -308,8 +464,10 @@ class ChangeFeed:
         """Wait in the running event loop until there are events after ``after``."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
+        self.position = after
         found = self._poll(after)
         while not found and not self._closed:
+            after = max(after, self.position)  # past events of others, which a scoped read skips
             wake = self._arm()
             remaining = SAFETY_INTERVAL if deadline is None else deadline - loop.time()
             if remaining <= 0:
@@ -327,7 +485,7 @@ class ChangeFeed:
             found = self._poll(after)
             if not found and woke and self._waker.needs_visibility_retry:
                 # The commit is usually visible at once; only the short re-query sleeps go to a thread.
-                found = await loop.run_in_executor(None, lambda: self._poll(after, woke=True))
+                found = await loop.run_in_executor(None, functools.partial(self._poll, after, woke=True))
         return found
 
     def close(self) -> None:

@@ -285,4 +285,8 @@ events = Table(
     Column("ref_id", Id, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("payload", JSON, nullable=False),
+    # Set for a private event (a read mark, an account change): only this user's page reads it.
+    Column("audience_login", String(64), nullable=True),
+    Index("ix_events_conversation", "conversation_id", "id"),
+    Index("ix_events_audience", "audience_login", "id"),
 )

@@ -1,0 +1,85 @@
+"""Who an event concerns, as *topics*: the writer rings each topic of an event, a page listens to its own.
+
+A topic is a short name that is both a PostgreSQL channel (``cw_<topic>``, a valid identifier under 63 bytes)
+and a SQLite doorbell file (``<db>.bells/<topic>``):
+
+- ``c<id>``: a conversation (its members and, for case chats, the ``cases`` topic too);
+- ``u<sha1(login)[:16]>``: one user (read marks, account changes, being added to a conversation);
+- ``staff``: directory events (groups, users, cases) for vendor staff;
+- ``cases``: every service-case chat event, for engineers who read all case chats.
+
+Topics only decide who is *woken*; what a page hands over is still checked by the service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from conferencing_widgets.core.policy import ReadScope
+
+STAFF = "staff"
+CASES = "cases"
+PRIVATE_KINDS = frozenset({"read", "user"})
+"""Event kinds whose ``payload.login`` is their private audience."""
+DIRECTORY_KINDS = frozenset({"group", "user", "case"})
+"""Events without a conversation that vendor staff see."""
+
+
+def conversation_topic(conversation_id: int) -> str:
+    return f"c{int(conversation_id)}"
+
+
+def user_topic(login: str) -> str:
+    return "u" + hashlib.sha1(login.encode("utf-8")).hexdigest()[:16]
+
+
+def channel(topic: str) -> str:
+    """The PostgreSQL channel of a topic."""
+    return f"cw_{topic}"
+
+
+def audience_login(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """The one user a private event is for, or None."""
+    login = payload.get("login")
+    return login if kind in PRIVATE_KINDS and isinstance(login, str) else None
+
+
+def event_topics(
+    kind: str,
+    *,
+    conversation_id: int | None,
+    private_to: str | None,
+    payload: Mapping[str, Any],
+    case_chat: bool = False,
+) -> set[str]:
+    """The topics an event rings."""
+    topics: set[str] = set()
+    if private_to is not None:
+        topics.add(user_topic(private_to))
+        if kind == "user":
+            topics.add(STAFF)
+        return topics
+    if conversation_id is None:
+        return {STAFF} if kind in DIRECTORY_KINDS else topics
+    topics.add(conversation_topic(conversation_id))
+    if case_chat:
+        topics.add(CASES)
+    if kind in ("conversation", "members"):
+        # New members do not listen on the conversation yet: ring their own doorbell too.
+        for key in ("members", "added"):
+            for login in payload.get(key) or ():
+                if isinstance(login, str):
+                    topics.add(user_topic(login))
+    return topics
+
+
+def scope_topics(scope: ReadScope, member_of: Iterable[int]) -> set[str]:
+    """The topics a page of ``scope`` listens to, given the conversations its user is a member of."""
+    topics = {user_topic(scope.login), *(conversation_topic(c) for c in member_of)}
+    if scope.case_group is None:
+        topics.add(STAFF)
+    if scope.all_case_chats:
+        topics.add(CASES)
+    return topics
