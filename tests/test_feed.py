@@ -15,7 +15,7 @@ from sqlalchemy import text
 from support import World, seed_world
 
 from conferencing_widgets import ChangeFeed, Event, NewMessage, Store
-from conferencing_widgets.store.feed import DataVersionWaker
+from conferencing_widgets.store.wakers import DataVersionWaker
 
 pytestmark = pytest.mark.timeout(120)
 

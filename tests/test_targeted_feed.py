@@ -21,7 +21,7 @@ from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core import policy
 from conferencing_widgets.store import audience
 from conferencing_widgets.store import feed as feed_module
-from conferencing_widgets.store.feed import DoorbellWaker, PostgresListenWaker
+from conferencing_widgets.store.wakers import DoorbellWaker, PostgresListenWaker
 
 pytestmark = pytest.mark.timeout(120)
 
