@@ -39,6 +39,7 @@ from support import IN_CI, World, raises_storage_error, seed_world, snapshot
 from conferencing_widgets import ChangeFeed, NewMessage, StorageError, Store
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store.blobs import BlobStore
+from conferencing_widgets.testing import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -274,7 +275,7 @@ def test_postgres_restart_with_10_listeners(pg_store: Store) -> None:
     assert listener_count(store) == 10
     writer_thread.start()
     try:
-        time.sleep(1.0)
+        wait_until(lambda: len(posted) >= 5, 20, "the writer to post before the restart")
         before_restart = len(posted)
         pg_ctl("restart", "-m", "fast")
         deadline = time.monotonic() + 30
@@ -286,7 +287,7 @@ def test_postgres_restart_with_10_listeners(pg_store: Store) -> None:
         while listener_count(store) < 10 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert listener_count(store) == 10, "not every listener re-opened its LISTEN connection"
-        time.sleep(1.0)
+        wait_until(lambda: len(posted) > before_restart + 5, 30, "the writer to make progress after the restart")
         stop_writing.set()
         writer_thread.join(30)
         assert len(posted) > before_restart + 5, "the writer made no progress after the restart"

@@ -189,9 +189,14 @@ def _receives_video(p: Any) -> dict[str, float]:
         first = p.evaluate(VIDEO_FLOWING)
         if first is None:
             time.sleep(0.2)
-    time.sleep(1.0)
-    later = p.evaluate(VIDEO_FLOWING)
-    assert later is not None and later["t"] > first["t"], (first, later)  # frames keep coming
+    seen: list[Any] = []
+
+    def frames_keep_coming() -> bool:
+        seen.append(p.evaluate(VIDEO_FLOWING))
+        return seen[-1] is not None and seen[-1]["t"] > first["t"]
+
+    wait_until(frames_keep_coming, 10, f"video frames to keep coming on {p.url}")
+    later: dict[str, float] = seen[-1]
     return later
 
 
