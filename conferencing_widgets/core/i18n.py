@@ -1,0 +1,73 @@
+"""Translations of user-visible text: ``_("...")`` and ``ngettext(...)`` with gettext catalogues.
+
+One kernel serves one viewer, so the active language is process-wide (``set_language``); ``language(...)``
+switches it for a block (CLI commands, tests, a transcript rendered for someone else). Catalogues live in
+``conferencing_widgets/locale/<lang>/LC_MESSAGES/conferencing.po`` (Babel extracts and compiles them).
+Until a catalogue exists for a language, its text falls back to English.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+DOMAIN = "conferencing"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGES = ("en", "pl")
+"""The languages the UI ships; the first is the default."""
+
+_active = LANGUAGES[0]
+
+
+def supported(lang: str | None) -> str | None:
+    """``lang`` reduced to a shipped language (``pl-PL`` -> ``pl``), or None when it is not shipped."""
+    if not lang:
+        return None
+    base = lang.strip().replace("_", "-").split("-")[0].lower()
+    return base if base in LANGUAGES else None
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalogue of ``lang`` (English text when there is none)."""
+    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang], fallback=True)
+
+
+def set_language(lang: str | None) -> str:
+    """Make ``lang`` the active language (unknown ones keep the default); returns the one now active."""
+    global _active
+    _active = supported(lang) or LANGUAGES[0]
+    return _active
+
+
+def current_language() -> str:
+    """The active language code."""
+    return _active
+
+
+@contextmanager
+def language(lang: str | None) -> Iterator[str]:
+    """Use ``lang`` inside the block, then restore the previous language."""
+    previous = _active
+    try:
+        yield set_language(lang)
+    finally:
+        set_language(previous)
+
+
+def _(message: str) -> str:
+    """``message`` in the active language."""
+    return translations(_active).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The plural form for ``n`` in the active language (Polish has three)."""
+    return translations(_active).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the active language, disambiguated by ``context``."""
+    return translations(_active).pgettext(context, message)
