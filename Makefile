@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 PORT ?= 8866
 NBVAL_DATA := $(CURDIR)/build/nbval-data
 
-.PHONY: demo test lint install browser clean
+.PHONY: demo test lint install browser clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,lab]"
+	$(BIN)/pybabel compile --use-fuzzy -D conferencing -d conferencing_widgets/locale
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +41,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check conferencing_widgets tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy conferencing_widgets
+
+# Collect the translatable strings into the .pot and merge them into every language's .po (then translate).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k pgettext:1c,2 --no-location --sort-output \
+	  --project conferencing_widgets -o conferencing_widgets/locale/conferencing.pot .
+	$(BIN)/pybabel update -D conferencing -i conferencing_widgets/locale/conferencing.pot -d conferencing_widgets/locale
+	$(BIN)/pybabel compile --use-fuzzy -D conferencing -d conferencing_widgets/locale
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

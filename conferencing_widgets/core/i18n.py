@@ -9,6 +9,7 @@ Until a catalogue exists for a language, its text falls back to English.
 from __future__ import annotations
 
 import gettext
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -32,8 +33,31 @@ def supported(lang: str | None) -> str | None:
 
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
-    """The catalogue of ``lang`` (English text when there is none)."""
-    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang], fallback=True)
+    """The catalogue of ``lang`` (English text when there is none).
+
+    ``make install`` compiles each ``.po`` to ``.mo``; where that step did not run (a wheel built without it, a
+    fresh checkout), the ``.po`` is compiled in memory, so a language never silently falls back to English.
+    """
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = po.with_suffix(".mo")
+    if mo.is_file() and (not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as fh:
+            return gettext.GNUTranslations(fh)
+    if po.is_file():
+        return gettext.GNUTranslations(_compile(po))
+    return gettext.NullTranslations()
+
+
+def _compile(po: Path) -> io.BytesIO:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    out.seek(0)
+    return out
 
 
 def set_language(lang: str | None) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from conferencing_widgets.core.i18n import ngettext
+
 MAX_NAME_CHARS = 200
 """File names longer than this are shortened (the extension is kept)."""
 
@@ -25,7 +27,7 @@ def human_size(n: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":
             if unit == "bytes":
-                return f"{int(value)} byte" + ("" if int(value) == 1 else "s")
+                return ngettext("{n} byte", "{n} bytes", int(value)).format(n=int(value))
             return f"{value:.1f} {unit}".replace(".0 ", " ")
         value /= 1024
     return f"{value:.1f} GB"  # pragma: no cover - loop always returns
