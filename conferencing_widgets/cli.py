@@ -14,6 +14,7 @@ import click
 
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import LANGUAGES
 from conferencing_widgets.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -161,14 +162,15 @@ def users(as_json: bool, store_url: str | None) -> None:
 @click.argument("user")
 @click.option("--expires", default=None, help="Lifetime such as 30m, 12h, 7d (default: CONFERENCING_LINK_TTL).")
 @click.option("--base-url", default=None, help="Public URL of the Voila server (default: CONFERENCING_BASE_URL).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language of the dashboard (en or pl).")
 @click.option("--store", "store_url", help="Store URL.")
 @clean_errors
-def link(user: str, expires: str | None, base_url: str | None, store_url: str | None) -> None:
+def link(user: str, expires: str | None, base_url: str | None, lang: str | None, store_url: str | None) -> None:
     """Print a signed dashboard link for USER.
 
     \b
     Example:
-      conferencing link alice --expires 7d --base-url https://service.example.com
+      conferencing link alice --expires 7d --base-url https://service.example.com --lang pl
     """
     from conferencing_widgets.core.identity import dashboard_url, parse_duration
 
@@ -178,7 +180,8 @@ def link(user: str, expires: str | None, base_url: str | None, store_url: str | 
     if account.disabled:
         raise ConferencingError(f"{user!r} is disabled; enable the account before sending a link.")
     ttl = parse_duration(expires or settings.link_ttl)
-    click.echo(dashboard_url(base_url or settings.base_url, account.login, settings.secret, ttl))
+    params = {"lang": lang} if lang else {}
+    click.echo(dashboard_url(base_url or settings.base_url, account.login, settings.secret, ttl, **params))
 
 
 @main.command(context_settings=CONTEXT)

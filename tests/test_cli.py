@@ -224,3 +224,13 @@ def test_installed_script_runs_for_real(demo_store: Store) -> None:
     bad = subprocess.run([str(SCRIPT), "link", "nobody"], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == ["Error: No user 'nobody'."]
+
+
+def test_link_carries_the_language(demo_store: Store) -> None:
+    url = run("link", "alice", "--lang", "pl").output.strip()
+    query = parse_qs(urlsplit(url).query)
+    assert query["lang"] == ["pl"]
+    assert read_token(query["token"][0], SECRET) == "alice"
+    assert "lang" not in parse_qs(urlsplit(run("link", "alice").output.strip()).query)
+    bad = run("link", "alice", "--lang", "de", ok=False)
+    assert bad.exit_code != 0 and "'de' is not one of 'en', 'pl'" in bad.output

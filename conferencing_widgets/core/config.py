@@ -53,6 +53,8 @@ class Settings:
     """Secret for self-hosted Jitsi JWT auth."""
     ice_servers: str = ""
     """Comma-separated STUN/TURN URLs for the built-in call."""
+    default_language: str = "en"
+    """UI language when neither the link, the user's choice nor the browser names a shipped one (``en``, ``pl``)."""
     video_info_url: str = "https://jitsi.github.io/handbook/docs/user-guide/user-guide-start-a-meeting"
     """'More information' link shown under the video button."""
 

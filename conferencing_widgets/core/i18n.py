@@ -31,6 +31,45 @@ def supported(lang: str | None) -> str | None:
     return base if base in LANGUAGES else None
 
 
+def from_accept_language(header: str | None) -> str | None:
+    """The first shipped language of an HTTP ``Accept-Language`` header, by preference (``q``), or None."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header[:1000].split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        ranked.append((-quality, position, tag))
+    for quality, _position, tag in sorted(ranked):
+        lang = supported(tag)
+        if lang and quality < 0:
+            return lang
+    return None
+
+
+def choose_language(
+    *,
+    link: str | None = None,
+    preference: str | None = None,
+    accept_language: str | None = None,
+    default: str | None = None,
+) -> str:
+    """The viewer's language, first match wins: the link's ``lang``, the stored preference, the browser's
+    ``Accept-Language``, the ``CONFERENCING_DEFAULT_LANGUAGE`` setting, English."""
+    return (
+        supported(link)
+        or supported(preference)
+        or from_accept_language(accept_language)
+        or supported(default)
+        or LANGUAGES[0]
+    )
+
+
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalogue of ``lang`` (English text when there is none).

@@ -104,6 +104,15 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
 )
 
+user_preferences = Table(
+    # A user's own choices (language, read receipts), one row per key; absent means the default (revision 0011).
+    "user_preferences",
+    metadata,
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("key", String(32), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 service_cases = Table(
     "service_cases",
     metadata,

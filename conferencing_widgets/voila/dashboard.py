@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.errors import ConferencingError, InvalidLink
+from conferencing_widgets.core.i18n import choose_language, set_language
 from conferencing_widgets.core.identity import param_from_query, token_from_query, user_from_token
 from conferencing_widgets.core.model import User
 from conferencing_widgets.session import Session
@@ -98,7 +99,17 @@ def _visit(query_string: str | None, settings: Settings | None) -> tuple[Session
         return denied_page(who)
     user, store = who
     try:
-        return Session(settings, store, user.login), query
+        session = Session(settings, store, user.login)
+        set_language(
+            choose_language(
+                link=param_from_query(query, "lang"),
+                preference=session.preferences.get("language"),
+                # Voila hands the header over with the request (voila.json: VoilaConfiguration.http_header_envs).
+                accept_language=os.environ.get("HTTP_ACCEPT_LANGUAGE"),
+                default=settings.default_language,
+            )
+        )
+        return session, query
     except ConferencingError as exc:
         return denied_page(str(exc))
 
