@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8866
 NBVAL_DATA := $(CURDIR)/build/nbval-data
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: demo test lint install browser clean messages
 
@@ -22,7 +23,7 @@ demo: $(STAMP)
 	CONFERENCING_DATA_DIR=$${CONFERENCING_DATA_DIR:-data} $(BIN)/conferencing demo --port $(PORT)
 
 # Every test: unit, store contract on SQLite and PostgreSQL, real-browser (Voila + Chromium), notebooks.
-test: $(STAMP) browser lint
+test: $(STAMP) browser $(AXE) lint
 	# Two runs: Playwright's sync API leaves an event loop running in the main thread, which breaks asyncio.run.
 	$(BIN)/python -m pytest -p no:cacheprovider tests --ignore=tests/browser
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
@@ -35,6 +36,11 @@ browser:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium missing: run 'sudo apt-get install -y chromium'"; fi; }
+
+# axe-core for the accessibility tests (package.json / package-lock.json pin it).
+$(AXE): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $(AXE)
 
 # ruff, the import-linter layer contracts (pyproject: [tool.importlinter]) and mypy over the whole package.
 lint: $(STAMP)

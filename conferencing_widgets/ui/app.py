@@ -18,6 +18,7 @@ from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.identity import jupyterhub_login
 from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
+from conferencing_widgets.ui.a11y import PageAccessibility
 from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import feature as files_feature
@@ -57,7 +58,8 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.details = DetailsArea(service)
         areas = w.Box([self.history, self.messages, self.details])
         areas.add_class("cw-areas")
-        self.children = [app_style(), self.topbar, areas]
+        self.accessibility = PageAccessibility()
+        self.children = [app_style(), self.accessibility, self.topbar, areas]
         self.history.on_open(self.open_conversation)
         self.history.dialog.on_created(self._on_created)
         self.messages.on_sent(lambda _m: self.history.refresh())

@@ -28,7 +28,8 @@ class NewConversationDialog(w.VBox):
                 ("Service case chat", ConversationKind.SERVICE_CASE.value),
             ],
             value=ConversationKind.DIRECT.value,
-            style={"button_width": "120px"},
+            style={"button_width": "auto"},
+            layout=w.Layout(flex_flow="row wrap"),
         )
         self.case = w.Dropdown(description="Case", options=[], layout=w.Layout(width="100%"))
         self.title = w.Text(description="Title", placeholder="What is it about?", layout=w.Layout(width="100%"))
@@ -36,9 +37,12 @@ class NewConversationDialog(w.VBox):
         self.hint = w.HTML()
         self.error = w.HTML()
         self.error.add_class("cw-error")
-        self.create_button = w.Button(description="Create Conversation", button_style="primary")
+        self.create_button = w.Button(
+            description="Create Conversation", button_style="primary", layout=w.Layout(width="auto")
+        )
         self.create_button.add_class("cw-create-conversation")
-        self.cancel_button = w.Button(description="Cancel")
+        self.cancel_button = w.Button(description="Cancel", layout=w.Layout(width="auto"))
+        self.cancel_button.add_class("cw-dialog-cancel")
         self.children = [
             w.HTML('<div class="cw-area-title">New conversation</div>'),
             self.kind,
@@ -47,7 +51,7 @@ class NewConversationDialog(w.VBox):
             self.members,
             self.hint,
             self.error,
-            w.HBox([self.create_button, self.cancel_button]),
+            w.HBox([self.create_button, self.cancel_button], layout=w.Layout(flex_flow="row wrap")),
         ]
         self.kind.observe(lambda _c: self._reload_options(), names="value")
         self.case.observe(lambda _c: self._reload_options(), names="value")

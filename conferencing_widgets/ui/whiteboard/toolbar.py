@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import ipywidgets as w
 
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS
 
 TOOLS = ("pen", "line", "arrow", "rect", "ellipse", "text", "eraser")
@@ -95,7 +96,14 @@ class Toolbar:
         self.zoom_reset_button = _button(
             "100%", "cw-wb-zoom-reset", "Show the page at 100 %", lambda: view.zoom_reset()
         )
-        self.bg_select = w.Dropdown(options=[NO_BACKGROUND_CHOICE], value=0, layout=w.Layout(width="220px"))
+        # A described dropdown gets a <label for=...>, so screen readers name it (axe: select-name).
+        self.bg_select = w.Dropdown(
+            options=[NO_BACKGROUND_CHOICE],
+            value=0,
+            description=_("Background"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="300px"),
+        )
         self.bg_select.add_class("cw-wb-bg-select")
         self.bg_set = _button("Set background", "cw-wb-bg-set", "Draw the chosen file under the strokes", None)
         self.bg_set.on_click(lambda _b: view.set_background(self.bg_select.value or None))

@@ -1,0 +1,128 @@
+// Page-level accessibility for the app: landmark roles and labels on the areas, F6 / Ctrl+F6 moving between
+// them, the new-conversation dialog trapping focus (Esc closes it), and the browser's time zone for Python.
+// ipywidgets cannot set ARIA attributes on their own elements, so this hidden widget sets them once they exist.
+
+const AREA_ORDER = [".cw-history", ".cw-messages", ".cw-details"];
+
+function apply(root, labels) {
+  let missing = 0;
+  for (const [selector, [role, name]] of Object.entries(labels)) {
+    const nodes = root.querySelectorAll(selector);
+    if (!nodes.length) missing += 1;
+    for (const n of nodes) {
+      if (role) n.setAttribute("role", role);
+      n.setAttribute("aria-label", name);
+      if (AREA_ORDER.includes(selector) && !n.hasAttribute("tabindex")) n.tabIndex = -1;
+    }
+  }
+  return missing;
+}
+
+function focusables(box) {
+  return [...box.querySelectorAll("button, input, select, textarea, [tabindex]:not([tabindex='-1'])")].filter(
+    (n) => !n.disabled && n.offsetParent !== null,
+  );
+}
+
+function onKey(root, ev) {
+  if (ev.key === "F6") {
+    const areas = AREA_ORDER.map((s) => root.querySelector(s)).filter((n) => n && n.offsetParent !== null);
+    if (!areas.length) return;
+    ev.preventDefault();
+    const now = areas.findIndex((a) => a.contains(document.activeElement));
+    const step = ev.shiftKey ? -1 : 1;
+    const next = areas[(now + step + areas.length) % areas.length];
+    next.focus();
+    return;
+  }
+  const dialog = root.querySelector(".cw-dialog");
+  if (!dialog || dialog.offsetParent === null || !dialog.contains(document.activeElement)) return;
+  if (ev.key === "Escape") {
+    ev.preventDefault();
+    const cancel = dialog.querySelector(".cw-dialog-cancel");
+    if (cancel) cancel.click();
+    const opener = root.querySelector(".cw-new-conversation");
+    if (opener) opener.focus();
+  } else if (ev.key === "Tab") {
+    const items = focusables(dialog);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+  }
+}
+
+function watchDialog(root) {
+  // When the dialog opens, focus moves into it (its first control).
+  const dialog = root.querySelector(".cw-dialog");
+  if (!dialog) return false;
+  let open = dialog.offsetParent !== null;
+  new MutationObserver(() => {
+    const nowOpen = dialog.offsetParent !== null;
+    if (nowOpen && !open) {
+      const items = focusables(dialog);
+      if (items.length) items[0].focus();
+    }
+    open = nowOpen;
+  }).observe(dialog, { attributes: true, attributeFilter: ["style", "class"] });
+  return true;
+}
+
+// Narrow screens show one area at a time: a tab bar switches, and opening a conversation shows its messages.
+function tabBar(root, names) {
+  if (root.querySelector(":scope > .cw-area-tabs")) return true;
+  const areas = root.querySelector(".cw-areas");
+  if (!areas) return false;
+  const bar = document.createElement("div");
+  bar.className = "cw-area-tabs";
+  bar.setAttribute("role", "tablist");
+  const buttons = {};
+  function show(view) {
+    root.dataset.cwView = view;
+    for (const [key, b] of Object.entries(buttons)) b.setAttribute("aria-selected", String(key === view));
+  }
+  for (const key of ["history", "messages", "details"]) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.setAttribute("role", "tab");
+    b.className = "cw-area-tab cw-area-tab-" + key;
+    b.textContent = names[key] || key;
+    b.addEventListener("click", () => show(key));
+    buttons[key] = b;
+    bar.append(b);
+  }
+  areas.before(bar);
+  root.addEventListener("click", (ev) => { if (ev.target.closest(".cw-tile")) show("messages"); });
+  root.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && ev.target.closest && ev.target.closest(".cw-tile")) show("messages");
+  });
+  show(root.dataset.cwView || "history");
+  return true;
+}
+
+function render({ model, el }) {
+  el.style.display = "none";
+  try {
+    model.set("timezone", Intl.DateTimeFormat().resolvedOptions().timeZone || "");
+    model.save_changes();
+  } catch (e) { /* a browser without Intl time zones keeps UTC */ }
+  let tries = 0;
+  let dialogWatched = false;
+  let keysBound = false;
+  // The areas render after this widget; label them as they appear (a bounded number of frames, no observer).
+  function step() {
+    const root = el.closest(".cw-app");
+    if (root) {
+      if (!keysBound) { root.ownerDocument.addEventListener("keydown", (ev) => onKey(root, ev)); keysBound = true; }
+      const missing = apply(root, model.get("labels"));
+      if (!dialogWatched) dialogWatched = watchDialog(root);
+      const tabs = tabBar(root, model.get("tabs"));
+      if (missing === 0 && dialogWatched && tabs) return;
+    }
+    if (tries++ < 600) requestAnimationFrame(step);
+  }
+  step();
+  model.on("change:labels", () => { const root = el.closest(".cw-app"); if (root) apply(root, model.get("labels")); });
+}
+export default { render };
