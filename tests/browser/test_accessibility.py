@@ -157,6 +157,26 @@ def test_areas_are_landmarks_and_f6_moves_between_them(server: VoilaServer, page
     assert order == ["Details", "Conversation history", "Messages", "Conversation history"]
 
 
+def test_the_history_is_a_keyboard_list(server: VoilaServer, page: Callable[..., Any]) -> None:
+    p = open_app(page, server, "alice")
+    tiles = p.locator(".cw-history .cw-tile")
+    count = tiles.count()
+    assert count >= 2, "the demo gives alice a direct chat and a case chat"
+    tiles.first.focus()
+    focused = "() => [...document.querySelectorAll('.cw-history .cw-tile')].indexOf(document.activeElement)"
+    p.keyboard.press("ArrowDown")
+    assert p.evaluate(focused) == 1, "ArrowDown crosses from the direct chats into the case chats"
+    p.keyboard.press("ArrowUp")
+    assert p.evaluate(focused) == 0
+    p.keyboard.press("End")
+    assert p.evaluate(focused) == count - 1
+    p.keyboard.press("Home")
+    assert p.evaluate(focused) == 0
+    title = tiles.first.locator(".cw-tile-title").inner_text()
+    p.keyboard.press("Enter")
+    wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+
+
 def test_the_dialog_keeps_focus_and_esc_closes_it(server: VoilaServer, page: Callable[..., Any]) -> None:
     p = open_app(page, server, "alice")
     p.locator(".cw-new-conversation").click()

@@ -24,7 +24,22 @@ function focusables(box) {
   );
 }
 
+function moveInHistory(root, ev) {
+  // The history's tiles (both sections) form one list: arrows, Home and End move, Enter opens (history.js).
+  const tile = document.activeElement && document.activeElement.closest && document.activeElement.closest(".cw-tile");
+  if (!tile || !root.contains(tile)) return false;
+  const tiles = [...root.querySelectorAll(".cw-history .cw-tile")].filter((n) => n.offsetParent !== null);
+  const i = tiles.indexOf(tile);
+  const target = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: tiles.length - 1 }[ev.key];
+  if (target === undefined) return false;
+  ev.preventDefault();
+  const next = tiles[Math.max(0, Math.min(tiles.length - 1, target))];
+  if (next) next.focus();
+  return true;
+}
+
 function onKey(root, ev) {
+  if (moveInHistory(root, ev)) return;
   if (ev.key === "F6") {
     const areas = AREA_ORDER.map((s) => root.querySelector(s)).filter((n) => n && n.offsetParent !== null);
     if (!areas.length) return;
