@@ -23,6 +23,7 @@ from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import feature as files_feature
 from conferencing_widgets.ui.history import HistoryArea
+from conferencing_widgets.ui.language import LanguageSwitch
 from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
 from conferencing_widgets.ui.messages import MessagesArea
 from conferencing_widgets.ui.style import app_style
@@ -53,13 +54,18 @@ class ConferencingApp(FollowsFeed, w.VBox):
         me = service.user
         group = service.group(me.group_id).name
         self.topbar = w.HTML(render("templates/topbar.html.j2", name=me.display_name, group=group))
+        self.language = LanguageSwitch(self.session.preferences)
         self.history = HistoryArea(service)
         self.messages = MessagesArea(service)
         self.details = DetailsArea(service)
         areas = w.Box([self.history, self.messages, self.details])
         areas.add_class("cw-areas")
         self.accessibility = PageAccessibility()
-        self.children = [app_style(), self.accessibility, self.topbar, areas]
+        top = w.HBox(
+            [self.topbar, self.language], layout=w.Layout(justify_content="space-between", align_items="center")
+        )
+        top.add_class("cw-top")
+        self.children = [app_style(), self.accessibility, top, areas]
         self.history.on_open(self.open_conversation)
         self.history.dialog.on_created(self._on_created)
         self.messages.on_sent(lambda _m: self.history.refresh())

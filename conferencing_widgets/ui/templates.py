@@ -11,18 +11,24 @@ from typing import Any
 
 import jinja2
 
+from conferencing_widgets.core.i18n import _, ngettext
+
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one template environment of the UI (autoescape on, undefined values are errors)."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("conferencing_widgets", "ui"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Templates say {{ _("...") }} / {% trans %}: translated in the language active when they render.
+    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def render(template: str, /, **values: Any) -> str:
