@@ -175,6 +175,11 @@ def test_the_history_is_a_keyboard_list(server: VoilaServer, page: Callable[...,
     title = tiles.first.locator(".cw-tile-title").inner_text()
     p.keyboard.press("Enter")
     wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+    # Focus follows into the opened conversation: its composer, ready to type and send without the mouse.
+    p.wait_for_function("() => document.activeElement && document.activeElement.matches('.cw-composer textarea')")
+    p.keyboard.type("Sent without a mouse")
+    p.keyboard.press("Enter")
+    wait_for_text(p.locator(".cw-stream"), "Sent without a mouse")
 
 
 def test_the_dialog_keeps_focus_and_esc_closes_it(server: VoilaServer, page: Callable[..., Any]) -> None:

@@ -84,6 +84,36 @@ function watchDialog(root) {
   return true;
 }
 
+// When a conversation opens, focus goes to its composer (or, read only, to the messages area), so keyboard and
+// screen-reader users land where the conversation is instead of staying on the tile.
+function focusOpened(root) {
+  const title = root.querySelector(".cw-messages .cw-area-title");
+  const before = title ? title.textContent : "";
+  const started = performance.now();
+  let opened = 0;
+  function check() {
+    const now = root.querySelector(".cw-messages .cw-area-title");
+    if (!opened && now && now.textContent !== before) opened = performance.now();
+    if (opened) {
+      // The composer is enabled a moment after the title changes; a read-only conversation never enables it.
+      const box = root.querySelector(".cw-composer textarea");
+      if (box && !box.disabled) { box.focus(); return; }
+      if (performance.now() - opened > 2000) { root.querySelector(".cw-messages").focus(); return; }
+    }
+    if (performance.now() - started < 15000) requestAnimationFrame(check);
+  }
+  requestAnimationFrame(check);
+}
+
+function watchOpening(root) {
+  root.addEventListener("click", (ev) => { if (ev.target.closest(".cw-history .cw-tile")) focusOpened(root); });
+  root.addEventListener("keydown", (ev) => {
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest && ev.target.closest(".cw-history .cw-tile")) {
+      focusOpened(root);
+    }
+  });
+}
+
 // Narrow screens show one area at a time: a tab bar switches, and opening a conversation shows its messages.
 function tabBar(root, names) {
   if (root.querySelector(":scope > .cw-area-tabs")) return true;
@@ -129,7 +159,11 @@ function render({ model, el }) {
   function step() {
     const root = el.closest(".cw-app");
     if (root) {
-      if (!keysBound) { root.ownerDocument.addEventListener("keydown", (ev) => onKey(root, ev)); keysBound = true; }
+      if (!keysBound) {
+        root.ownerDocument.addEventListener("keydown", (ev) => onKey(root, ev));
+        watchOpening(root);
+        keysBound = true;
+      }
       const missing = apply(root, model.get("labels"));
       if (!dialogWatched) dialogWatched = watchDialog(root);
       const tabs = tabBar(root, model.get("tabs"));
