@@ -97,3 +97,17 @@ def test_relative_times_in_both_languages() -> None:
     assert timefmt.relative(MOMENT - timedelta(seconds=20), now=now, lang="pl") == "przed chwilą"
     assert timefmt.relative(MOMENT - timedelta(seconds=20), now=now, lang="en") == "just now"
     assert timefmt.relative(MOMENT - timedelta(hours=3), now=now, lang="pl") == "3 godz. temu"
+
+
+def test_views_show_times_in_the_viewers_zone_and_language() -> None:
+    from conferencing_widgets.ui.templates import environment
+
+    moment = datetime(2026, 12, 1, 23, 30)  # naive UTC: already 2 December in Warsaw
+    template = environment().from_string('<time datetime="{{ t|iso_utc }}">{{ t|local_time }}</time>')
+    timefmt.set_timezone("Europe/Warsaw")
+    with language("pl"):
+        assert template.render(t=moment) == '<time datetime="2026-12-01T23:30:00+00:00">2 gru 2026, 00:30</time>'
+    timefmt.set_timezone("America/Chicago")
+    with language("en"):
+        shown = template.render(t=moment)
+        assert shown == '<time datetime="2026-12-01T23:30:00+00:00">Dec 1, 2026, 5:30 PM</time>'

@@ -18,7 +18,7 @@ _zone: tzinfo = UTC
 
 # Polish writes dates like "1 gru 2026" and uses the 24-hour clock; English follows CLDR's medium forms.
 _DATE = {"pl": "d MMM y", "en": "medium"}
-_DATETIME = {"pl": "d MMM y, HH:mm", "en": "medium"}
+_DATETIME = {"pl": "d MMM y, HH:mm", "en": "MMM d, y, h:mm a"}
 _TIME = {"pl": "HH:mm", "en": "short"}
 
 
@@ -68,7 +68,7 @@ def day(moment: datetime, *, lang: str | None = None) -> str:
 
 
 def date_time(moment: datetime, *, lang: str | None = None) -> str:
-    """``1 gru 2026, 14:05`` or ``Dec 1, 2026, 2:05:00 PM``, in the viewer's zone."""
+    """``1 gru 2026, 14:05`` or ``Dec 1, 2026, 2:05 PM``, in the viewer's zone."""
     code = _lang(lang)
     return format_datetime(local(moment), _DATETIME.get(code, "medium"), locale=code)
 

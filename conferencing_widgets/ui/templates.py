@@ -6,11 +6,13 @@ Templates live beside the views of their feature: ``ui/<feature>/templates/<name
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 
+from conferencing_widgets.core import timefmt
 from conferencing_widgets.core.i18n import _, ngettext
 
 
@@ -28,7 +30,15 @@ def environment() -> jinja2.Environment:
     )
     # Templates say {{ _("...") }} / {% trans %}: translated in the language active when they render.
     env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # Times on screen: `{{ t|local_time }}` in the viewer's zone and language, `{{ t|iso_utc }}` for datetime="".
+    env.filters["local_time"] = timefmt.date_time
+    env.filters["iso_utc"] = iso_utc
     return env
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 with the zone stated (the store's naive datetimes are UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def render(template: str, /, **values: Any) -> str:

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core import timefmt
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.model import Conversation, Message
 from conferencing_widgets.ui.calls.common import ui_base_url
-from conferencing_widgets.ui.templates import render
+from conferencing_widgets.ui.templates import iso_utc, render
 
 CALLS_LISTED = 20
 """Calls listed in area 3 (newest first)."""
@@ -81,9 +82,8 @@ def calls_section_html(calls: CallService, conversation: Conversation) -> str:
     rows = [
         {
             "id": call.id,
-            "iso": call.started_at.isoformat(),
-            # UTC as stored, for now (localised times are another issue).
-            "when": call.started_at.strftime("%Y-%m-%d %H:%M"),
+            "iso": iso_utc(call.started_at),
+            "when": timefmt.date_time(call.started_at),
             "duration": format_duration(call.duration),
             "participants": ", ".join(name(p) for p in call.participants) or "nobody joined",
         }
