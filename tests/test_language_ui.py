@@ -33,3 +33,18 @@ def test_landmarks_are_labelled_in_the_viewers_language() -> None:
     assert labels[".cw-history"] == ["navigation", "Historia rozmów"]
     assert labels[".cw-details"] == ["complementary", "Szczegóły"]
     assert area_labels()[".cw-messages"] == ["main", "Messages"]
+
+
+def test_the_browsers_time_zone_becomes_the_viewers(seeded: World) -> None:
+    from conferencing_widgets.core import timefmt
+
+    app = ConferencingApp(Service(seeded.store, "alice"), live=False)
+    try:
+        app.open_conversation(seeded.acme_direct)
+        app.accessibility.timezone = "Europe/Warsaw"  # what assets/a11y.js reports from Intl.DateTimeFormat
+        assert timefmt.viewer_timezone() == "Europe/Warsaw"
+        app.accessibility.timezone = "Not/AZone"
+        assert timefmt.viewer_timezone() == "UTC"
+    finally:
+        timefmt.set_timezone(None)
+        app.close()

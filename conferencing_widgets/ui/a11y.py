@@ -42,6 +42,7 @@ class PageAccessibility(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         tabs = {"history": _("History"), "messages": _("Messages"), "details": _("Details")}
         super().__init__(labels=area_labels(), tabs=tabs, **kwargs)
+        # Registered first, so observers added later (the app's redraw) already see the new zone.
         self.observe(self._on_timezone, names="timezone")
 
     def _on_timezone(self, change: dict[str, Any]) -> None:

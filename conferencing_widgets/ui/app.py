@@ -61,6 +61,8 @@ class ConferencingApp(FollowsFeed, w.VBox):
         areas = w.Box([self.history, self.messages, self.details])
         areas.add_class("cw-areas")
         self.accessibility = PageAccessibility()
+        # Rows rendered before the browser reported its time zone are drawn again in it.
+        self.accessibility.observe(lambda _c: self._redraw_times(), names="timezone")
         top = w.HBox(
             [self.topbar, self.language], layout=w.Layout(justify_content="space-between", align_items="center")
         )
@@ -106,6 +108,10 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.details.show(conversation_id)
         self.history.direct.selected = self.history.cases.selected = conversation_id
         self.history.refresh()
+
+    def _redraw_times(self) -> None:
+        if self.conversation is not None:
+            self.details.show(self.conversation.id)
 
     def _on_created(self, conversation: Conversation) -> None:
         self.history.refresh()
