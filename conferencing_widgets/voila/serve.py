@@ -28,6 +28,9 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
 - ``Voila.kernel_websocket_connection_class`` = ``voila.kernel_ws.NoDelayKernelWebsocketConnection``:
   jupyter_server's class with ``TCP_NODELAY`` set. Tornado leaves Nagle on, which added ~40 ms to every widget
   round trip that follows another one (measured 48 ms -> 3 ms) and capped chunked uploads.
+- ``Voila.identity_provider_class`` = ``voila.upload_handler.UploadIdentityProvider``: jupyter_server's default
+  identity provider plus the resumable upload endpoint's routes (``/conferencing/upload/``). Standalone Voilà
+  loads no server extensions; the identity provider's handlers are the one set it mounts from configuration.
 
 FontAwesome: Voilà 0.5's ``lab`` template links FontAwesome 5 CSS from cdn.jsdelivr.net, which is unreachable
 offline. There is no setting to change that link (only a custom template could drop it). Voilà's own front-end
