@@ -487,3 +487,52 @@ def test_the_kernel_path_strips_location_too(world: World) -> None:
     files = FileService(Service(world.store, "alice", world.settings))
     att = files.upload_bytes(world.acme_case_chat, "photo.jpg", jpeg_with_gps_and_rotation())
     assert b"PhoneMaker" not in files.read(att.id)[1]
+
+
+# -- the page's kernel: tokens out, "uploaded" in ---------------------------------------------------------
+
+
+def test_the_widget_issues_tokens_and_trusts_only_stored_files(world: World, endpoint: Endpoint) -> None:
+    from conferencing_widgets.ui.app import ConferencingApp
+    from conferencing_widgets.ui.files.upload import UploadWidget
+
+    app = ConferencingApp(Service(world.store, "alice", world.settings), live=False)
+    app.open_conversation(world.acme_case_chat)
+    widget = app.messages.upload_entry
+    assert isinstance(widget, UploadWidget)
+    sent: list[dict[str, Any]] = []
+    widget.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+
+    widget.receive({"type": "begin", "mode": "http", "uid": "u1", "name": "a\u202eb/c.bin", "size": 1000})
+    (reply,) = [m for m in sent if m["type"] == "token"]
+    assert reply["name"] == "ab_c.bin" and reply["conversation"] == world.acme_case_chat  # cleaned for the endpoint
+    assert read_upload_token(reply["token"], SECRET).login == "alice"
+    assert list((world.settings.data_dir / "blobs").rglob("*.part")) == []  # no websocket session was opened
+    widget.receive({"type": "begin", "mode": "http", "uid": "u2", "name": "big.bin", "size": LIMIT + 1})
+    assert [m for m in sent if m["type"] == "refused"][-1]["message"].count("larger than the limit") == 1
+
+    data = os.urandom(1000)
+    loc = create(endpoint, reply["token"], len(data), reply["name"]).headers["Location"]
+    att_id = int(patch(endpoint, loc, reply["token"], 0, data).headers["Upload-Attachment"])
+    shown: list[int] = []
+    widget.on_uploaded(lambda att: shown.append(att.id))
+    widget.receive({"type": "uploaded", "uid": "u1", "conversation": world.acme_case_chat, "attachment": att_id})
+    assert sent[-1] == {"type": "done", "uid": "u1", "attachment": att_id} and shown == [att_id]
+    assert app.messages.stream.window[-1]["kind"] == "file"
+
+    # A page cannot claim someone else's file, or one of another conversation, or a made-up id.
+    adam_att = FileService(Service(world.store, "adam", world.settings)).upload_bytes(world.acme_case_chat, "x", b"x")
+    for conv, claimed in (
+        (world.acme_case_chat, adam_att.id),
+        (world.acme_direct, att_id),
+        (world.acme_case_chat, 999),
+    ):
+        widget.receive({"type": "uploaded", "uid": "u9", "conversation": conv, "attachment": claimed})
+        assert sent[-1]["type"] == "failed"
+    assert shown == [att_id]
+
+    # A resumed upload asks for a fresh token for the conversation it began in; outsiders get none.
+    widget.receive({"type": "token", "uid": "u3", "conversation": world.acme_case_chat, "name": "c.bin", "size": 10})
+    assert sent[-1]["type"] == "token"
+    widget.receive({"type": "token", "uid": "u4", "conversation": world.borg_case_chat, "name": "c.bin", "size": 10})
+    assert sent[-1]["type"] == "refused"

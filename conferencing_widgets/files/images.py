@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.i18n import _
 
 CLEANED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 """Types whose EXIF is removed, and Pillow's format name for each."""
@@ -39,8 +40,9 @@ def clean_image(path: Path, media_type: str) -> bool:
                 return False
             if img.width * img.height > MAX_CLEAN_PIXELS:
                 raise InvalidInput(
-                    f"This photo is too large ({img.width}x{img.height} pixels) to remove its location data; "
-                    "share a smaller one."
+                    _(
+                        "This photo is too large ({w}x{h} pixels) to remove its location data; share a smaller one."
+                    ).format(w=img.width, h=img.height)
                 )
             icc = img.info.get("icc_profile")
             upright = ImageOps.exif_transpose(img)
@@ -61,8 +63,10 @@ def clean_image(path: Path, media_type: str) -> bool:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken images
         raise InvalidInput(
-            "This image carries camera data (EXIF) that could not be removed, so it was not shared; "
-            "export it again from the photo app and retry."
+            _(
+                "This image carries camera data (EXIF) that could not be removed, so it was not shared; "
+                "export it again from the photo app and retry."
+            )
         ) from exc
     return True
 

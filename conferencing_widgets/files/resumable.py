@@ -36,6 +36,7 @@ from typing import IO, Any
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import ConferencingError, InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.identity import parse_duration
 from conferencing_widgets.core.model import Attachment
 from conferencing_widgets.files.content import ContentCheck
@@ -124,15 +125,25 @@ class PatchWriter:
         if self.failed is not None:
             raise self.failed
         if self.superseded or self._fh is None:
-            raise UploadConflict("Another request resumed this upload; this one stops here.")
+            raise UploadConflict(_("Another request resumed this upload; this one stops here."))
         up = self._upload
         view = memoryview(data).cast("B")
         if up.offset + len(view) > up.record.size:
-            self._fail(LimitExceeded(f"{up.record.name} sent more bytes than announced ({up.record.size:,})."))
+            self._fail(
+                LimitExceeded(
+                    _("{name} sent more bytes than announced ({size:,}).").format(
+                        name=up.record.name, size=up.record.size
+                    )
+                )
+            )
         try:
             self._fh.write(view)
         except OSError as exc:
-            self._fail(ConferencingError(f"The upload could not be written ({exc.strerror}); try again later."))
+            self._fail(
+                ConferencingError(
+                    _("The upload could not be written ({error}); try again later.").format(error=exc.strerror)
+                )
+            )
         assert up.check is not None  # set by open_patch
         try:
             up.check.feed(view)
@@ -161,16 +172,18 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     if not header:
         return {}
     if len(header) > MAX_METADATA_CHARS:
-        raise InvalidInput("Upload-Metadata is too long.")
+        raise InvalidInput(_("Upload-Metadata is too long."))
     out: dict[str, str] = {}
     for pair in header.split(","):
         parts = pair.strip().split(" ")
         if len(parts) > 2 or not parts[0] or not parts[0].isascii() or not parts[0].isprintable():
-            raise InvalidInput("Upload-Metadata is malformed: use 'key base64value' pairs separated by commas.")
+            raise InvalidInput(_("Upload-Metadata is malformed: use 'key base64value' pairs separated by commas."))
         try:
             value = base64.b64decode(parts[1], validate=True).decode("utf-8") if len(parts) == 2 else ""
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"Upload-Metadata value of {parts[0]!r} is not base64 of UTF-8 text.") from exc
+            raise InvalidInput(
+                _("Upload-Metadata value of {key!r} is not base64 of UTF-8 text.").format(key=parts[0])
+            ) from exc
         out[parts[0]] = value
     return out
 
@@ -183,7 +196,7 @@ def require_plain_name(name: str) -> str:
     """
     if not name or name != endpoint_name(name) or name in (".", "..") or "\x00" in name:
         raise InvalidInput(
-            "The file name contains a path, control or text-direction characters; rename the file and retry."
+            _("The file name contains a path, control or text-direction characters; rename the file and retry.")
         )
     return name
 
@@ -251,9 +264,9 @@ class ResumableUploads:
     def _get(self, grant: UploadGrant, upload_id: str) -> _Upload:
         up = self._uploads.get(upload_id) if _UPLOAD_ID.match(str(upload_id)) else None
         if up is None:
-            raise NotFound("No such upload: it finished long ago, expired or was cancelled. Upload the file again.")
+            raise NotFound(_("No such upload: it finished long ago, expired or was cancelled. Upload the file again."))
         if up.record.login != grant.login or up.record.conversation_id != grant.conversation_id:
-            raise PermissionDenied("This upload belongs to another user or conversation.")
+            raise PermissionDenied(_("This upload belongs to another user or conversation."))
         return up
 
     # -- the protocol ----------------------------------------------------------------------------------
@@ -264,16 +277,18 @@ class ResumableUploads:
         name = require_plain_name(metadata.get("filename", ""))
         client_id = metadata.get("client_id") or ""
         if client_id and (len(client_id) > 64 or not client_id.isprintable()):
-            raise InvalidInput("The upload's client id must be 1 to 64 printable characters.")
+            raise InvalidInput(_("The upload's client id must be 1 to 64 printable characters."))
         declared = metadata.get("sha256", "").lower()
         if declared and not _SHA256.match(declared):
-            raise InvalidInput("The declared sha256 must be 64 hex digits.")
+            raise InvalidInput(_("The declared sha256 must be 64 hex digits."))
         size = int(length) if isinstance(length, str) and length.isascii() and length.isdigit() else length
         conv, clean, size = self._files(grant.login).check_upload(grant.conversation_id, name, size)
         with self._lock:
             open_ones = [u for u in self._uploads.values() if u.record.login == grant.login]
             if sum(1 for u in open_ones if not u.record.attachment_id) >= MAX_OPEN_PER_USER:
-                raise LimitExceeded(f"At most {MAX_OPEN_PER_USER} unfinished uploads at once; finish or cancel some.")
+                raise LimitExceeded(
+                    _("At most {n} unfinished uploads at once; finish or cancel some.").format(n=MAX_OPEN_PER_USER)
+                )
             record = UploadRecord(
                 id=uuid.uuid4().hex,
                 login=grant.login,
@@ -309,7 +324,7 @@ class ResumableUploads:
         """
         up = self._get(grant, upload_id)
         if up.record.attachment_id or up.completing:
-            raise UploadConflict("This upload is complete already.")
+            raise UploadConflict(_("This upload is complete already."))
         if not isinstance(offset, int) or isinstance(offset, bool):
             text = str(offset)
             offset = int(text) if text.isascii() and text.isdigit() else -1
@@ -323,12 +338,16 @@ class ResumableUploads:
             up.check = check
         if offset != up.offset:
             raise UploadConflict(
-                f"Upload-Offset {offset} is not where this upload stands ({up.offset} of {up.record.size} bytes); "
-                "ask for the offset (HEAD) and resume from there."
+                _(
+                    "Upload-Offset {offset} is not where this upload stands ({at} of {size} bytes); "
+                    "ask for the offset (HEAD) and resume from there."
+                ).format(offset=offset, at=up.offset, size=up.record.size)
             )
         if length is not None and offset + length > up.record.size:
             raise LimitExceeded(
-                f"This request carries {length:,} bytes but only {up.record.size - offset:,} are left to send."
+                _("This request carries {n:,} bytes but only {left:,} are left to send.").format(
+                    n=length, left=up.record.size - offset
+                )
             )
         return PatchWriter(self, up)
 
@@ -343,7 +362,11 @@ class ResumableUploads:
         if record.attachment_id:
             return record
         if up.offset != record.size or up.check is None or up.completing:
-            raise UploadConflict(f"This upload is at {up.offset} of {record.size} bytes, not complete.")
+            raise UploadConflict(
+                _("This upload is at {offset} of {size} bytes, not complete.").format(
+                    offset=up.offset, size=record.size
+                )
+            )
         up.completing = True
         try:
             if up.writer is not None:
@@ -351,7 +374,9 @@ class ResumableUploads:
             digest = up.check.hexdigest()
             if record.sha256 and digest != record.sha256:
                 raise ChecksumMismatch(
-                    f"{record.name} arrived with SHA-256 {digest}, not the declared {record.sha256}. Upload it again."
+                    _("{name} arrived with SHA-256 {digest}, not the declared {declared}. Upload it again.").format(
+                        name=record.name, digest=digest, declared=record.sha256
+                    )
                 )
             media_type = up.check.final_type()
             attachment: Attachment = self._files(grant.login).store_file(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itsdangerous import BadData, URLSafeSerializer
 
 from conferencing_widgets.core.errors import InvalidLink
+from conferencing_widgets.core.i18n import _
 
 UPLOAD_SALT = "conferencing-upload-token"
 MAX_TOKEN_CHARS = 1024
@@ -29,7 +30,7 @@ class UploadGrant:
 
 def _serializer(secret: str) -> URLSafeSerializer:
     if not secret:
-        raise InvalidLink("No secret is configured (set CONFERENCING_SECRET): uploads cannot be authorised.")
+        raise InvalidLink(_("No secret is configured (set CONFERENCING_SECRET): uploads cannot be authorised."))
     return URLSafeSerializer(secret, salt=UPLOAD_SALT)
 
 
@@ -42,22 +43,22 @@ def make_upload_token(secret: str, login: str, conversation_id: int, ttl_s: floa
 def read_upload_token(token: str | None, secret: str, *, now: float | None = None) -> UploadGrant:
     """The grant in a valid token; ``InvalidLink`` for a missing, tampered, foreign or expired one."""
     if not token:
-        raise InvalidLink("This upload has no token. Reload the page and choose the file again.")
+        raise InvalidLink(_("This upload has no token. Reload the page and choose the file again."))
     if len(token) > MAX_TOKEN_CHARS:
-        raise InvalidLink("This upload token is not valid. Reload the page and choose the file again.")
+        raise InvalidLink(_("This upload token is not valid. Reload the page and choose the file again."))
     try:
         data = _serializer(secret).loads(token)
     except BadData as exc:
-        raise InvalidLink("This upload token is not valid. Reload the page and choose the file again.") from exc
+        raise InvalidLink(_("This upload token is not valid. Reload the page and choose the file again.")) from exc
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("u"), str)
         or not isinstance(data.get("c"), int)
         or not isinstance(data.get("exp"), int)
     ):
-        raise InvalidLink("This upload token is not valid. Reload the page and choose the file again.")
+        raise InvalidLink(_("This upload token is not valid. Reload the page and choose the file again."))
     if data["exp"] < (time.time() if now is None else now):
-        raise InvalidLink("This upload token has expired. Reload the page and choose the file again.")
+        raise InvalidLink(_("This upload token has expired. Reload the page and choose the file again."))
     return UploadGrant(login=data["u"], conversation_id=data["c"], expires=data["exp"])
 
 

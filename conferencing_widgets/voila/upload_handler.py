@@ -48,6 +48,7 @@ from conferencing_widgets.core.errors import (
     PermissionDenied,
     StorageError,
 )
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.files.content import TypeRefused
 from conferencing_widgets.files.resumable import (
     UPLOAD_PATH,
@@ -173,7 +174,7 @@ class UploadHandler(tornado.web.RequestHandler):
         assert self._grant is not None
         upload_id = self.path_args[0] if self.path_args else ""
         if self.request.headers.get("Content-Type") != "application/offset+octet-stream":
-            raise TypeRefused("Send the bytes as Content-Type: application/offset+octet-stream.")
+            raise TypeRefused(_("Send the bytes as Content-Type: application/offset+octet-stream."))
         raw_length = self.request.headers.get("Content-Length")
         length = int(raw_length) if raw_length and raw_length.isdigit() else None
         up = uploads()
@@ -211,7 +212,7 @@ class UploadHandler(tornado.web.RequestHandler):
 
     async def post(self, *args: str) -> None:
         if args and args[0]:
-            self._fail(InvalidInput("Create uploads at the endpoint itself, not at an upload's address."))
+            self._fail(InvalidInput(_("Create uploads at the endpoint itself, not at an upload's address.")))
             return
         assert self._grant is not None
         try:

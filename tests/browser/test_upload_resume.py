@@ -10,6 +10,7 @@ page sent in all (its XHR upload progress, per file) is at most 1.1x the file.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -190,3 +191,71 @@ def test_reload_in_the_middle_resumes_when_the_same_file_is_chosen_again(
     assert after["resumedAt"] and after["resumedAt"][0] >= SIZE * 0.4
     assert before + after["sent"] <= 1.1 * SIZE, (before, after)
     assert attachments_of(store, chat) == [att]  # one file, posted once
+
+
+def test_without_the_endpoint_the_page_falls_back_to_the_kernel_websocket(
+    world: tuple[Store, Path], voila_server: Callable[..., VoilaServer], page: Callable[..., Any], tmp_path: Path
+) -> None:
+    store, data_dir = world
+    # jupyter_server's own identity provider: Voilà without the upload routes (like a notebook in JupyterLab).
+    server = voila_server(
+        store_url=store.url,
+        secret="upload-resume-secret",
+        data_dir=data_dir,
+        extra_env={"CONFERENCING_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024)},
+        extra_args=["--Voila.identity_provider_class=jupyter_server.auth.identity.PasswordIdentityProvider"],
+    )
+    chat, title = new_chat(store)
+    path = tmp_path / "fallback-trace.bin"
+    data = os.urandom(3_000_000)
+    path.write_bytes(data)
+    p = open_chat(page, server, title)
+    choose(p, path)
+    att = stored(store, chat, path.name, timeout=120)
+    assert att.sha256 == hashlib.sha256(data).hexdigest()
+    wait_for_text(p.locator(".cw-upload-item.cw-upload-done"), "shared")
+    assert sent(p, path.name)["requests"] == 0  # no PATCH: the bytes went over the websocket
+    assert p.locator(".cw-upload-camera").count() == 0  # a desktop pointer: no camera entry
+    p.assert_no_errors("404")
+
+
+def test_phones_get_a_camera_entry_and_photos_lose_their_location(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    store, _ = world
+    chat, title = new_chat(store)
+    photo = tmp_path / "IMG_2044.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90 degrees
+    exif[0x8825] = {1: "N", 2: (48.0, 8.0, 0.0), 3: "E", 4: (11.0, 34.0, 0.0)}  # where it was taken
+    exif[0x010F] = "PhoneMaker"
+    Image.new("RGB", (64, 32), (200, 30, 30)).save(photo, "JPEG", exif=exif)
+    p = page(
+        server.link("alice"),
+        wait_for=".cw-app .cw-history .cw-tile",
+        is_mobile=True,
+        has_touch=True,
+        viewport={"width": 412, "height": 860},
+    )
+    p.locator(".cw-tile", has_text=title).first.click()
+    wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+    if p.locator(".cw-plus-menu").first.is_hidden():
+        p.locator("button.cw-plus").click()
+    camera = p.locator(".cw-upload .cw-upload-camera")
+    wait_for_text(camera, "Take a photo")
+    picker = p.locator(".cw-upload .cw-upload-camera-input")
+    assert picker.get_attribute("accept") == "image/*" and picker.get_attribute("capture") == "environment"
+    with p.expect_file_chooser() as chooser:
+        camera.click()
+    assert not chooser.value.is_multiple()
+    chooser.value.set_files(str(photo))
+
+    att = stored(store, chat, photo.name, timeout=120)
+    from conferencing_widgets.core.config import Settings
+    from conferencing_widgets.files.service import blob_store_for
+
+    data = blob_store_for(Settings(data_dir=world[1])).read(att.sha256)
+    img = Image.open(io.BytesIO(data))
+    assert img.size == (32, 64) and not img.getexif() and b"PhoneMaker" not in data
