@@ -53,6 +53,8 @@ STAGING_DIR = "uploads"
 MAX_OPEN_PER_USER = 16
 """Unfinished uploads one user may have at once (each holds a partial file)."""
 MAX_METADATA_CHARS = 4096
+SERVICE_TTL_S = 60.0
+"""How long a user's chat service is reused between requests (rights are re-checked on every request)."""
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -212,6 +214,7 @@ class ResumableUploads:
         self.staging.mkdir(parents=True, exist_ok=True)
         self.expiry_s = parse_duration(settings.upload_expiry).total_seconds()
         self._uploads: dict[str, _Upload] = {}
+        self._services: dict[str, tuple[float, Service]] = {}
         self._lock = threading.Lock()
         self._load()
 
@@ -254,8 +257,23 @@ class ResumableUploads:
             self._remove(upload_id)
         return len(old)
 
+    def _service(self, login: str) -> Service:
+        # One chat service per user for a minute: building one reads the user and the vendor group. Every
+        # rights check still re-reads the user (disabled?) and the conversation (still a member?).
+        now = time.monotonic()
+        with self._lock:
+            cached = self._services.get(login)
+            if cached is not None and now - cached[0] < SERVICE_TTL_S:
+                return cached[1]
+        service = Service(self.store, login, self.settings)
+        with self._lock:
+            self._services[login] = (now, service)
+            if len(self._services) > 256:
+                self._services.pop(next(iter(self._services)))
+        return service
+
     def _files(self, login: str) -> FileService:
-        return FileService(Service(self.store, login, self.settings), self.blobs)
+        return FileService(self._service(login), self.blobs)
 
     def grant(self, token: str | None) -> UploadGrant:
         """The grant of an upload token; ``InvalidLink`` when missing, tampered or expired."""
@@ -313,7 +331,7 @@ class ResumableUploads:
     def authorise_patch(self, grant: UploadGrant, upload_id: str) -> None:
         """Re-check, through the files service, that the user may still upload here (blocking: reads the store)."""
         up = self._get(grant, upload_id)
-        require_member_upload(self._files(grant.login).service, up.record.conversation_id)
+        require_member_upload(self._service(grant.login), up.record.conversation_id)
 
     def open_patch(self, grant: UploadGrant, upload_id: str, offset: object, length: int | None) -> PatchWriter:
         """A writer for one request's body at ``offset``, after ``authorise_patch`` (call in the server's loop).
