@@ -26,7 +26,7 @@ from support import World, load_xss_payloads, seed_world, snapshot
 
 from conferencing_widgets import Settings, Store
 from conferencing_widgets.chat.service import Service
-from conferencing_widgets.core.errors import InvalidLink, PermissionDenied
+from conferencing_widgets.core.errors import InvalidLink, PermissionDenied, StorageError
 from conferencing_widgets.files import store as att_store
 from conferencing_widgets.files.resumable import ResumableUploads
 from conferencing_widgets.files.service import FileService
@@ -536,3 +536,26 @@ def test_the_widget_issues_tokens_and_trusts_only_stored_files(world: World, end
     assert sent[-1]["type"] == "token"
     widget.receive({"type": "token", "uid": "u4", "conversation": world.borg_case_chat, "name": "c.bin", "size": 10})
     assert sent[-1]["type"] == "refused"
+
+
+def test_a_full_disk_fails_the_upload_cleanly(world: World, uploads: ResumableUploads, endpoint: Endpoint) -> None:
+    before = snapshot(world.store)
+    tok = token(world)
+    loc = create(endpoint, tok, 1000).headers["Location"]
+    upload_id = loc.rstrip("/").rsplit("/", 1)[1]
+    grant = read_upload_token(tok, SECRET)
+    writer = uploads.open_patch(grant, upload_id, 0, None)
+
+    class FullDisk:
+        def write(self, _data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            return None
+
+    writer._fh = FullDisk()  # type: ignore[assignment]
+    with pytest.raises(StorageError) as caught:
+        writer.write(b"x" * 100)
+    assert upload_handler.status_of(caught.value) == 503 and "/" not in str(caught.value)
+    assert head(endpoint, loc, tok).status_code == 404
+    assert_nothing_written(world, before)

@@ -35,7 +35,14 @@ from typing import IO, Any
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.config import Settings
-from conferencing_widgets.core.errors import ConferencingError, InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.errors import (
+    ConferencingError,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+)
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.identity import parse_duration
 from conferencing_widgets.core.model import Attachment
@@ -104,7 +111,14 @@ class PatchWriter:
     def __init__(self, uploads: ResumableUploads, upload: _Upload) -> None:
         self._uploads = uploads
         self._upload = upload
-        self._fh: IO[bytes] | None = upload.part.open("ab")
+        try:
+            self._fh: IO[bytes] | None = upload.part.open("ab")
+        except OSError as exc:
+            uploads._remove(upload.record.id)
+            raise StorageError(
+                _("The upload could not be received right now. Nothing was shared; try again later."),
+                detail=f"opening {upload.part}: {exc}",
+            ) from exc
         self.superseded = False
         self.failed: ConferencingError | None = None
         if upload.writer is not None:
@@ -142,8 +156,9 @@ class PatchWriter:
             self._fh.write(view)
         except OSError as exc:
             self._fail(
-                ConferencingError(
-                    _("The upload could not be written ({error}); try again later.").format(error=exc.strerror)
+                StorageError(
+                    _("The upload could not be received right now. Nothing was shared; try again later."),
+                    detail=f"writing {up.part}: {exc}",
                 )
             )
         assert up.check is not None  # set by open_patch
@@ -246,7 +261,8 @@ class ResumableUploads:
         if up is not None and up.writer is not None:
             up.writer.close()
         for path in self._paths(upload_id):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
     def sweep(self, now: float | None = None) -> int:
         """Remove uploads older than ``upload_expiry`` (finished or not); how many went."""
