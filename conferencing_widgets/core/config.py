@@ -37,6 +37,10 @@ class Settings:
     """Most members one conversation may have."""
     max_upload_bytes: int = 100 * 1024 * 1024
     """Largest file accepted."""
+    upload_token_ttl: str = "30m"
+    """Lifetime of the upload tokens a page's kernel issues (``30m``); a resuming page asks for a fresh one."""
+    upload_expiry: str = "24h"
+    """How long an unfinished resumable upload (and a finished one's record) is kept before it is removed."""
     allowed_types: str = ""
     """Comma-separated allow-list of media types (``image/*`` works); empty allows all."""
     posts_per_minute: int = 120

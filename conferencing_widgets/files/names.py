@@ -53,6 +53,11 @@ def clean_file_name(name: object) -> str:
     return text
 
 
+def endpoint_name(name: object) -> str:
+    """The name a browser declares to the upload endpoint: ``clean_file_name`` with path separators replaced."""
+    return clean_file_name(name).replace("/", "_").replace("\\", "_")
+
+
 def download_name(name: str) -> str:
     """A name a browser may save the file under: path separators and reserved characters replaced."""
     text = clean_file_name(name)
@@ -70,4 +75,4 @@ def type_label(media_type: str) -> str:
     return media_type
 
 
-__all__ = ["MAX_NAME_CHARS", "clean_file_name", "download_name", "human_size", "type_label"]
+__all__ = ["MAX_NAME_CHARS", "clean_file_name", "download_name", "endpoint_name", "human_size", "type_label"]

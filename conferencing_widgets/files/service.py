@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from cachetools import LRUCache
 
@@ -32,6 +34,7 @@ from conferencing_widgets.core.errors import (
     PermissionDenied,
     StorageError,
 )
+from conferencing_widgets.core.identity import parse_duration
 from conferencing_widgets.core.model import Attachment, Call, Conversation, Message
 from conferencing_widgets.files import store as att_store
 from conferencing_widgets.files.detect import (
@@ -41,8 +44,10 @@ from conferencing_widgets.files.detect import (
     detect_media_type,
     preview_kind,
 )
-from conferencing_widgets.files.names import clean_file_name, download_name, human_size, type_label
+from conferencing_widgets.files.images import clean_image
+from conferencing_widgets.files.names import clean_file_name, download_name, endpoint_name, human_size, type_label
 from conferencing_widgets.files.thumbnails import THUMB_SIZE, Thumbnail, ThumbnailCache, make_thumbnail
+from conferencing_widgets.files.tokens import make_upload_token
 from conferencing_widgets.files.upload import UploadSession
 from conferencing_widgets.store.blobs import BlobStore
 
@@ -137,6 +142,24 @@ class FileService:
             )
         return conv, clean, size
 
+    def upload_token(self, conversation_id: int, name: str, size: object) -> tuple[str, str]:
+        """For the resumable endpoint: the name to declare and a short-lived token for this user and conversation.
+
+        The same checks as ``check_upload`` run first (rights, size, name); the endpoint re-checks the rights
+        before accepting bytes and when the file is complete.
+        """
+        conv, clean, _size = self.check_upload(conversation_id, name, size)
+        ttl = parse_duration(self.settings.upload_token_ttl).total_seconds()
+        token = make_upload_token(self.settings.secret, self.service.login, conv.id, ttl)
+        return endpoint_name(clean), token
+
+    def uploaded(self, conversation_id: int, attachment_id: object) -> Attachment:
+        """A file this user has just shared in this conversation through the endpoint; ``NotFound`` otherwise."""
+        att = self.attachment_in(conversation_id, attachment_id if isinstance(attachment_id, int) else None)
+        if att.uploader != self.service.login:
+            raise NotFound(f"No file {att.id} of yours in this conversation.")
+        return att
+
     def begin_upload(
         self, conversation_id: int, name: str, size: object, *, client_id: str | None = None
     ) -> UploadSession:
@@ -178,10 +201,38 @@ class FileService:
             session.cancel()
 
     def _commit(self, session: UploadSession, media_type: str, sha256: str) -> Attachment:
-        # Membership may have changed while the bytes arrived.
-        require_member_upload(self.service, session.conversation_id)
+        return self.store_file(
+            session.conversation_id,
+            name=session.name,
+            path=session.path,
+            size=session.size,
+            media_type=media_type,
+            sha256=sha256,
+            client_id=session.client_id,
+        )
+
+    def store_file(
+        self,
+        conversation_id: int,
+        *,
+        name: str,
+        path: Path,
+        size: int,
+        media_type: str,
+        sha256: str,
+        client_id: str | None,
+    ) -> Attachment:
+        """Store a fully received, checked local file and post its message: everything or nothing.
+
+        Rights are checked again (membership may have changed while the bytes arrived). Photos lose their EXIF
+        (location) here, orientation applied (``images.clean_image``), so hash and size are the stored bytes'.
+        The local file is moved into the blob store (or copied, for a remote one).
+        """
+        require_member_upload(self.service, conversation_id)
+        if clean_image(path, media_type):
+            sha256, size = file_sha256(path), path.stat().st_size
         store = self.service.store
-        staged = self.blobs.stage(session.path, sha256)
+        staged = self.blobs.stage(path, sha256)
         finalising: list[bool] = []
 
         def finalise() -> None:
@@ -191,14 +242,14 @@ class FileService:
         try:
             attachment, _message, fresh = att_store.add_attachment(
                 store,
-                conversation_id=session.conversation_id,
+                conversation_id=conversation_id,
                 uploader=self.service.login,
-                name=session.name,
+                name=name,
                 media_type=media_type,
-                size=session.size,
+                size=size,
                 sha256=sha256,
-                body=f"Shared a file: {session.name} ({human_size(session.size)})",
-                client_id=session.client_id,
+                body=f"Shared a file: {name} ({human_size(size)})",
+                client_id=client_id,
                 before_commit=finalise,
             )
         except BaseException as exc:
@@ -321,6 +372,15 @@ def read_attachment_bytes(service: Service, attachment_id: int) -> tuple[Attachm
     For other features, e.g. a whiteboard drawing a shared image as its background.
     """
     return FileService(service).read(attachment_id)
+
+
+def file_sha256(path: Path, block: int = 4 << 20) -> str:
+    """The SHA-256 of a local file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while data := fh.read(block):
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def require_member_upload(service: Service, conversation_id: int) -> Conversation:

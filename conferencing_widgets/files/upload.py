@@ -6,21 +6,16 @@ its message, everything or nothing) or ``cancel`` (nothing stays). The service o
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import hashlib
 import uuid
 from typing import TYPE_CHECKING, Literal
 
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, StorageError
 from conferencing_widgets.core.model import Attachment, Conversation
-from conferencing_widgets.files.detect import ACTIVE_TYPES, detect_media_type, parse_allowed_types, type_allowed
+from conferencing_widgets.files.content import HEAD_BYTES, ContentCheck
 
 if TYPE_CHECKING:
     from conferencing_widgets.files.service import FileService
-
-HEAD_BYTES = 64 * 1024
-"""How much of the start of a file type detection looks at."""
 
 
 class UploadSession:
@@ -37,11 +32,7 @@ class UploadSession:
         self.client_id = client_id
         self.received = 0
         self.state: Literal["open", "done", "cancelled", "failed"] = "open"
-        self.media_type: str | None = None
-        self._hash = hashlib.sha256()
-        self._head = bytearray()
-        self._text: codecs.IncrementalDecoder | None = None
-        self._text_ok = True
+        self._check = ContentCheck(name, size, files.settings.allowed_types)
         self.path, self._fh = files.blobs.new_spool_file()
 
     @property
@@ -74,52 +65,18 @@ class UploadSession:
                 "The upload could not be received right now. Nothing was shared; try again later.",
                 detail=f"writing the upload's temporary file: {exc}",
             ) from exc
-        self._hash.update(view)
-        self._track_text(view)
+        try:
+            self._check.feed(view)
+        except InvalidInput:
+            self._fail()
+            raise
         self.received += len(view)
-        if self.media_type is None and (len(self._head) >= HEAD_BYTES or self.received == self.size):
-            self._check_type()
         return self.received
 
-    def _track_text(self, view: memoryview) -> None:
-        if len(self._head) < HEAD_BYTES:
-            self._head += view[: HEAD_BYTES - len(self._head)]
-        if not self._text_ok:
-            return
-        chunk = bytes(view)
-        if b"\x00" in chunk:
-            self._text_ok = False
-        elif not chunk.isascii():
-            if self._text is None:
-                self._text = codecs.getincrementaldecoder("utf-8")()
-            try:
-                self._text.decode(chunk, final=False)
-            except UnicodeDecodeError:
-                self._text_ok = False
-
-    def _check_type(self) -> None:
-        media_type = detect_media_type(bytes(self._head), self.name)
-        allowed = parse_allowed_types(self.files.settings.allowed_types)
-        if not type_allowed(media_type, allowed):
-            self._fail()
-            raise InvalidInput(
-                f"{self.name} is {media_type}, which this server does not accept. Allowed types: {', '.join(allowed)}."
-            )
-        self.media_type = media_type
-        if not media_type.startswith("text/"):
-            self._text_ok = False  # binary: no need to validate the rest as UTF-8
-
-    def _final_type(self) -> str:
-        media_type = self.media_type or detect_media_type(bytes(self._head), self.name)
-        if media_type.startswith("text/") and media_type not in ACTIVE_TYPES:
-            if self._text is not None and self._text_ok:
-                try:
-                    self._text.decode(b"", final=True)
-                except UnicodeDecodeError:
-                    self._text_ok = False
-            if not self._text_ok:
-                media_type = "application/octet-stream"
-        return media_type
+    @property
+    def media_type(self) -> str | None:
+        """The type sniffed from the start of the file, once it has arrived."""
+        return self._check.media_type
 
     def finish(self) -> Attachment:
         """Store the file and post its message; everything or nothing."""
@@ -131,14 +88,8 @@ class UploadSession:
             )
         try:
             self._fh.close()
-            media_type = self._final_type()
-            allowed = parse_allowed_types(self.files.settings.allowed_types)
-            if not type_allowed(media_type, allowed):
-                raise InvalidInput(
-                    f"{self.name} is {media_type}, which this server does not accept. "
-                    f"Allowed types: {', '.join(allowed)}."
-                )
-            attachment = self.files._commit(self, media_type, self._hash.hexdigest())
+            media_type = self._check.final_type()
+            attachment = self.files._commit(self, media_type, self._check.hexdigest())
         except BaseException:
             self._fail()
             raise

@@ -19,8 +19,9 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
   (upstream voila issue 1458) and every closed or reloaded page leaks a ~60 MB kernel until culled. Disabling it
   removes tornado's cross-site request forgery check for this server's POST endpoints, which are Voilà's own
   kernel endpoints: a foreign web page could shut down or interrupt a kernel whose id it knows (ids are random
-  UUIDs that are never shown to other users). No endpoint changes our data: every write goes through the kernel,
-  and the kernel checks the signed link. We accept that; culling is the second line of defence.
+  UUIDs that are never shown to other users). No cookie-authorised endpoint changes our data: every write goes
+  through the kernel, which checks the signed link, or through the upload endpoint, which takes a bearer token in
+  a header that a cross-site page cannot send. We accept that; culling is the second line of defence.
 - ``MappingKernelManager.cull_idle_timeout`` 600 s / ``cull_interval`` 60 s, ``cull_connected`` false: kernels
   of pages that vanished without the beacon (crash, lost network) are reclaimed; an open page is never culled.
   A kernel whose background task keeps updating widgets is never idle, so the UI updates only on real changes.
@@ -28,6 +29,9 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
 - ``Voila.kernel_websocket_connection_class`` = ``voila.kernel_ws.NoDelayKernelWebsocketConnection``:
   jupyter_server's class with ``TCP_NODELAY`` set. Tornado leaves Nagle on, which added ~40 ms to every widget
   round trip that follows another one (measured 48 ms -> 3 ms) and capped chunked uploads.
+- ``Voila.identity_provider_class`` = ``voila.upload_handler.UploadIdentityProvider``: jupyter_server's default
+  identity provider plus the resumable upload endpoint's routes (``/conferencing/upload/``). Standalone Voilà
+  loads no server extensions; the identity provider's handlers are the one set it mounts from configuration.
 
 FontAwesome: Voilà 0.5's ``lab`` template links FontAwesome 5 CSS from cdn.jsdelivr.net, which is unreachable
 offline. There is no setting to change that link (only a custom template could drop it). Voilà's own front-end

@@ -1,7 +1,16 @@
-// "+" -> Upload new file. The button opens the file chooser from the click itself; each chosen file is sliced
-// here and sent to Python as binary buffers (`chunk_bytes` each, at most `window` unacknowledged), so no frame
-// comes near the websocket limit and the page never holds a whole file in memory. Files over the size limit
-// are refused before a byte is sent. Uploads run one after another; Python acknowledges every chunk.
+// "+" -> Upload new file. The button opens the file chooser from the click itself (on phones and tablets a
+// second button opens the camera: `accept="image/*"` + `capture`). Files over the size limit are refused before
+// a byte is sent. Uploads run one after another.
+//
+// Main path, outside the kernel: Python checks the upload and answers with a short-lived token; the bytes go to
+// the Voila server's resumable endpoint (tus core: POST creates, HEAD tells the offset, PATCH appends) in
+// `http_chunk_bytes` requests straight from the File (the browser streams them from disk). After a dropout the
+// upload resumes from the server's offset; the upload's address and the file's identity (name, size, last
+// modified) are kept in localStorage, so after a reload choosing the same file again resumes it too. When the
+// server has stored the file it answers with the attachment id, and Python is told (it checks and refreshes).
+//
+// Fallback where there is no endpoint (JupyterLab): each file is sliced here and sent to Python as binary
+// buffers over the kernel websocket (`chunk_bytes` each, at most `window` unacknowledged).
 //
 // The upload queue belongs to the model (set up in `initialize`), not to a view: closing the "+" menu or
 // re-rendering the button never interrupts a running upload. Views only draw the queue.
@@ -62,7 +71,13 @@ function next(q) {
   q.active = item;
   item.status = "starting";
   changed(q);
-  q.model.send({ type: "begin", uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "" });
+  if (item.resume) {
+    item.mode = "http";
+    q.model.send({ type: "token", uid: item.uid, conversation: item.resume.conversation, name: item.file.name, size: item.file.size });
+    return;
+  }
+  item.mode = q.httpMissing ? "ws" : "http";
+  q.model.send({ type: "begin", mode: item.mode, uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "" });
 }
 
 const READ_BLOCK = 4 * 1024 * 1024; // the browser reads files fastest in big slices; chunks are cut from them
@@ -129,7 +144,16 @@ function model_send_cancel(q, item) {
 function onMessage(q, msg) {
   const item = q.items.find((i) => i.uid === msg.uid);
   if (!item) return;
-  if (msg.type === "ready" && item.status === "starting") {
+  if (msg.type === "token") {
+    if (["starting", "paused"].includes(item.status)) {
+      item.token = msg.token;
+      item.name = msg.name;
+      item.conversation = msg.conversation;
+      httpStart(q, item);
+    }
+  } else if (item.mode === "http" && item.status === "done") {
+    // Python's answer to "uploaded": the file is stored already, whatever it says.
+  } else if (msg.type === "ready" && item.status === "starting") {
     item.status = "sending";
     item.started = performance.now();
     changed(q);
@@ -144,14 +168,18 @@ function onMessage(q, msg) {
     item.seconds = (performance.now() - (item.started || performance.now())) / 1000;
     finish(q, item, "done", "");
   } else if (msg.type === "refused" || msg.type === "failed") {
+    if (item.mode === "http") forget(item); // e.g. no longer a member: a resume would be refused too
     finish(q, item, msg.type, msg.message);
   }
 }
 
 function enqueue(q, files) {
   const max = q.model.get("max_bytes");
+  const pending = loadPending();
   for (const file of files) {
     const item = { uid: newId(), file, status: "waiting", sent: 0, sendPos: 0, readPos: 0, block: null, nextBlock: null, acked: 0, inflight: 0, message: "" };
+    const saved = pending[identity(file)];
+    if (saved && saved.url && Number.isInteger(saved.conversation)) item.resume = saved;
     if (max > 0 && file.size > max) {
       // Refused here, before any byte is sent; the limit is named.
       item.status = "refused";
@@ -164,13 +192,221 @@ function enqueue(q, files) {
   next(q);
 }
 
+// -- the resumable endpoint --------------------------------------------------------------------------
+
+const PENDING_KEY = "cw-upload-pending-v1"; // localStorage: file identity -> {url, conversation, offset, size, name}
+const TUS = "1.0.0";
+
+function identity(file) {
+  return JSON.stringify([file.name, file.size, file.lastModified]);
+}
+
+function loadPending() {
+  try {
+    const data = JSON.parse(localStorage.getItem(PENDING_KEY) || "{}");
+    return data && typeof data === "object" ? data : {};
+  } catch (_e) {
+    return {};
+  }
+}
+
+function savePending(data) {
+  try { localStorage.setItem(PENDING_KEY, JSON.stringify(data)); } catch (_e) { /* private mode: no resume after reload */ }
+}
+
+function remember(item) {
+  const data = loadPending();
+  data[identity(item.file)] = { url: item.url, conversation: item.conversation, offset: item.offset || 0, size: item.file.size, name: item.file.name, saved: Date.now() };
+  savePending(data);
+}
+
+function forget(item) {
+  const data = loadPending();
+  delete data[identity(item.file)];
+  savePending(data);
+}
+
+function stats(item) {
+  // Bytes that left this page per file name, for tests and the benchmark (a resumed upload adds to the same entry).
+  const all = (window.__cwUploadStats = window.__cwUploadStats || {});
+  return (all[item.file.name] = all[item.file.name] || { sent: 0, requests: 0, resumedAt: [] });
+}
+
+function baseUrl() {
+  try {
+    const el = document.getElementById("jupyter-config-data");
+    const url = el ? JSON.parse(el.textContent).baseUrl : null;
+    if (url) return url;
+  } catch (_e) { /* fall through */ }
+  return "/";
+}
+
+function endpointUrl(q) {
+  return new URL(baseUrl().replace(/\/$/, "") + q.model.get("endpoint"), window.location.origin).href;
+}
+
+function request(item, method, url, headers, body, onProgress) {
+  // One XHR (it reports upload progress; fetch does not). Resolves {status, headers, body}; status 0 = network.
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    item.xhr = xhr;
+    xhr.open(method, url);
+    xhr.setRequestHeader("Tus-Resumable", TUS);
+    if (item.token) xhr.setRequestHeader("Authorization", "Bearer " + item.token);
+    for (const [k, v] of Object.entries(headers || {})) xhr.setRequestHeader(k, v);
+    if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded);
+    const done = () => {
+      if (item.xhr === xhr) item.xhr = null;
+      let message = "";
+      try { message = JSON.parse(xhr.responseText || "{}").error || ""; } catch (_e) { /* not JSON */ }
+      resolve({ status: xhr.status, header: (h) => xhr.getResponseHeader(h), message });
+    };
+    xhr.onload = done;
+    xhr.onerror = done;
+    xhr.onabort = done;
+    xhr.ontimeout = done;
+    xhr.send(body === undefined ? null : body);
+  });
+}
+
+function b64(text) {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
+
+async function httpStart(q, item) {
+  item.status = "sending";
+  item.started = item.started || performance.now();
+  item.message = "";
+  changed(q);
+  if (!item.url && item.resume) item.url = item.resume.url;
+  if (!item.url) {
+    const meta = `filename ${b64(item.name || item.file.name)},client_id ${b64("upload-" + item.uid.slice(0, 32))}`;
+    const res = await request(item, "POST", endpointUrl(q), { "Upload-Length": String(item.file.size), "Upload-Metadata": meta });
+    if (item.status !== "sending") return;
+    if (res.status === 201 && res.header("Location") && res.header("Tus-Resumable")) {
+      item.url = new URL(res.header("Location"), window.location.origin).href;
+      item.offset = 0;
+      remember(item);
+    } else if ([404, 405].includes(res.status) || (res.status !== 0 && !res.header("Tus-Resumable"))) {
+      // No endpoint on this server: the kernel websocket carries the file instead.
+      q.httpMissing = true;
+      item.mode = "ws";
+      item.status = "starting";
+      q.model.send({ type: "begin", mode: "ws", uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "" });
+      return;
+    } else {
+      return httpTrouble(q, item, res);
+    }
+  } else {
+    const res = await request(item, "HEAD", item.url);
+    if (item.status !== "sending") return;
+    if (res.status !== 200) return httpTrouble(q, item, res);
+    item.offset = Number(res.header("Upload-Offset"));
+    stats(item).resumedAt.push(item.offset);
+    if (res.header("Upload-Attachment")) return httpDone(q, item, Number(res.header("Upload-Attachment")));
+  }
+  item.retryDelay = 0;
+  httpPump(q, item);
+}
+
+async function httpPump(q, item) {
+  const chunk = Math.max(65536, q.model.get("http_chunk_bytes"));
+  const st = stats(item);
+  while (item.status === "sending") {
+    const start = item.offset;
+    const end = Math.min(item.file.size, start + chunk);
+    let reported = 0;
+    st.requests += 1;
+    const res = await request(item, "PATCH", item.url, { "Upload-Offset": String(start), "Content-Type": "application/offset+octet-stream" },
+      item.file.slice(start, end), (loaded) => {
+        st.sent += loaded - reported;
+        reported = loaded;
+        item.acked = start + loaded;
+        changed(q);
+      });
+    if (res.status === 204) st.sent += end - start - reported; // the last progress event may not cover all
+    if (item.status !== "sending") return;
+    if (res.status !== 204) return httpTrouble(q, item, res);
+    item.offset = Number(res.header("Upload-Offset"));
+    item.acked = item.offset;
+    item.retryDelay = 0;
+    item.tokenRetry = false;
+    const attachment = res.header("Upload-Attachment");
+    if (attachment) return httpDone(q, item, Number(attachment));
+    remember(item);
+    changed(q);
+  }
+}
+
+function httpTrouble(q, item, res) {
+  if (res.status === 0 || res.status === 409 || res.status === 423 || res.status >= 502) {
+    // The network dropped (or the offset moved): ask the server where it stands, after a pause.
+    item.status = "paused";
+    item.message = "";
+    changed(q);
+    const delay = Math.min(5000, Math.max(500, (item.retryDelay || 250) * 2));
+    item.retryDelay = delay;
+    const retry = () => {
+      window.removeEventListener("online", retry);
+      clearTimeout(item.retryTimer);
+      if (item.status === "paused") httpStart(q, item);
+    };
+    window.addEventListener("online", retry);
+    item.retryTimer = setTimeout(retry, delay);
+    return;
+  }
+  if (res.status === 401 && !item.tokenRetry) {
+    // The token expired (a long dropout): the kernel issues a fresh one, then the upload goes on.
+    item.tokenRetry = true;
+    item.status = "paused";
+    q.model.send({ type: "token", uid: item.uid, conversation: item.conversation, name: item.file.name, size: item.file.size });
+    return;
+  }
+  if (res.status === 404 && item.url) {
+    // The server no longer knows this upload (expired, or another server): start it again from the beginning.
+    forget(item);
+    item.url = null;
+    item.resume = null;
+    return httpStart(q, item);
+  }
+  forget(item);
+  finish(q, item, "failed", res.message || `The upload failed (HTTP ${res.status}). Upload the file again.`);
+}
+
+function httpDone(q, item, attachment) {
+  forget(item);
+  item.acked = item.file.size;
+  item.seconds = (performance.now() - (item.started || performance.now())) / 1000;
+  try {
+    q.model.send({ type: "uploaded", uid: item.uid, conversation: item.conversation, attachment });
+  } catch (_e) { /* the kernel is away: the stream shows the file when the feed brings it */ }
+  finish(q, item, "done", "");
+}
+
+function httpCancel(item) {
+  if (item.xhr) item.xhr.abort();
+  clearTimeout(item.retryTimer);
+  if (item.url) {
+    const xhr = new XMLHttpRequest();
+    xhr.open("DELETE", item.url);
+    xhr.setRequestHeader("Tus-Resumable", TUS);
+    if (item.token) xhr.setRequestHeader("Authorization", "Bearer " + item.token);
+    xhr.send();
+  }
+  forget(item);
+}
+
 function initialize({ model }) {
   const q = queueFor(model);
   q.model = model;
   model.on("msg:custom", (msg) => onMessage(q, msg));
   return () => {
     for (const item of q.items) {
-      if (["starting", "sending", "finishing"].includes(item.status)) item.status = "cancelled";
+      if (["starting", "sending", "finishing", "paused"].includes(item.status)) {
+        item.status = "cancelled"; // an HTTP upload stays resumable: its record in localStorage is kept
+        if (item.xhr) item.xhr.abort();
+        clearTimeout(item.retryTimer);
+      }
     }
     QUEUES.delete(model.get("key"));
   };
@@ -192,12 +428,63 @@ function render({ model, el }) {
   const list = document.createElement("div");
   list.className = "cw-upload-list";
   list.setAttribute("aria-live", "polite");
-  el.append(button, input, list);
+  el.append(button, input);
+  // Phones and tablets: a second entry opens the camera directly (the plain chooser offers it too).
+  const coarse = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+  const camera = document.createElement("button");
+  const cameraInput = document.createElement("input");
+  if (coarse) {
+    cameraInput.type = "file";
+    cameraInput.accept = "image/*";
+    cameraInput.setAttribute("capture", "environment");
+    cameraInput.hidden = true;
+    cameraInput.className = "cw-upload-camera-input";
+    cameraInput.setAttribute("aria-hidden", "true");
+    camera.type = "button";
+    camera.className = "cw-upload-camera jupyter-button";
+    el.append(camera, cameraInput);
+  }
+  el.append(list);
 
   function sync() {
     button.textContent = model.get("label");
     button.disabled = model.get("disabled");
     button.title = `Share files up to ${model.get("max_label")} each`;
+    camera.textContent = model.get("camera_label");
+    camera.disabled = model.get("disabled");
+  }
+
+  function pendingRows() {
+    // Uploads cut off before a reload: choosing the same file again resumes them.
+    const running = new Set(q.items.map((i) => identity(i.file)));
+    return Object.entries(loadPending()).filter(([key]) => !running.has(key)).map(([key, p]) => {
+      const r = document.createElement("div");
+      r.className = "cw-upload-item cw-upload-pending";
+      const name = document.createElement("span");
+      name.className = "cw-upload-name";
+      name.textContent = String(p.name || "");
+      const info = document.createElement("span");
+      info.className = "cw-upload-info";
+      const pct = Math.floor((100 * (p.offset || 0)) / Math.max(1, p.size || 1));
+      info.textContent = `paused at ${pct}%: choose the same file again to resume`;
+      const resume = document.createElement("button");
+      resume.type = "button";
+      resume.className = "cw-upload-resume";
+      resume.textContent = "Resume";
+      resume.addEventListener("click", () => { input.value = ""; input.click(); });
+      const discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "cw-upload-dismiss";
+      discard.textContent = "Discard";
+      discard.addEventListener("click", () => {
+        const data = loadPending();
+        delete data[key];
+        savePending(data); // the server removes the partial file when it expires
+        draw();
+      });
+      r.append(name, info, resume, discard);
+      return r;
+    });
   }
 
   function row(item) {
@@ -217,6 +504,7 @@ function render({ model, el }) {
       waiting: "waiting",
       starting: "starting…",
       sending: `${pct}% of ${humanSize(item.file.size)}`,
+      paused: `${pct}%: connection lost, resuming…`,
       finishing: "saving…",
       done: `shared (${humanSize(item.file.size)})`,
       cancelled: "cancelled",
@@ -225,7 +513,7 @@ function render({ model, el }) {
     }[item.status];
     info.textContent = text || item.status;
     r.append(name, bar, info);
-    if (["waiting", "starting", "sending"].includes(item.status)) {
+    if (["waiting", "starting", "sending", "paused"].includes(item.status)) {
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "cw-upload-cancel";
@@ -233,7 +521,8 @@ function render({ model, el }) {
       cancel.addEventListener("click", () => {
         const wasRunning = item.status !== "waiting";
         item.status = "cancelled";
-        if (wasRunning) model_send_cancel(q, item);
+        if (wasRunning && item.mode === "http") httpCancel(item);
+        else if (wasRunning) model_send_cancel(q, item);
         finish(q, item, "cancelled", "");
       });
       r.append(cancel);
@@ -265,7 +554,7 @@ function render({ model, el }) {
     scheduled = true;
     requestAnimationFrame(() => {
       scheduled = false;
-      list.replaceChildren(...q.items.map(row));
+      list.replaceChildren(...q.items.map(row), ...pendingRows());
     });
   }
 
@@ -274,15 +563,23 @@ function render({ model, el }) {
     input.value = "";
     input.click(); // inside the user's click: the chooser opens
   });
-  input.addEventListener("change", () => {
-    const files = Array.from(input.files || []);
-    input.value = "";
-    if (files.length) enqueue(q, files);
+  for (const picker of [input, cameraInput]) {
+    picker.addEventListener("change", () => {
+      const files = Array.from(picker.files || []);
+      picker.value = "";
+      if (files.length) enqueue(q, files);
+    });
+  }
+  camera.addEventListener("click", () => {
+    if (model.get("disabled")) return;
+    cameraInput.value = "";
+    cameraInput.click();
   });
   q.bus.addEventListener("change", draw);
   model.on("change:label", sync);
   model.on("change:disabled", sync);
   model.on("change:max_label", sync);
+  model.on("change:camera_label", sync);
   sync();
   draw();
   return () => q.bus.removeEventListener("change", draw);

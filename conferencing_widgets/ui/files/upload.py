@@ -1,8 +1,15 @@
 """The "+" menu's Upload new file entry (CSS class ``cw-upload``).
 
-Its JavaScript (``assets/upload.js``) opens the file chooser from the click itself and sends each file in binary
-chunks, a few in flight, so no websocket frame comes near the limit and the kernel stays responsive. Python only
-passes the chunks to an ``UploadSession`` of the file service and acknowledges them.
+Its JavaScript (``assets/upload.js``) opens the file chooser from the click itself. Each file then travels
+outside the kernel: Python checks the upload (rights, size, name) and answers with a short-lived upload token;
+the browser sends the bytes to the Voilà server's resumable endpoint (``voila/upload_handler.py``) in big HTTP
+PATCH requests, resumes from the server's offset after a dropout or a page reload, and tells Python the
+attachment id once the server has stored the file; Python checks it is this user's file in this conversation
+and refreshes the page.
+
+Fallback, where there is no endpoint (a notebook in JupyterLab, a server without ``voila.json``): the browser
+sends the file in binary chunks over the kernel websocket (``begin`` with ``mode: "ws"``, ``chunk``, ``end``),
+and Python passes them to an ``UploadSession`` of the file service.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import anywidget
 import traitlets
 
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Attachment, Conversation
+from conferencing_widgets.files.resumable import UPLOAD_PATH
 from conferencing_widgets.files.service import FileService, UploadSession, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
 
@@ -30,6 +39,8 @@ UPLOAD_CHUNK_BYTES = 512 * 1024
 """Bytes per chunk the browser sends (well under the 10 MiB websocket frame limit). See benchmarks/upload_bench."""
 UPLOAD_WINDOW = 2
 """Chunks in flight before the browser waits for an acknowledgement."""
+HTTP_CHUNK_BYTES = 8 * 1024 * 1024
+"""Bytes per PATCH request to the endpoint (a reverse proxy's client_max_body_size must allow it)."""
 
 
 class UploadWidget(anywidget.AnyWidget):
@@ -44,12 +55,19 @@ class UploadWidget(anywidget.AnyWidget):
     max_label = traitlets.Unicode("", help="The size limit in words, e.g. '100 MB'.").tag(sync=True)
     chunk_bytes = traitlets.Int(UPLOAD_CHUNK_BYTES, help="Bytes per chunk sent by the browser.").tag(sync=True)
     window = traitlets.Int(UPLOAD_WINDOW, help="Chunks in flight before the browser waits.").tag(sync=True)
+    endpoint = traitlets.Unicode(UPLOAD_PATH, help="The resumable endpoint's path under Voila's base URL.").tag(
+        sync=True
+    )
+    http_chunk_bytes = traitlets.Int(HTTP_CHUNK_BYTES, help="Bytes per PATCH request to the endpoint.").tag(sync=True)
+    camera_label = traitlets.Unicode("", help="Text of the camera button on phones and tablets.").tag(sync=True)
 
     def __init__(self, files: FileService, conversation: Callable[[], Conversation | None], **kwargs: Any) -> None:
         limit = files.settings.max_upload_bytes
         # Read at call time, so a benchmark (or a deployment's startup code) can tune the module constants.
         kwargs.setdefault("chunk_bytes", UPLOAD_CHUNK_BYTES)
         kwargs.setdefault("window", UPLOAD_WINDOW)
+        kwargs.setdefault("http_chunk_bytes", HTTP_CHUNK_BYTES)
+        kwargs.setdefault("camera_label", _("Take a photo"))
         super().__init__(key=uuid.uuid4().hex, max_bytes=limit, max_label=human_size(limit), **kwargs)
         self.add_class("cw-upload")
         self.service = files.service
@@ -77,7 +95,13 @@ class UploadWidget(anywidget.AnyWidget):
         uid = content.get("uid")
         if not isinstance(uid, str) or not uid or len(uid) > 64:
             return
-        if kind == "begin":
+        if kind == "begin" and content.get("mode") == "http":
+            self._grant(uid, content)
+        elif kind == "token":
+            self._refresh(uid, content)
+        elif kind == "uploaded":
+            self._uploaded(uid, content)
+        elif kind == "begin":
             self._begin(uid, content)
         elif kind == "chunk":
             self._chunk(uid, content, buffers or [])
@@ -90,6 +114,51 @@ class UploadWidget(anywidget.AnyWidget):
 
     def _on_custom(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         self.receive(content, buffers)
+
+    def _grant(self, uid: str, content: dict[str, Any]) -> None:
+        # Checked here first (rights, size, name): a refusal never costs a request to the endpoint.
+        conv = self._conversation()
+        if conv is None:
+            self._reply({"type": "refused", "uid": uid, "message": _("Open a conversation first.")})
+            return
+        try:
+            name, token = self.files.upload_token(conv.id, str(content.get("name", "")), content.get("size"))
+        except ConferencingError as exc:
+            self._reply({"type": "refused", "uid": uid, "message": str(exc)})
+            return
+        self._reply({"type": "token", "uid": uid, "token": token, "name": name, "conversation": conv.id})
+
+    def _refresh(self, uid: str, content: dict[str, Any]) -> None:
+        # A resumed upload (after a dropout or a reload) needs a token for the conversation it was started in.
+        conversation = content.get("conversation")
+        try:
+            if not isinstance(conversation, int) or isinstance(conversation, bool):
+                raise ConferencingError(_("This upload belongs to no conversation; upload the file again."))
+            name, token = self.files.upload_token(conversation, str(content.get("name", "")), content.get("size"))
+        except ConferencingError as exc:
+            self._reply({"type": "refused", "uid": uid, "message": str(exc)})
+            return
+        self._reply({"type": "token", "uid": uid, "token": token, "name": name, "conversation": conversation})
+
+    def _uploaded(self, uid: str, content: dict[str, Any]) -> None:
+        # The server stored the file; trust only what the store says about it.
+        conversation = content.get("conversation")
+        try:
+            if not isinstance(conversation, int) or isinstance(conversation, bool):
+                raise ConferencingError(_("This upload belongs to no conversation."))
+            att = self.files.uploaded(conversation, content.get("attachment"))
+        except ConferencingError as exc:
+            self._reply({"type": "failed", "uid": uid, "message": str(exc)})
+            return
+        self._reply({"type": "done", "uid": uid, "attachment": att.id})
+        self._notify(att)
+
+    def _notify(self, att: Attachment) -> None:
+        for callback in self._done:
+            try:
+                callback(att)
+            except Exception:  # noqa: BLE001 - the upload itself succeeded
+                log.exception("upload callback failed")
 
     def _begin(self, uid: str, content: dict[str, Any]) -> None:
         conv = self._conversation()
@@ -135,11 +204,7 @@ class UploadWidget(anywidget.AnyWidget):
             self._reply({"type": "failed", "uid": uid, "message": str(exc)})
             return
         self._reply({"type": "done", "uid": uid, "attachment": att.id})
-        for callback in self._done:
-            try:
-                callback(att)
-            except Exception:  # noqa: BLE001 - the upload itself succeeded
-                log.exception("upload callback failed")
+        self._notify(att)
 
     def close(self) -> None:
         """Cancel running uploads (their temporary files go) and close the widget."""
@@ -149,4 +214,4 @@ class UploadWidget(anywidget.AnyWidget):
         super().close()
 
 
-__all__ = ["UPLOAD_CHUNK_BYTES", "UPLOAD_WINDOW", "UploadWidget"]
+__all__ = ["HTTP_CHUNK_BYTES", "UPLOAD_CHUNK_BYTES", "UPLOAD_WINDOW", "UploadWidget"]
