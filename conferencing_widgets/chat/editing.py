@@ -7,11 +7,12 @@ it exists or not, so ids cannot be probed; a refused change writes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
-from conferencing_widgets.core.model import Conversation, Message, MessageVersion
+from conferencing_widgets.core.model import Conversation, Message, MessageVersion, Reaction
 
 if TYPE_CHECKING:
     from conferencing_widgets.core.config import Settings
@@ -20,6 +21,18 @@ if TYPE_CHECKING:
 
 ACTIONS = ("reply", "edit", "delete", "react")
 """What a row may offer; ``message_actions`` says which of them one user may do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageExtras:
+    """What the rows of one page need besides their messages."""
+
+    originals: dict[int, Message]
+    """The messages replied to (and the page's own), by id."""
+    reactions: dict[int, list[Reaction]]
+    """Reactions per message id."""
+    actions: dict[int, tuple[str, ...]]
+    """Per message, which of ``ACTIONS`` this user may do."""
 
 
 def _message_id(message_id: object) -> int:
@@ -113,9 +126,24 @@ class EditingMixin:
         conv = self.require_readable(conversation_id)
         return self.store.messages_by_id(conv.id, [_message_id(i) for i in message_ids])
 
+    def message_extras(self, conversation_id: int, messages: Sequence[Message]) -> MessageExtras:
+        """What a page of rows shows besides the messages, with one rights check: the originals replied to, the
+        reactions and this user's actions."""
+        conv = self.require_readable(conversation_id)
+        shown = {m.id: m for m in messages if m.conversation_id == conv.id}
+        wanted = [m.reply_to_id for m in shown.values() if m.reply_to_id is not None and m.reply_to_id not in shown]
+        originals = {**shown, **(self.store.messages_by_id(conv.id, wanted) if wanted else {})}
+        return MessageExtras(
+            originals=originals,
+            reactions=self.store.reactions_of(conv.id, list(shown)),
+            actions=self._actions(conv, shown.values()),
+        )
+
     def message_actions(self, conversation_id: int, messages: Iterable[Message]) -> dict[int, tuple[str, ...]]:
         """Per message, which of ``ACTIONS`` this user may do (the UI shows only these; the service checks anyway)."""
-        conv = self.require_readable(conversation_id)
+        return self._actions(self.require_readable(conversation_id), messages)
+
+    def _actions(self, conv: Conversation, messages: Iterable[Message]) -> dict[int, tuple[str, ...]]:
         member = self._is_member(conv)
         may_post = policy.can_post(self.user, is_member=member)
         out: dict[int, tuple[str, ...]] = {}

@@ -113,20 +113,16 @@ def message_rows(service: Service, messages: list[Message], renderers: Renderers
     """Rows for a page of messages (all of one conversation), looking up authors, quotes and reactions once."""
     if not messages:
         return []
-    cid = messages[0].conversation_id
-    shown = {m.id: m for m in messages}
-    wanted = [m.reply_to_id for m in messages if m.reply_to_id is not None and m.reply_to_id not in shown]
-    originals = {**shown, **service.messages_by_id(cid, wanted)}
-    reactions = service.reactions(cid, list(shown))
-    logins = {m.author for m in messages} | {m.author for m in originals.values()}
-    logins |= {who for rs in reactions.values() for r in rs for who in r.logins}
+    extras = service.message_extras(messages[0].conversation_id, messages)
+    logins = {m.author for m in messages} | {m.author for m in extras.originals.values()}
+    logins |= {who for rs in extras.reactions.values() for r in rs for who in r.logins}
     people = service.people(logins)
     ctx = PageContext(
         people=people,
         group_names={g: service.group(g).name for g in {u.group_id for u in people.values()}},
-        originals=originals,
-        reactions=reactions,
-        actions=service.message_actions(cid, messages),
+        originals=extras.originals,
+        reactions=extras.reactions,
+        actions=extras.actions,
     )
     return [message_row(service, m, ctx, renderers) for m in messages]
 
