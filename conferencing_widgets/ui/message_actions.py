@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
@@ -35,7 +36,7 @@ class MessageActions:
         self.area = area
 
     @property
-    def _service(self) -> Any:
+    def _service(self) -> Service:
         return self.area.service
 
     def _row(self, message_id: int) -> dict[str, Any] | None:
@@ -112,8 +113,7 @@ class MessageActions:
         found = self._service.messages_by_id(conv.id, [message_id]) if conv else {}
         if message_id not in found:
             raise ConferencingError(_("That message is not in this conversation."))
-        message: Message = found[message_id]
-        return message
+        return found[message_id]
 
     def send(self, text: str, client_id: str | None) -> Message | None:
         """A send in edit mode edits; in reply mode posts a reply. None: a plain send (the area posts it)."""
@@ -121,8 +121,7 @@ class MessageActions:
         if conv is None or not composer.mode:
             return None
         if composer.mode == "edit":
-            edited: Message = self._service.edit_message(composer.target_id, text)
+            edited = self._service.edit_message(composer.target_id, text)
             self.area.refresh_rows([edited.id])
             return edited
-        reply: Message = self._service.post(conv.id, text, client_id=client_id, reply_to=composer.target_id)
-        return reply
+        return self._service.post(conv.id, text, client_id=client_id, reply_to=composer.target_id)
