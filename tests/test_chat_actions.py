@@ -19,7 +19,7 @@ from conferencing_widgets.core.events import MESSAGE_CHANGE_EVENTS
 from conferencing_widgets.core.markup import render_markdown
 from conferencing_widgets.export import api as export
 from conferencing_widgets.transcript import render as transcript
-from conferencing_widgets.ui.rows import message_rows
+from conferencing_widgets.ui.rows import message_rows, version_rows
 
 PAYLOADS = load_xss_payloads()
 
@@ -206,6 +206,7 @@ def test_xss_catalogue_through_edits_and_reply_quotes(seeded: World) -> None:
         rows = message_rows(adam, [edited, reply], {})
         assert rows[0]["html"] == render_markdown(edited.body)
         assert_safe_html(rows[0]["html"])
+        assert_safe_html(version_rows(alice.message_versions(original.id)[-1:])[0]["html"])
         # The quote follows the edit, as plain text of the first line (the stream sets it with textContent).
         assert rows[1]["reply"]["id"] == original.id and not rows[1]["reply"]["deleted"]
         assert "\n" not in rows[1]["reply"]["text"]

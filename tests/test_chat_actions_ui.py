@@ -76,6 +76,12 @@ def test_up_arrow_edits_the_last_own_message_and_others_see_it_live(demo_store: 
     assert len([r for r in alice.messages.stream.window if "typo" in r["html"]]) == 1  # edited, not posted
     tom.refresh()
     assert row(tom, last)["edited"] and "without a typo" in row(tom, last)["html"]
+    # "edited" shows the earlier versions to readers (sanitised HTML, newest first).
+    sent: list[dict] = []
+    tom.messages.stream.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    tom.messages.stream.message_action("versions", last)
+    assert sent[-1]["type"] == "versions" and sent[-1]["id"] == last
+    assert [v["html"] for v in sent[-1]["versions"]] == ["<p>draft with a typo</p>"]
 
 
 def test_delete_and_react_are_live_and_only_offered_where_allowed(demo_store: Store) -> None:

@@ -10,6 +10,7 @@ from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Message
+from conferencing_widgets.ui.rows import version_rows
 
 if TYPE_CHECKING:
     from conferencing_widgets.ui.messages import MessagesArea
@@ -26,6 +27,8 @@ def stream_labels() -> dict[str, str]:
         "reacted": _("{emoji} by {who}"),
         "edited": _("edited"),
         "jump": _("Show the original message"),
+        "versions": _("Show earlier versions"),
+        "no_versions": _("No earlier versions."),
     }
 
 
@@ -65,6 +68,8 @@ class MessageActions:
                 self.area.refresh_rows([message_id])
             elif action == "jump":
                 self.jump_to(message_id)
+            elif action == "versions":
+                self.area.stream.show_versions(message_id, version_rows(self._service.message_versions(message_id)))
         except ConferencingError as exc:
             self._fail(exc)
 

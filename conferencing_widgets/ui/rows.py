@@ -19,6 +19,7 @@ from conferencing_widgets.core.model import (
     ConversationSummary,
     Message,
     MessageKind,
+    MessageVersion,
     Reaction,
     User,
 )
@@ -107,6 +108,11 @@ def message_row(service: Service, message: Message, ctx: PageContext, renderers:
         "reactions": reaction_chips(ctx.reactions.get(message.id, []), ctx.people, service.login),
         "actions": list(ctx.actions.get(message.id, ())),
     }
+
+
+def version_rows(versions: list[MessageVersion]) -> list[dict[str, Any]]:
+    """Earlier versions of an edited message, newest first: when each was written and its sanitised HTML."""
+    return [{"time": v.written_at.isoformat(), "html": render_markdown(v.body)} for v in reversed(versions)]
 
 
 def message_rows(service: Service, messages: list[Message], renderers: Renderers) -> list[dict[str, Any]]:

@@ -73,6 +73,10 @@ class MessageStreamWidget(anywidget.AnyWidget):
         """Scroll to a shown row and highlight it (after "jump to the original")."""
         self.send({"type": "highlight", "id": int(message_id)})
 
+    def show_versions(self, message_id: int, versions: list[dict[str, Any]]) -> None:
+        """Show (or hide, when shown) the earlier versions under a row: ``[{time, html}]`` with sanitised HTML."""
+        self.send({"type": "versions", "id": int(message_id), "versions": versions})
+
     def on_message_action(self, callback: Any, remove: bool = False) -> None:
         """Register ``callback(action: str, message_id: int, emoji: str | None)`` for reply, edit, delete, react
         and jump (a reply quote clicked). The browser only asks; the service decides."""

@@ -2,8 +2,9 @@
 
 Covered: a reply whose quote jumps to an original pages back (the window around it is loaded and the original
 highlighted), reply mode with Esc, Up arrow in an empty composer to edit the last message, Esc to cancel an edit,
-an edit and a delete seen live in the other page, reactions from the picker, typed in and toggled, with who reacted
-on hover and keyboard focus, and a typed reaction that is not an emoji refused with an error in the area.
+an edit and a delete seen live in the other page, earlier versions opened from the "edited" mark, reactions from
+the picker, typed in and toggled, with who reacted on hover and keyboard focus, and a typed reaction that is not an
+emoji refused with an error in the area.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ def test_edit_and_delete_are_seen_live(
     assert tom.locator(".cw-stream .cw-message", has_text="Spindel").count() == 0
     assert alice.locator(".cw-stream .cw-message", has_text=tag).count() == 1  # edited in place, not re-posted
     assert tom.locator(".cw-stream .cw-message").last.locator(".cw-action-edit, .cw-action-delete").count() == 0
+    # The other reader opens the earlier versions from the "edited" mark.
+    edited.locator(".cw-edited").click()
+    wait_for_text(edited.locator(".cw-versions .cw-version"), f"Spindel at 8000 rpm {tag}")
+    assert edited.locator(".cw-edited").get_attribute("aria-expanded") == "true"
 
     # Delete: a tombstone with author and time in both pages, the text gone.
     row = message(alice, f"Spindle at 8000 rpm {tag}")

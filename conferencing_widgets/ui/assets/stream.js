@@ -148,9 +148,10 @@ function render({ model, el }) {
     time.textContent = fmtTime(row.time);
     head.append(time);
     if (row.edited) {
-      const edited = document.createElement("span");
-      edited.className = "cw-edited";
-      edited.textContent = label(model, "edited", "edited");
+      const edited = button("cw-edited", label(model, "edited", "edited"), label(model, "versions", "Show earlier versions"));
+      edited.removeAttribute("aria-label"); // its text "edited" stays the accessible name; the title says more
+      edited.dataset.messageAction = "versions";
+      edited.setAttribute("aria-expanded", "false");
       head.append(edited);
     }
     const body = document.createElement("div");
@@ -227,6 +228,7 @@ function render({ model, el }) {
     else if (msg.type === "prepend") prepend(msg.rows);
     else if (msg.type === "reset") reset(msg.rows);
     else if (msg.type === "highlight") highlight(msg.id);
+    else if (msg.type === "versions") showVersions(msg.id, msg.versions);
     else if (msg.type === "update") {
       for (const row of msg.rows) {
         const i = rows.findIndex((r) => r.id === row.id);
@@ -247,6 +249,35 @@ function render({ model, el }) {
     n.tabIndex = -1;
     n.focus({ preventScroll: true });
     setTimeout(() => n.classList.remove("cw-highlight"), 4000);
+  }
+
+  function showVersions(id, versions) {
+    const n = byId.get(id);
+    if (!n) return;
+    const open = n.querySelector(".cw-versions");
+    const toggle = n.querySelector(".cw-edited");
+    if (open) { open.remove(); if (toggle) toggle.setAttribute("aria-expanded", "false"); return; }
+    const box = document.createElement("ol");
+    box.className = "cw-versions";
+    if (!versions.length) {
+      const li = document.createElement("li");
+      li.textContent = label(model, "no_versions", "No earlier versions.");
+      box.append(li);
+    }
+    for (const v of versions) {
+      const li = document.createElement("li");
+      li.className = "cw-version";
+      const when = document.createElement("time");
+      when.dateTime = v.time;
+      when.textContent = new Date(v.time).toLocaleString();
+      const body = document.createElement("div");
+      body.className = "cw-version-body";
+      body.innerHTML = v.html; // sanitised on the server like every body
+      li.append(when, body);
+      box.append(li);
+    }
+    n.querySelector(".cw-message-body").after(box);
+    if (toggle) toggle.setAttribute("aria-expanded", "true");
   }
 
   // Message actions: reply, edit, delete, the reaction picker, reaction chips and reply quotes.
