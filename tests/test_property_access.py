@@ -20,6 +20,8 @@ independently of ``policy.py``:
 - the history list holds exactly the readable conversations; the export holds exactly the exportable ones.
 
 Whiteboards are covered too: starting a board (members), opening it (readers) and drawing on it (members).
+So are message actions: reacting (members, on live messages), editing (the author, while a member), deleting
+(the author while a member, or an admin who reads the chat) and reading earlier versions (readers).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from sqlalchemy import select, text
 from conferencing_widgets import (
     ConferencingError,
     ConversationKind,
+    InvalidInput,
     NotFound,
     PermissionDenied,
     Role,
@@ -128,6 +131,8 @@ class AccessMachine(RuleBasedStateMachine):
         self.boards: dict[int, int] = {}
         self.sessions: dict[str, Session] = {}
         self.exports = 0
+        self.authors: dict[int, str] = {}
+        self.deleted: set[int] = set()
 
     def teardown(self) -> None:
         self.store.close()
@@ -350,6 +355,52 @@ class AccessMachine(RuleBasedStateMachine):
         if msg is not None:
             assert msg.conversation_id == cid and msg.author == actor
             self.convs[cid].messages.append(msg.id)
+            self.authors[msg.id] = actor
+
+    @precondition(lambda self: self.authors)
+    @rule(data=st.data(), action=st.sampled_from(["react", "edit", "delete", "versions"]))
+    def act_on_message(self, data: st.DataObject, action: str) -> None:
+        """React to, edit, delete or read the versions of a posted message, as a member, a reader or anyone."""
+        mid = self.pick(data, self.authors, "message")
+        cid = next(c for c, conv in self.convs.items() if mid in conv.messages)
+        who = data.draw(st.sampled_from(["author", "other"]), label="who")
+        actor = self.authors[mid] if who == "author" else self.conversation_and_actor(data)[1]
+        svc = self.session(actor)
+        if svc is None:
+            return
+        gone = mid in self.deleted
+        own = self.authors[mid] == actor
+        admin = self.active(actor) and self.users[actor].role is Role.ADMIN
+        refusal: type[ConferencingError] | None
+        if action == "versions" or (action == "delete" and gone):  # reading; deleting twice is a no-op
+            refusal = self.denial(actor, cid, write=False)
+        elif action == "delete":
+            refusal = self.denial(actor, cid, write=True)
+            if admin and self.can_read(actor, cid):
+                refusal = None  # moderation: an admin deletes any message they read, member or not
+            elif refusal is None and not own:
+                refusal = PermissionDenied
+        else:
+            refusal = self.denial(actor, cid, write=True)
+            if refusal is None and action == "edit" and not own:
+                refusal = PermissionDenied
+            if refusal is None and gone:
+                refusal = InvalidInput
+        runs: dict[str, Callable[[], Any]] = {
+            "react": lambda: svc.react(mid, "👍"),
+            "edit": lambda: svc.edit_message(mid, f"edited by {actor}"),
+            "delete": lambda: svc.delete_message(mid),
+            "versions": lambda: svc.message_versions(mid),
+        }
+        self.attempt(
+            runs[action],
+            allowed=refusal is None,
+            errors=(refusal or NotFound,),
+            what=f"{actor} does {action} on message {mid} of {cid}",
+        )
+        if refusal is None and action == "delete":
+            self.deleted.add(mid)
+            assert self.store.get_message(mid).body == "" and not self.store.message_versions(mid)
 
     @precondition(lambda self: self.convs)
     @rule(data=st.data())

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Select
 
+from conferencing_widgets.chat.editing import EditingMixin
+from conferencing_widgets.chat.reactions import ReactionsMixin
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
@@ -63,8 +65,11 @@ def new_client_id() -> str:
     return uuid.uuid4().hex
 
 
-class Service:
-    """What one user may do. Cheap to create; share the ``Store`` between services."""
+class Service(EditingMixin, ReactionsMixin):
+    """What one user may do. Cheap to create; share the ``Store`` between services.
+
+    Replies, edits, deletions and versions come from ``chat/editing.py``, reactions from ``chat/reactions.py``.
+    """
 
     def __init__(self, store: Store, login: str, settings: Settings | None = None) -> None:
         self.store = store
@@ -333,17 +338,21 @@ class Service:
         client_id: str | None = None,
         kind: MessageKind = MessageKind.TEXT,
         ref_id: int | None = None,
+        reply_to: int | None = None,
     ) -> Message:
-        """Post a message; the same ``client_id`` twice yields one message."""
+        """Post a message (``reply_to``: a message of the same conversation); one message per ``client_id``."""
         conv = self.require_writable(conversation_id)
         text = clean_body(body, self.settings.max_message_chars)
+        reply_id = self.check_reply(conv, reply_to)
         if client_id is not None:
             client_id = str(client_id)
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
                 raise InvalidInput("The client id must be 1 to 64 printable characters.")
         self._check_rate()
         message, _created = self.store.post_message(
-            NewMessage(conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id),
+            NewMessage(
+                conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id, reply_to_id=reply_id
+            ),
             author=self.login,
         )
         return message
@@ -365,7 +374,11 @@ class Service:
     # -- the live feed --------------------------------------------------------------------------
 
     def may_see_event(self, event: Event) -> bool:
-        """Whether an event concerns something this user may read (never leaks other companies)."""
+        """Whether an event concerns something this user may read (never leaks other companies).
+
+        Message changes (``MESSAGE_CHANGE_EVENTS``: edits, deletions, reactions) are conversation events like
+        ``message``: seen by exactly those who may read that conversation.
+        """
         if event.kind == "user" and event.payload.get("login") == self.login:
             # This account changed (e.g. was disabled): re-read it and forget what was readable.
             self._readable.clear()

@@ -17,6 +17,12 @@ class EventKind(str, Enum):
     CONVERSATION = "conversation"
     MEMBERS = "members"
     MESSAGE = "message"
+    MESSAGE_EDITED = "message_edited"
+    """A message's body was edited (ref_id is the message)."""
+    MESSAGE_DELETED = "message_deleted"
+    """A message became a tombstone (ref_id is the message)."""
+    REACTIONS_CHANGED = "reactions_changed"
+    """A reaction was added to or removed from a message (ref_id is the message)."""
     READ = "read"
     """A read mark moved (private to its user)."""
     ATTACHMENT = "attachment"
@@ -36,3 +42,8 @@ class EventKind(str, Enum):
 WHITEBOARD_EVENTS = frozenset(
     k.value for k in (EventKind.WHITEBOARD, EventKind.WB_STROKE, EventKind.WB_CHANGE, EventKind.WB_PROGRESS)
 )
+
+MESSAGE_CHANGE_EVENTS = frozenset(
+    k.value for k in (EventKind.MESSAGE_EDITED, EventKind.MESSAGE_DELETED, EventKind.REACTIONS_CHANGED)
+)
+"""Events after which a message already shown is re-rendered in place (audience: its conversation)."""

@@ -142,6 +142,8 @@ class NewMessage:
     """Text, or a reference to a file, whiteboard or call."""
     ref_id: int | None = None
     """Id of the referenced attachment, whiteboard or call."""
+    reply_to_id: int | None = None
+    """The message of the same conversation this one replies to."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +170,32 @@ class Message:
     """Set when the body was edited."""
     deleted: bool = False
     """True once deleted; the body is then empty."""
+    reply_to_id: int | None = None
+    """The message this one replies to (same conversation)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageVersion:
+    """An earlier body of an edited message."""
+
+    message_id: int
+    """The edited message."""
+    body: str
+    """The body as it was."""
+    written_at: datetime
+    """When this body was posted or last edited in."""
+    replaced_at: datetime
+    """When an edit replaced it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reaction:
+    """One emoji on one message, with who chose it."""
+
+    emoji: str
+    """The emoji (one short grapheme cluster)."""
+    logins: tuple[str, ...]
+    """Who reacted with it, in reacting order."""
 
 
 @dataclass(frozen=True, kw_only=True)

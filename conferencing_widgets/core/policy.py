@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conferencing_widgets.core.model import Call, Conversation, ConversationKind, Role, ServiceCase, User
+from conferencing_widgets.core.model import (
+    Call,
+    Conversation,
+    ConversationKind,
+    Message,
+    MessageKind,
+    Role,
+    ServiceCase,
+    User,
+)
 
 READ_ALL_CASES = frozenset({Role.ENGINEER, Role.ADMIN})
 """Roles that may read every service case conversation without being a member."""
@@ -92,3 +101,33 @@ def can_export_everything(user: User) -> bool:
 def can_end_call(user: User, call: Call) -> bool:
     """A call's starter and anyone who took part may end it for everyone (membership is checked besides)."""
     return user.login == call.started_by or user.login in call.participants
+
+
+def can_edit_message(user: User, message: Message, *, is_member: bool) -> bool:
+    """Authors edit their own text messages while they may still post there; nobody edits a tombstone."""
+    return (
+        can_post(user, is_member=is_member)
+        and message.author == user.login
+        and message.kind is MessageKind.TEXT
+        and not message.deleted
+    )
+
+
+def can_delete_message(user: User, message: Message, *, is_member: bool, may_read: bool) -> bool:
+    """Authors delete their own messages while they may post there; admins delete any message they read
+    (moderation)."""
+    if user.disabled or message.deleted or not may_read:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return message.author == user.login and can_post(user, is_member=is_member)
+
+
+def can_react(user: User, *, is_member: bool) -> bool:
+    """Reacting is a small post: it needs read and post rights (members only)."""
+    return can_post(user, is_member=is_member)
+
+
+def can_reply_to(conversation: Conversation, original: Message) -> bool:
+    """A reply quotes a message of its own conversation only (never another chat's text)."""
+    return original.conversation_id == conversation.id

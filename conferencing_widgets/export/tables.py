@@ -78,7 +78,11 @@ class Table:
 def _derive_messages(cols: Mapping[str, pa.Array], lookups: Lookups) -> dict[str, pa.Array]:
     users = lookups.users()
     idx = pc.index_in(cols["author"], value_set=users["login"])
-    return {"author_group": users["group_id"].take(idx), "author_role": users["role"].take(idx)}
+    return {
+        "author_group": users["group_id"].take(idx),
+        "author_role": users["role"].take(idx),
+        "edited": pc.is_valid(cols["edited_at"]),
+    }
 
 
 def _derive_calls(cols: Mapping[str, pa.Array], _lookups: Lookups) -> dict[str, pa.Array]:
@@ -140,7 +144,10 @@ SPECS: dict[str, Table] = {
                     ("body", STR),
                     ("ref_id", INT),
                     ("edited_at", TS),
+                    ("edited", BOOL),
                     ("deleted", BOOL),
+                    ("reply_to_id", INT),
+                    ("reactions", STR),
                 ]
             ),
             categories=("author_group", "author_role", "kind"),

@@ -45,6 +45,7 @@ class MessageQueries(ConversationQueries):
             client_id=r.client_id,
             edited_at=r.edited_at,
             deleted=bool(r.deleted),
+            reply_to_id=None if r.reply_to_id is None else int(r.reply_to_id),
         )
 
     def _client_dup(self, conn: Connection, new: NewMessage, author: str) -> Message | None:
@@ -91,6 +92,7 @@ class MessageQueries(ConversationQueries):
                             kind=new.kind.value,
                             ref_id=new.ref_id,
                             client_id=new.client_id or None,
+                            reply_to_id=new.reply_to_id,
                         )
                         .returning(*s.messages.c)
                     ).one()

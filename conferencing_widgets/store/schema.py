@@ -170,11 +170,36 @@ messages = Table(
     Column("client_id", String(64), nullable=True),
     Column("edited_at", UTCDateTime, nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
+    # The message this one replies to, always of the same conversation (revision 0008).
+    Column("reply_to_id", Id, nullable=True),
     # ``author`` makes the capped unread count (messages after my read mark, not mine) an index-only scan.
     Index("ix_messages_conversation", "conversation_id", "id", "author"),
     # The per-user posting rate counts an author's messages of the last minute (revision 0004).
     Index("ix_messages_author_created", "author", "created_at"),
     UniqueConstraint("author", "client_id", name="uq_messages_client_id"),
+)
+
+message_versions = Table(
+    # Earlier bodies of edited messages (revision 0008): one row per replaced body, with the time it was written.
+    # Deleting a message deletes its versions too (only the tombstone stays).
+    "message_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("written_at", UTCDateTime, nullable=False),
+    Column("replaced_at", UTCDateTime, nullable=False),
+    Index("ix_message_versions_message", "message_id", "id"),
+)
+
+message_reactions = Table(
+    # One row per (message, user, emoji) (revision 0008); clicking the same reaction again removes it.
+    "message_reactions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id"), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("emoji", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 read_marks = Table(

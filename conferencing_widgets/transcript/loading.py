@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
-from conferencing_widgets.core.model import Conversation, Message, ServiceCase, User
+from conferencing_widgets.core.markup import plain_preview
+from conferencing_widgets.core.model import Conversation, Message, Reaction, ServiceCase, User
 from conferencing_widgets.store import Store, utcnow
 from conferencing_widgets.transcript.store import BoardRecord, CallRecord, FileRecord, conversation_records
 
@@ -33,6 +34,18 @@ class Chat:
     files: list[FileRecord]
     boards: list[BoardRecord]
     calls: list[CallRecord]
+    reactions: dict[int, list[Reaction]]
+    """Reactions per message id (tombstones have none)."""
+
+    def replied(self, message: Message) -> Message | None:
+        """The message ``message`` replies to, when it is in this chat."""
+        if message.reply_to_id is None:
+            return None
+        return next((m for m in self.messages if m.id == message.reply_to_id), None)
+
+    def quote(self, message: Message) -> str:
+        """The first line of a replied-to message as plain text, or that it was deleted (no text of a tombstone)."""
+        return "message deleted" if message.deleted else plain_preview(message.body, 80)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +99,7 @@ def _load_chat(store: Store, conv: Conversation) -> Chat:
         files=records.files,
         boards=records.boards,
         calls=records.calls,
+        reactions=store.reactions_of(conv.id, [m.id for m in msgs]),
     )
 
 
@@ -95,6 +109,7 @@ def load_document(store: Store, conversations: Sequence[Conversation], case: Ser
     logins: set[str] = set()
     for chat in chats:
         logins |= set(chat.conversation.members) | {m.author for m in chat.messages}
+        logins |= {who for rs in chat.reactions.values() for r in rs for who in r.logins}
         logins |= {f.uploader for f in chat.files} | {b.created_by for b in chat.boards}
         for call in chat.calls:
             logins |= {call.started_by, *call.participants}

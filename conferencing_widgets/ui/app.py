@@ -15,6 +15,7 @@ import ipywidgets as w
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.events import MESSAGE_CHANGE_EVENTS
 from conferencing_widgets.core.identity import jupyterhub_login
 from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
@@ -131,12 +132,19 @@ class ConferencingApp(FollowsFeed, w.VBox):
         open_id = self.conversation.id if self.conversation else None
         history_dirty = False
         for e in visible:
-            if e.kind in ("message", "conversation", "members", "read"):
+            if e.kind in ("message", "conversation", "members", "read", "message_edited", "message_deleted"):
                 history_dirty = True
             if open_id is not None and e.conversation_id == open_id and e.kind == "members":
                 self.details.show(open_id)
         if open_id is not None and any(e.kind == "message" and e.conversation_id == open_id for e in visible):
             self.messages.catch_up()
+        changed = [
+            e.ref_id
+            for e in visible
+            if e.kind in MESSAGE_CHANGE_EVENTS and e.conversation_id == open_id and e.ref_id is not None
+        ]
+        if changed:
+            self.messages.refresh_rows(changed)
         if history_dirty:
             self.history.refresh()
         for hook in self._hooks:

@@ -11,6 +11,7 @@ from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError, StorageError
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
+from conferencing_widgets.ui.message_actions import MessageActions, stream_labels
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
 
@@ -49,7 +50,7 @@ class MessagesArea(w.VBox):
         self.toolbar = w.HBox([self.title, self.join, self.video, self.plus])
         self.toolbar.add_class("cw-toolbar")
         self.extras = w.VBox()  # features put their panels (upload progress, call links) here
-        self.stream = MessageStreamWidget(empty_text="Open a conversation from the history.")
+        self.stream = MessageStreamWidget(empty_text="Open a conversation from the history.", labels=stream_labels())
         self.stream.add_class("cw-stream")
         self.composer = ComposerWidget(disabled=True, placeholder="Open a conversation to write.")
         self.composer.add_class("cw-composer")
@@ -61,6 +62,10 @@ class MessagesArea(w.VBox):
         self._video_handler: Any = None
         self.stream.on_load_older(self.load_older)
         self.composer.on_send(self._on_send)
+        self.actions = MessageActions(self)
+        """Reply, edit, delete, react and jump (``ui/message_actions.py``)."""
+        self.stream.on_message_action(self.actions.handle)
+        self.composer.on_edit_last(self.actions.edit_last)
         self.join.on_click(lambda _b: self.join_conversation())
         self.video.on_click(lambda _b: self.start_video())
         self.plus.on_click(lambda _b: self.toggle_plus_menu())
@@ -82,6 +87,7 @@ class MessagesArea(w.VBox):
             return
         self.conversation = conv
         self.read_only = not may_post
+        self.composer.cancel_mode()
         self.join.layout.display = "" if may_join else "none"
         self.error.value = ""
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
@@ -141,13 +147,20 @@ class MessagesArea(w.VBox):
         return [m.id for m in new]
 
     def refresh_rows(self, message_ids: list[int]) -> None:
-        """Re-render rows already shown (their referenced call/file/board changed)."""
-        shown = {r["id"] for r in self.stream.window}
-        wanted = [i for i in message_ids if i in shown]
+        """Re-render rows already shown (edited, deleted, reacted to, or their call/file/board changed), and the
+        replies quoting them, with the stream's "update" message (the window is not resent)."""
+        changed = set(message_ids)
+        wanted = [r["id"] for r in self.stream.window if r["id"] in changed or r.get("reply_to") in changed]
         if self.conversation is None or not wanted:
             return
-        messages = [self.service.store.get_message(i) for i in wanted]
-        self.stream.update_rows(self._rows(messages))
+        try:
+            found = self.service.messages_by_id(self.conversation.id, wanted)
+        except ConferencingError as exc:
+            self.error.value = escape_text(str(exc))
+            return
+        messages = [found[i] for i in wanted if i in found]
+        if messages:
+            self.stream.update_rows(self._rows(messages))
 
     # -- sending -------------------------------------------------------------------------------------
 
@@ -162,13 +175,18 @@ class MessagesArea(w.VBox):
     def _on_send(self, text: str, client_id: str | None) -> str | None:
         if self.conversation is None:
             return "Open a conversation first."
+        editing = self.composer.mode == "edit"
         try:
-            message = self.service.post(self.conversation.id, text, client_id=client_id)
+            message = self.actions.send(text, client_id) or self.service.post(
+                self.conversation.id, text, client_id=client_id
+            )
         except StorageError as exc:
             # The composer keeps the text; a retry reuses the client id, so it never posts twice.
             return f"Can't reach the server right now. Your message was not sent; it is still here. (ref {exc.ref})"
         except ConferencingError as exc:
             return str(exc)
+        if editing:
+            return None
         self.catch_up()
         self._sent(message)
         return None

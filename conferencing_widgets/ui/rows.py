@@ -8,11 +8,21 @@ escape every user-supplied value.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text, plain_preview, render_markdown
-from conferencing_widgets.core.model import ConversationKind, ConversationSummary, Message, MessageKind, User
+from conferencing_widgets.core.model import (
+    ConversationKind,
+    ConversationSummary,
+    Message,
+    MessageKind,
+    MessageVersion,
+    Reaction,
+    User,
+)
 
 KindRenderer = Callable[[Message], str]
 """Safe HTML for the body of one message kind (e.g. a call with a Join button)."""
@@ -22,7 +32,7 @@ Renderers = Mapping[MessageKind, KindRenderer]
 def body_html(message: Message, renderers: Renderers) -> str:
     """Safe HTML for a message body."""
     if message.deleted:
-        return '<em class="cw-muted">This message was deleted.</em>'
+        return f'<em class="cw-muted">{escape_text(_("message deleted"))}</em>'
     renderer = renderers.get(message.kind)
     if renderer is not None:
         return renderer(message)
@@ -31,15 +41,58 @@ def body_html(message: Message, renderers: Renderers) -> str:
     return render_markdown(message.body)
 
 
-def message_row(
-    service: Service, message: Message, people: dict[str, User], group_names: dict[str, str], renderers: Renderers
-) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class PageContext:
+    """What the rows of one page need besides their messages, read once per page by the service."""
+
+    people: dict[str, User]
+    group_names: dict[str, str]
+    originals: dict[int, Message]
+    """The messages replied to, by id."""
+    reactions: dict[int, list[Reaction]]
+    actions: dict[int, tuple[str, ...]]
+    """Per message, what this viewer may do (computed by the service)."""
+
+
+def _name(people: dict[str, User], login: str) -> str:
+    user = people.get(login)
+    return user.display_name if user else login
+
+
+def reply_quote(original: Message | None, people: dict[str, User]) -> dict[str, Any]:
+    """The quote above a reply: author and first line as plain text, or "message deleted" (no tombstone text)."""
+    if original is None:
+        return {"id": 0, "author": "", "text": _("message deleted"), "deleted": True}
+    author = _name(people, original.author)
+    if original.deleted:
+        return {"id": original.id, "author": author, "text": _("message deleted"), "deleted": True}
+    first = next((line for line in original.body.splitlines() if line.strip()), "")
+    return {"id": original.id, "author": author, "text": plain_preview(first, 100), "deleted": False}
+
+
+def reaction_chips(reactions: list[Reaction], people: dict[str, User], me: str) -> list[dict[str, Any]]:
+    """One chip per emoji: its count, who reacted (names, for hover and focus) and whether the viewer did."""
+    return [
+        {
+            "emoji": r.emoji,
+            "count": len(r.logins),
+            "who": ", ".join(_name(people, login) for login in r.logins),
+            "mine": me in r.logins,
+        }
+        for r in reactions
+    ]
+
+
+def message_row(service: Service, message: Message, ctx: PageContext, renderers: Renderers) -> dict:
     """One stream row. The author's group is named when it is the other side's."""
-    author = people.get(message.author)
+    author = ctx.people.get(message.author)
     name = author.display_name if author else message.author
     group = ""
     if author is not None and author.group_id != service.user.group_id:
-        group = group_names.get(author.group_id, author.group_id)
+        group = ctx.group_names.get(author.group_id, author.group_id)
+    reply = None
+    if message.reply_to_id is not None:
+        reply = reply_quote(ctx.originals.get(message.reply_to_id), ctx.people)
     return {
         "id": message.id,
         "author": name,
@@ -48,14 +101,36 @@ def message_row(
         "html": body_html(message, renderers),
         "kind": message.kind.value,
         "mine": message.author == service.login,
+        "reply_to": message.reply_to_id or 0,
+        "reply": reply,
+        "edited": message.edited_at is not None and not message.deleted,
+        "deleted": message.deleted,
+        "reactions": reaction_chips(ctx.reactions.get(message.id, []), ctx.people, service.login),
+        "actions": list(ctx.actions.get(message.id, ())),
     }
 
 
+def version_rows(versions: list[MessageVersion]) -> list[dict[str, Any]]:
+    """Earlier versions of an edited message, newest first: when each was written and its sanitised HTML."""
+    return [{"time": v.written_at.isoformat(), "html": render_markdown(v.body)} for v in reversed(versions)]
+
+
 def message_rows(service: Service, messages: list[Message], renderers: Renderers) -> list[dict[str, Any]]:
-    """Rows for a page of messages, looking up authors once."""
-    people = service.people({m.author for m in messages})
-    groups = {g: service.group(g).name for g in {u.group_id for u in people.values()}}
-    return [message_row(service, m, people, groups, renderers) for m in messages]
+    """Rows for a page of messages (all of one conversation), looking up authors, quotes and reactions once."""
+    if not messages:
+        return []
+    extras = service.message_extras(messages[0].conversation_id, messages)
+    logins = {m.author for m in messages} | {m.author for m in extras.originals.values()}
+    logins |= {who for rs in extras.reactions.values() for r in rs for who in r.logins}
+    people = service.people(logins)
+    ctx = PageContext(
+        people=people,
+        group_names={g: service.group(g).name for g in {u.group_id for u in people.values()}},
+        originals=extras.originals,
+        reactions=extras.reactions,
+        actions=extras.actions,
+    )
+    return [message_row(service, m, ctx, renderers) for m in messages]
 
 
 def tile(summary: ConversationSummary) -> dict[str, Any]:

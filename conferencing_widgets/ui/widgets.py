@@ -21,12 +21,16 @@ class MessageStreamWidget(anywidget.AnyWidget):
     ).tag(sync=True)
     has_older = traitlets.Bool(False, help="Whether older messages can be loaded.").tag(sync=True)
     empty_text = traitlets.Unicode("No messages yet.", help="Shown when the window is empty.").tag(sync=True)
+    labels: traitlets.Dict[str, str] = traitlets.Dict(
+        help="Translated words of the message actions (reply, edit, delete, react, edited, jump, ...)."
+    ).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.window: list[dict[str, Any]] = []
         self._older = CallbackDispatcher()
         self._action = CallbackDispatcher()
+        self._message_action = CallbackDispatcher()
         self.on_msg(self._on_custom)
 
     # -- Python side of the window ---------------------------------------------------------------
@@ -65,6 +69,23 @@ class MessageStreamWidget(anywidget.AnyWidget):
         """Register ``callback()`` for the "Load older" button."""
         self._older.register_callback(callback, remove=remove)
 
+    def highlight(self, message_id: int) -> None:
+        """Scroll to a shown row and highlight it (after "jump to the original")."""
+        self.send({"type": "highlight", "id": int(message_id)})
+
+    def show_versions(self, message_id: int, versions: list[dict[str, Any]]) -> None:
+        """Show (or hide, when shown) the earlier versions under a row: ``[{time, html}]`` with sanitised HTML."""
+        self.send({"type": "versions", "id": int(message_id), "versions": versions})
+
+    def on_message_action(self, callback: Any, remove: bool = False) -> None:
+        """Register ``callback(action: str, message_id: int, emoji: str | None)`` for reply, edit, delete, react
+        and jump (a reply quote clicked). The browser only asks; the service decides."""
+        self._message_action.register_callback(callback, remove=remove)
+
+    def message_action(self, action: str, message_id: int, emoji: str | None = None) -> None:
+        """Fire a message action from code, as the browser does."""
+        self._message_action(action, int(message_id), emoji)
+
     def on_action(self, callback: Any, remove: bool = False) -> None:
         """Register ``callback(action: str, ref_id: int)`` for buttons inside rows."""
         self._action.register_callback(callback, remove=remove)
@@ -77,6 +98,10 @@ class MessageStreamWidget(anywidget.AnyWidget):
         kind = content.get("type")
         if kind == "older":
             self._older()
+        elif kind == "message_action":
+            ref, emoji = content.get("id"), content.get("emoji")
+            if isinstance(content.get("action"), str) and isinstance(ref, int) and not isinstance(ref, bool):
+                self._message_action(content["action"], ref, emoji if isinstance(emoji, str) else None)
         elif kind == "action":
             ref = content.get("id")
             if isinstance(content.get("action"), str) and isinstance(ref, int):
@@ -140,12 +165,66 @@ class ComposerWidget(anywidget.AnyWidget):
     disabled = traitlets.Bool(False, help="True for read-only viewers.").tag(sync=True)
     placeholder = traitlets.Unicode("Write a message…", help="Placeholder text.").tag(sync=True)
     error = traitlets.Unicode("", help="Last send error, shown under the box.").tag(sync=True)
+    mode = traitlets.Enum(
+        ("", "edit", "reply"), "", help="'' writes a new message; 'edit' replaces target_id's text; 'reply' quotes it."
+    ).tag(sync=True)
+    mode_text = traitlets.Unicode("", help="The bar above the box in edit/reply mode ('Replying to Alice: ...').").tag(
+        sync=True
+    )
+    mode_cancel = traitlets.Unicode("Cancel", help="The cancel button's label in edit/reply mode.").tag(sync=True)
+    target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # Not ``_send``: that name is ipywidgets' own comm sender, and shadowing it drops every state update.
         self._send_callbacks = CallbackDispatcher()
+        self._edit_last = CallbackDispatcher()
+        self._draft = ""
         self.on_msg(self._on_custom)
+
+    # -- edit and reply mode (issue 13): kept apart from sending and from other composer additions ------------
+
+    def start_edit(self, message_id: int, body: str, text: str) -> None:
+        """Put the box into edit mode for ``message_id`` with its current ``body``; Esc or Cancel leaves it."""
+        if self.mode != "edit":
+            self._draft = self.value
+        with self.hold_sync():
+            self.mode, self.target_id, self.mode_text, self.error = "edit", int(message_id), text, ""
+            self.value = body
+        self.send({"type": "mode"})
+
+    def start_reply(self, message_id: int, text: str) -> None:
+        """Show "Replying to ..." above the box; the next send replies to ``message_id``."""
+        with self.hold_sync():
+            if self.mode == "edit":
+                self.value = self._draft
+            self.mode, self.target_id, self.mode_text, self.error = "reply", int(message_id), text, ""
+        self.send({"type": "mode"})
+
+    def cancel_mode(self) -> None:
+        """Leave edit or reply mode (an edit's text is dropped and the earlier draft comes back)."""
+        with self.hold_sync():
+            if self.mode == "edit":
+                self.value = self._draft
+            self.mode, self.target_id, self.mode_text = "", 0, ""
+
+    def on_edit_last(self, callback: Any, remove: bool = False) -> None:
+        """Register ``callback()`` for Up arrow in an empty box (edit my last message)."""
+        self._edit_last.register_callback(callback, remove=remove)
+
+    def edit_last(self) -> None:
+        """Fire Up-arrow-in-an-empty-box from code."""
+        self._edit_last()
+
+    def _on_mode_message(self, content: dict[str, Any]) -> bool:
+        kind = content.get("type")
+        if kind == "cancel":
+            self.cancel_mode()
+        elif kind == "edit_last":
+            self._edit_last()
+        else:
+            return False
+        return True
 
     def on_send(self, callback: Any, remove: bool = False) -> None:
         """Register ``callback(text: str, client_id: str | None) -> str | None``; return an error to keep the text."""
@@ -161,12 +240,18 @@ class ComposerWidget(anywidget.AnyWidget):
             self.value = text
             self.send({"type": "failed"})
             return False
-        self.error = ""
-        self.value = ""
+        with self.hold_sync():
+            self.error = ""
+            self.value = ""
+            if self.mode == "edit":
+                self.value, self._draft = self._draft, ""
+            self.mode, self.target_id, self.mode_text = "", 0, ""
         self.send({"type": "sent"})
         return True
 
     def _on_custom(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if self._on_mode_message(content):
+            return
         if content.get("type") == "send" and isinstance(content.get("text"), str):
             client_id = content.get("client_id")
             self.send_text(content["text"], client_id if isinstance(client_id, str) else None)

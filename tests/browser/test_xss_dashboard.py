@@ -1,8 +1,10 @@
 """Every catalogued XSS payload, put into every place a user can type or name something, stays inert in the real
 dashboard (headless Chromium against a live Voilà server).
 
-Places: message bodies, conversation titles, display names, service case titles, file names, whiteboard titles and
-whiteboard text labels. Payloads enter the way users and operators enter them: through the service layer (titles,
+Places: message bodies, edited message bodies, reply quotes (the first line of a replied-to message), conversation
+titles, display names (also as who reacted), service case titles, file names, whiteboard titles and whiteboard text
+labels. Reaction emoji refuse every payload (``tests/test_chat_actions.py``), so chips here carry real emoji.
+Payloads enter the way users and operators enter them: through the service layer (titles,
 messages, files, boards, labels) and through ``conferencing load``'s loader (display names, case titles). A payload
 the service refuses (an empty or over-long title, say) must be refused with ``InvalidInput`` and write nothing.
 
@@ -69,6 +71,8 @@ class HostileWorld:
     payloads: list[str]
     chats: list[int] = field(default_factory=list)
     """The conversations holding messages, files and boards of ``CHUNK`` payloads each."""
+    edit_chats: list[int] = field(default_factory=list)
+    """The conversations holding ``CHUNK`` messages edited to a payload each, with a reply quoting each."""
     titles: list[str] = field(default_factory=list)
     """Accepted conversation titles, as stored (several payloads may clean to the same title)."""
     refused: dict[str, list[str]] = field(default_factory=dict)
@@ -159,6 +163,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileWorld]:
                 if _refusing(w, place, p, action) is not None:
                     rows += 1
         w.chats.append(conv.id)
+        w.expected_rows[conv.id] = rows
+
+    # Edited bodies and reply quotes: each payload author posts, then edits the message to the payload, reacts to
+    # it (so their payload display name is in the chip's who-reacted), and alice replies quoting it.
+    for start in range(0, len(payloads), CHUNK):
+        chunk = [(i, p) for i, p in enumerate(payloads[start : start + CHUNK], start) if f"x{i}" in has_user]
+        conv = alice.create_conversation(
+            kind=ConversationKind.DIRECT,
+            title=f"Edited chat {start // CHUNK + 1:02d}",
+            members=[f"x{i}" for i, _ in chunk],
+        )
+        rows = 0
+        for i, p in chunk:
+            author = Service(store, f"x{i}", settings)
+            msg = author.post(conv.id, "a harmless first draft")
+            rows += 1
+            if _refusing(w, "edited body", p, partial(author.edit_message, msg.id, p)) is None:
+                continue
+            author.react(msg.id, "👍")
+            alice.post(conv.id, "quoting it", reply_to=msg.id)
+            rows += 1
+        w.edit_chats.append(conv.id)
         w.expected_rows[conv.id] = rows
 
     # Whiteboard text labels: every payload on one board, whose own title is a payload too.
@@ -263,6 +289,18 @@ def test_every_payload_stays_inert_in_the_dashboard(
         assert p.locator(".cw-stream script, .cw-details script, .cw-stream iframe, .cw-stream svg").count() == 0
         assert_inert(p, f"hostile chat {n}")
         assert boxes(p) == baseline, f"hostile chat {n} moved the areas"
+
+    # Edited bodies, reply quotes and who-reacted, chat by chat.
+    for n, cid in enumerate(world.edit_chats, 1):
+        open_chat(p, f"Edited chat {n:02d}")
+        p.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length === n",
+            arg=[".cw-stream .cw-message", world.expected_rows[cid]],
+        )
+        assert p.locator(".cw-stream .cw-reply-quote").count() > 0 and p.locator(".cw-stream .cw-edited").count() > 0
+        assert p.locator(".cw-stream script, .cw-stream iframe, .cw-stream svg").count() == 0
+        assert_inert(p, f"edited chat {n}")
+        assert boxes(p) == baseline, f"edited chat {n} moved the areas"
 
     # The text labels, drawn on the board's canvas, and its payload title.
     board = page(

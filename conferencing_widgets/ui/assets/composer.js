@@ -4,6 +4,48 @@ function newId() {
   return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
 }
 
+// -- edit and reply mode (issue 13): the bar above the box, Esc to cancel, Up arrow in an empty box to edit
+// the last own message. Kept in these functions so other composer additions stay apart.
+function modeBar(model) {
+  const bar = document.createElement("div");
+  bar.className = "cw-composer-mode";
+  const text = document.createElement("span");
+  text.className = "cw-composer-mode-text";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "cw-composer-cancel";
+  cancel.addEventListener("click", () => model.send({ type: "cancel" }));
+  bar.append(text, cancel);
+  function sync() {
+    const mode = model.get("mode");
+    bar.hidden = !mode;
+    bar.dataset.mode = mode;
+    text.textContent = model.get("mode_text");
+    cancel.textContent = "✕";
+    cancel.title = model.get("mode_cancel") + " (Esc)";
+    cancel.setAttribute("aria-label", model.get("mode_cancel"));
+  }
+  for (const name of ["mode", "mode_text", "mode_cancel"]) model.on("change:" + name, sync);
+  sync();
+  return bar;
+}
+
+function modeKeys(model, box, ev) {
+  // Returns true when the key was handled here.
+  if (ev.key === "Escape" && model.get("mode")) { ev.preventDefault(); model.send({ type: "cancel" }); return true; }
+  if (ev.key === "ArrowUp" && !box.value && !model.get("mode") && !ev.shiftKey) {
+    ev.preventDefault();
+    model.send({ type: "edit_last" });
+    return true;
+  }
+  return false;
+}
+
+function focusEnd(box) {
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+}
+
 function render({ model, el }) {
   el.classList.add("cw-composer-root");
   const box = document.createElement("textarea");
@@ -19,7 +61,8 @@ function render({ model, el }) {
   const error = document.createElement("div");
   error.className = "cw-error cw-composer-error";
   error.setAttribute("role", "alert");
-  el.append(box, send, hint, error);
+  const bar = modeBar(model);
+  el.append(bar, box, send, hint, error);
 
   let pending = false;
   let clientId = null;
@@ -47,12 +90,14 @@ function render({ model, el }) {
   }
 
   box.addEventListener("keydown", (ev) => {
+    if (modeKeys(model, box, ev)) return;
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); submit(); }
   });
   send.addEventListener("click", submit);
   model.on("msg:custom", (msg) => {
     if (msg.type === "sent") { pending = false; box.value = ""; sentText = null; clientId = null; sync(); box.focus(); }
     else if (msg.type === "failed") { pending = false; sync(); box.focus(); }
+    else if (msg.type === "mode") { sync(); focusEnd(box); }
   });
   for (const name of ["disabled", "placeholder", "error", "value"]) model.on("change:" + name, sync);
   sync();

@@ -14,6 +14,95 @@ function fmtDay(iso) {
   return d.toLocaleDateString([], { weekday: "short", year: "numeric", month: "short", day: "numeric" });
 }
 
+// -- replies, edits, deletions, reactions (issue 13). Python computes what each viewer may do (row.actions);
+// every text is set with textContent; only row.html (sanitised on the server) goes through innerHTML.
+const QUICK = ["👍", "✅", "👀", "❤️", "🎉", "❓"];
+
+function label(model, key, fallback) {
+  const labels = model.get("labels") || {};
+  return labels[key] || fallback;
+}
+
+function button(cls, text, title) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = cls;
+  b.textContent = text;
+  if (title) { b.title = title; b.setAttribute("aria-label", title); }
+  return b;
+}
+
+function replyQuote(model, row) {
+  const q = document.createElement("div");
+  q.className = "cw-reply-quote" + (row.reply.deleted ? " cw-reply-deleted" : "");
+  q.setAttribute("role", "link");
+  q.tabIndex = 0;
+  q.dataset.target = String(row.reply.id);
+  const who = document.createElement("span");
+  who.className = "cw-reply-author";
+  who.textContent = row.reply.author;
+  const text = document.createElement("span");
+  text.className = "cw-reply-text";
+  text.textContent = row.reply.text;
+  q.append(who, text);
+  q.title = label(model, "jump", "Show the original message");
+  return q;
+}
+
+function reactionsRow(model, row) {
+  const box = document.createElement("div");
+  box.className = "cw-reactions";
+  const mayReact = row.actions.includes("react");
+  for (const r of row.reactions) {
+    const who = label(model, "reacted", "{emoji} by {who}").replace("{emoji}", r.emoji).replace("{who}", r.who);
+    const chip = button("cw-reaction" + (r.mine ? " cw-reaction-mine" : ""), r.emoji + " " + r.count, who);
+    chip.dataset.emoji = r.emoji;
+    chip.setAttribute("aria-pressed", r.mine ? "true" : "false");
+    chip.disabled = !mayReact;
+    box.append(chip);
+  }
+  return box;
+}
+
+function actionsRow(model, row) {
+  const box = document.createElement("div");
+  box.className = "cw-message-actions";
+  const names = { reply: ["↩", "Reply"], edit: ["✎", "Edit"], delete: ["🗑", "Delete"], react: ["☺+", "Add reaction"] };
+  for (const action of row.actions) {
+    const [icon, fallback] = names[action] || [action, action];
+    const b = button("cw-action-" + action, icon, label(model, action, fallback));
+    b.dataset.messageAction = action;
+    if (action === "react") b.setAttribute("aria-haspopup", "true");
+    box.append(b);
+  }
+  return box;
+}
+
+function reactPicker(model, id, close) {
+  const pick = document.createElement("div");
+  pick.className = "cw-react-picker";
+  pick.setAttribute("role", "dialog");
+  pick.setAttribute("aria-label", label(model, "react", "Add reaction"));
+  const send = (emoji) => { model.send({ type: "message_action", action: "react", id, emoji }); close(); };
+  for (const e of QUICK) {
+    const b = button("cw-react-choice", e, e);
+    b.addEventListener("click", (ev) => { ev.stopPropagation(); send(e); });
+    pick.append(b);
+  }
+  const input = document.createElement("input");
+  input.className = "cw-react-input";
+  input.maxLength = 32;
+  input.placeholder = label(model, "react_other", "other emoji");
+  input.setAttribute("aria-label", label(model, "react_other", "other emoji"));
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && input.value.trim()) { ev.preventDefault(); send(input.value.trim()); }
+  });
+  pick.append(input);
+  pick.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); close(); } });
+  pick.addEventListener("click", (ev) => ev.stopPropagation());
+  return pick;
+}
+
 function render({ model, el }) {
   el.classList.add("cw-stream-root");
   const older = document.createElement("button");
@@ -38,7 +127,7 @@ function render({ model, el }) {
 
   function node(row) {
     const item = document.createElement("div");
-    item.className = "cw-message cw-kind-" + row.kind + (row.mine ? " cw-mine" : "");
+    item.className = "cw-message cw-kind-" + row.kind + (row.mine ? " cw-mine" : "") + (row.deleted ? " cw-deleted" : "");
     item.dataset.id = String(row.id);
     item.dataset.day = new Date(row.time).toDateString();
     const head = document.createElement("div");
@@ -58,10 +147,19 @@ function render({ model, el }) {
     time.title = new Date(row.time).toLocaleString();
     time.textContent = fmtTime(row.time);
     head.append(time);
+    if (row.edited) {
+      const edited = button("cw-edited", label(model, "edited", "edited"), label(model, "versions", "Show earlier versions"));
+      edited.removeAttribute("aria-label"); // its text "edited" stays the accessible name; the title says more
+      edited.dataset.messageAction = "versions";
+      edited.setAttribute("aria-expanded", "false");
+      head.append(edited);
+    }
     const body = document.createElement("div");
     body.className = "cw-message-body";
     body.innerHTML = row.html;
-    item.append(head, body);
+    if (row.reply) item.append(head, replyQuote(model, row), body); else item.append(head, body);
+    if (row.reactions && row.reactions.length) item.append(reactionsRow(model, row));
+    if (row.actions && row.actions.length) item.append(actionsRow(model, row));
     return item;
   }
 
@@ -129,6 +227,8 @@ function render({ model, el }) {
     if (msg.type === "append") append(msg.rows);
     else if (msg.type === "prepend") prepend(msg.rows);
     else if (msg.type === "reset") reset(msg.rows);
+    else if (msg.type === "highlight") highlight(msg.id);
+    else if (msg.type === "versions") showVersions(msg.id, msg.versions);
     else if (msg.type === "update") {
       for (const row of msg.rows) {
         const i = rows.findIndex((r) => r.id === row.id);
@@ -140,6 +240,87 @@ function render({ model, el }) {
       }
     }
   });
+  function highlight(id) {
+    const n = byId.get(id);
+    if (!n) return;
+    for (const old of list.querySelectorAll(".cw-highlight")) old.classList.remove("cw-highlight");
+    n.classList.add("cw-highlight");
+    n.scrollIntoView({ block: "center" });
+    n.tabIndex = -1;
+    n.focus({ preventScroll: true });
+    setTimeout(() => n.classList.remove("cw-highlight"), 4000);
+  }
+
+  function showVersions(id, versions) {
+    const n = byId.get(id);
+    if (!n) return;
+    const open = n.querySelector(".cw-versions");
+    const toggle = n.querySelector(".cw-edited");
+    if (open) { open.remove(); if (toggle) toggle.setAttribute("aria-expanded", "false"); return; }
+    const box = document.createElement("ol");
+    box.className = "cw-versions";
+    if (!versions.length) {
+      const li = document.createElement("li");
+      li.textContent = label(model, "no_versions", "No earlier versions.");
+      box.append(li);
+    }
+    for (const v of versions) {
+      const li = document.createElement("li");
+      li.className = "cw-version";
+      const when = document.createElement("time");
+      when.dateTime = v.time;
+      when.textContent = new Date(v.time).toLocaleString();
+      const body = document.createElement("div");
+      body.className = "cw-version-body";
+      body.innerHTML = v.html; // sanitised on the server like every body
+      li.append(when, body);
+      box.append(li);
+    }
+    n.querySelector(".cw-message-body").after(box);
+    if (toggle) toggle.setAttribute("aria-expanded", "true");
+  }
+
+  // Message actions: reply, edit, delete, the reaction picker, reaction chips and reply quotes.
+  let picker = null;
+  function closePicker(focusBack) {
+    if (!picker) return;
+    const opener = picker.opener;
+    picker.remove();
+    picker = null;
+    if (focusBack && opener && opener.isConnected) opener.focus();
+  }
+  function messageAction(ev) {
+    const item = ev.target.closest(".cw-message");
+    if (!item || !list.contains(item)) return false;
+    const id = Number(item.dataset.id);
+    const quote = ev.target.closest(".cw-reply-quote");
+    if (quote) { model.send({ type: "message_action", action: "jump", id: Number(quote.dataset.target) }); return true; }
+    const chip = ev.target.closest(".cw-reaction");
+    if (chip) { model.send({ type: "message_action", action: "react", id, emoji: chip.dataset.emoji }); return true; }
+    const b = ev.target.closest("[data-message-action]");
+    if (!b) return false;
+    const action = b.dataset.messageAction;
+    if (action === "react") {
+      const again = picker && picker.opener === b;
+      closePicker(false);
+      if (again) return true;
+      picker = reactPicker(model, id, () => closePicker(true));
+      picker.opener = b;
+      b.parentElement.after(picker);
+      picker.querySelector("button").focus();
+      return true;
+    }
+    model.send({ type: "message_action", action, id });
+    return true;
+  }
+  list.addEventListener("click", (ev) => { if (messageAction(ev)) ev.preventDefault(); });
+  list.addEventListener("keydown", (ev) => {
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target.classList && ev.target.classList.contains("cw-reply-quote")) {
+      ev.preventDefault();
+      messageAction(ev);
+    }
+  });
+
   model.on("change:rows", () => reset(model.get("rows")));
   model.on("change:has_older", refreshChrome);
   model.on("change:empty_text", refreshChrome);
