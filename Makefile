@@ -33,9 +33,10 @@ test: $(STAMP) browser $(AXE) lint
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Chromium missing: run 'sudo apt-get install -y chromium'"; fi; }
+	@{ test -x /usr/bin/chromium && dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	  else echo "Chromium or its emoji font missing: run 'sudo apt-get install -y chromium fonts-noto-color-emoji'"; fi; }
 
 # axe-core for the accessibility tests (package.json / package-lock.json pin it).
 $(AXE): package.json
