@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,10 +25,13 @@ from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import EVENT_LOCK_KEY, utcnow
 from conferencing_widgets.store.conversations import ConversationQueries
-from conferencing_widgets.store.scope import readable_condition
+from conferencing_widgets.store.scope import readable_by
 
 _KINDS = {k.value: k for k in MessageKind}
 m_ = s.messages.c
+_MESSAGE_FIELDS = tuple(c.name for c in s.messages.c)
+assert _MESSAGE_FIELDS == tuple(f.name for f in dataclasses.fields(Message)), "Message fields follow the table"
+_new = object.__new__
 
 # Hot statements, built once (SQLAlchemy then skips building the statement and its cache key on every call).
 _BY_CLIENT_ID = select(s.messages).where(m_.author == bindparam("author"), m_.client_id == bindparam("client_id"))
@@ -104,20 +108,16 @@ class MessageQueries(ConversationQueries):
 
     @staticmethod
     def _message(r: Any) -> Message:
-        # Unpacked by position (the column order of ``schema.messages``): the hot loop of every message page.
-        id_, conversation_id, author, created_at, body, kind, ref_id, client_id, edited_at, deleted = r
-        return Message(
-            id=id_,
-            conversation_id=conversation_id,
-            author=author,
-            created_at=created_at,
-            body=body,
-            kind=_KINDS.get(kind) or MessageKind(kind),
-            ref_id=ref_id,
-            client_id=client_id,
-            edited_at=edited_at,
-            deleted=bool(deleted),
-        )
+        # The hot loop of every message page. Filled by position (the column order of ``schema.messages``, which
+        # ``_MESSAGE_FIELDS`` follows) straight into the frozen dataclass's ``__dict__``: half the cost of its
+        # keyword ``__init__``, which sets each field through ``object.__setattr__``. ``Message`` has no
+        # ``__post_init__``; the two converted fields are set explicitly.
+        m = _new(Message)
+        d = m.__dict__
+        d.update(zip(_MESSAGE_FIELDS, r, strict=True))
+        d["kind"] = _KINDS.get(r[5]) or MessageKind(r[5])
+        d["deleted"] = bool(r[9])
+        return m
 
     def _client_dup(self, conn: Connection, new: NewMessage, author: str) -> Message | None:
         """The message this author already sent with ``new.client_id``, if any."""
@@ -203,7 +203,7 @@ class MessageQueries(ConversationQueries):
             q = _LATEST
         message = self._message
         with self.reading(single=True) as conn:
-            rows = [message(r) for r in conn.execute(q, params)]
+            rows = [message(r) for r in conn.execute(q, params).all()]
         return rows if after_id is not None else rows[::-1]
 
     def message_count(self, conversation_id: int) -> int:
@@ -299,52 +299,28 @@ class MessageQueries(ConversationQueries):
         ``before`` is the (last_activity_at, id) of the last row of the previous page.
         """
         scope = who if isinstance(who, ReadScope) else ReadScope(login=who)
-        login = scope.login
-        c = s.conversations
-        q = select(c).where(readable_condition(scope))
+        params: dict[str, Any] = {"login": scope.login, "n": limit}
         if kind is not None:
-            q = q.where(c.c.kind == ConversationKind(kind).value)
+            params["kind"] = ConversationKind(kind).value
         if before is not None:
-            at, cid = before
-            q = q.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))
-        q = q.order_by(c.c.last_activity_at.desc(), c.c.id.desc()).limit(limit)
+            params["before_at"], params["before_id"] = before
+        q = _inbox_query(scope.all_case_chats, kind is not None, before is not None)
         with self.reading() as conn:
-            rows = conn.execute(q).all()
-            if not rows:
-                return []
-            ids = [int(r.id) for r in rows]
-            last_ids = [int(r.last_message_id) for r in rows if r.last_message_id is not None]
-            last = (
-                {
-                    int(m.id): self._message(m)
-                    for m in conn.execute(select(s.messages).where(s.messages.c.id.in_(last_ids)))
-                }
-                if last_ids
-                else {}
-            )
-            authors = {m.author for m in last.values()}
-            names = (
-                dict(
-                    conn.execute(
-                        select(s.users.c.login, s.users.c.display_name).where(s.users.c.login.in_(authors))
-                    ).all()
-                )
-                if authors
-                else {}
-            )
+            # One statement: the page of conversations, each joined to its last message, that author's name and
+            # its capped unread count. Only case chats need a second look-up (their cases).
+            rows = conn.execute(q, params).all()
             case_ids = {int(r.case_id) for r in rows if r.case_id is not None}
             cases = {k.id: k for k in self._cases(conn, s.service_cases.c.id.in_(case_ids))} if case_ids else {}
-            unread = self._unread_counts(conn, login, ids)
         out = []
         for r in rows:
-            lm = last.get(int(r.last_message_id)) if r.last_message_id is not None else None
+            lm = self._message(r[_INBOX_MESSAGE]) if r.m_id is not None else None
             out.append(
                 ConversationSummary(
                     conversation=self._conversation(r),
                     case=cases.get(int(r.case_id)) if r.case_id is not None else None,
                     last_message=lm,
-                    last_author_name=names.get(lm.author, lm.author) if lm else "",
-                    unread=unread.get(int(r.id), 0),
+                    last_author_name=(r.author_name or lm.author) if lm else "",
+                    unread=int(r.unread),
                     last_activity_at=r.last_activity_at,
                 )
             )
@@ -358,3 +334,47 @@ def _unread_many_query() -> Any:
     c = s.conversations
     count = MessageQueries._unread_query(bindparam("login"), c.c.id).scalar_subquery()
     return select(c.c.id, count).where(c.c.id.in_(bindparam("ids", expanding=True)))
+
+
+_INBOX_MESSAGE = slice(len(s.conversations.c), len(s.conversations.c) + len(s.messages.c))
+"""Where the last message's columns sit in an inbox row (after the conversation's)."""
+
+
+@functools.cache
+def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool) -> Any:
+    """The history list's one statement, built once per shape of the request (values are bound parameters).
+
+    The page is chosen first (a subquery with ORDER BY ... LIMIT), so the unread counts and joins run for the
+    rows shown only, never for every readable conversation (an engineer reads every case chat).
+    """
+    c, m, u = s.conversations, s.messages, s.users
+    page = select(c).where(readable_by(bindparam("login"), all_case_chats=all_case_chats))
+    if by_kind:
+        page = page.where(c.c.kind == bindparam("kind"))
+    if paged:
+        at, cid = bindparam("before_at", type_=c.c.last_activity_at.type), bindparam("before_id", type_=c.c.id.type)
+        page = page.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))
+    p = page.order_by(c.c.last_activity_at.desc(), c.c.id.desc()).limit(bindparam("n")).subquery("page")
+    mark = (
+        select(func.coalesce(func.max(s.read_marks.c.last_read_id), 0))
+        .where(s.read_marks.c.login == bindparam("login"), s.read_marks.c.conversation_id == p.c.id)
+        .scalar_subquery()
+    )
+    capped = (
+        select(m.c.id)
+        .where(m.c.conversation_id == p.c.id, m.c.id > mark, m.c.author != bindparam("login"))
+        .limit(UNREAD_CAP)
+        .correlate(p)
+        .subquery()
+    )
+    unread = select(func.count()).select_from(capped).scalar_subquery().label("unread")
+    return (
+        select(
+            *p.c,
+            *(col.label(f"m_{col.name}") for col in m.c),
+            u.c.display_name.label("author_name"),
+            unread,
+        )
+        .select_from(p.outerjoin(m, m.c.id == p.c.last_message_id).outerjoin(u, u.c.login == m.c.author))
+        .order_by(p.c.last_activity_at.desc(), p.c.id.desc())
+    )
