@@ -10,6 +10,7 @@ The store checks integrity (existence, uniqueness) but no permissions: that is t
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import os
 import time
@@ -283,22 +284,11 @@ class StoreBase:
         the store's newest id read *before* the events, so (ids become visible in id order) nothing at or
         below it can still appear; when ``limit`` cut the batch it is the last event returned.
         """
-        e = s.events
-        shown: ColumnElement[bool] = and_(
-            e.c.audience_login.is_(None),
-            e.c.conversation_id.in_(select(s.conversations.c.id).where(scope_sql.readable_condition(scope))),
-        )
-        shown = or_(shown, e.c.audience_login == scope.login)
-        if scope.case_group is None:
-            shown = or_(
-                shown,
-                and_(e.c.conversation_id.is_(None), e.c.kind.in_(sorted(audience.DIRECTORY_KINDS))),
-            )
+        params = {"login": scope.login, "after": after, "n": limit}
+        q = _changes_for_query(scope.all_case_chats, scope.case_group is None)
         with self.reading() as conn:
             newest = int(conn.execute(_NEWEST_EVENT).scalar_one())
-            rows = conn.execute(
-                select(e).where(e.c.id > after, e.c.id <= newest, shown).order_by(e.c.id).limit(limit)
-            ).all()
+            rows = conn.execute(q, {**params, "newest": newest}).all()
         events = [self._event(r) for r in rows]
         if len(events) >= limit:
             return events, events[-1].id
@@ -337,3 +327,27 @@ class StoreBase:
         return ChangeFeed(self, scope=scope)
 
 
+
+
+@functools.cache
+def _changes_for_query(all_case_chats: bool, staff: bool) -> Any:
+    """``changes_for``'s statement, built once per shape of scope (the login and positions are bound parameters):
+    every page runs it on every wake-up, and building it cost more than running it."""
+    e = s.events
+    shown: ColumnElement[bool] = and_(
+        e.c.audience_login.is_(None),
+        e.c.conversation_id.in_(
+            select(s.conversations.c.id).where(
+                scope_sql.readable_by(bindparam("login"), all_case_chats=all_case_chats)
+            )
+        ),
+    )
+    shown = or_(shown, e.c.audience_login == bindparam("login"))
+    if staff:
+        shown = or_(shown, and_(e.c.conversation_id.is_(None), e.c.kind.in_(sorted(audience.DIRECTORY_KINDS))))
+    return (
+        select(e)
+        .where(e.c.id > bindparam("after", type_=e.c.id.type), e.c.id <= bindparam("newest", type_=e.c.id.type), shown)
+        .order_by(e.c.id)
+        .limit(bindparam("n"))
+    )
