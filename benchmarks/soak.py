@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from conferencing_widgets import ConversationKind, Role, Service, Settings, Store
 from conferencing_widgets.core import policy
@@ -290,9 +290,34 @@ def cpu_seconds() -> float:
 # -- the soak -------------------------------------------------------------------------------------------------
 
 
+def connections_short(store: Store, users: int, processes: int) -> str:
+    """Why PostgreSQL cannot hold this soak's connections, or "" when it can.
+
+    Today every page (here: every user) holds its own LISTEN connection and every process a pool (issue 12,
+    "Connections that do not grow with pages"): at 200 users that is more than this server's 100 connections.
+    The soak would only spam "too many clients" and starve everyone else on the server.
+    """
+    if store.backend != "postgresql":
+        return ""
+    with store.engine.connect() as conn:
+        allowed = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    needed = users + 2 * processes  # one listener per user, at least two pooled connections per process
+    free = allowed - used - 5  # superuser_reserved_connections and a little room for the parent
+    if needed <= free:
+        return ""
+    return f"needs about {needed} connections (one LISTEN per user + pools), the server has {free} free of {allowed}"
+
+
 def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     load_before = os.getloadavg()
     store = Store(url)
+    short = connections_short(store, args.users, args.processes or max(1, args.users // USERS_PER_PROCESS))
+    if short:
+        print(f"== {backend}: {args.users} users: SKIPPED: {short} ==")
+        print(f"SOAK {backend} users={args.users} skipped: {short}")
+        store.close()
+        return False
     convs = build_world(store, args.users)
     members: dict[int, set[str]] = defaultdict(set)
     for login, ids in convs.items():
