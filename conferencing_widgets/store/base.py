@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, insert, or_, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -264,7 +264,6 @@ class StoreBase:
             except OSError as exc:  # a lost ring is caught up by the follower's safety re-check
                 log.debug("cannot ring doorbell %s: %s", topic, exc)
 
-
     # -- the change feed ------------------------------------------------------------------------
 
     def changes(self, *, after: int = 0, limit: int = 1000) -> list[Event]:
@@ -281,15 +280,17 @@ class StoreBase:
         The SQL form of ``Service.may_see_event`` (the service still checks each event): events of readable
         conversations (read marks excepted), events private to ``scope.login``, and directory events for staff.
         The second value is the position to continue from: past every event up to it, visible or not. It is
-        the store's newest id read *before* the events, so (ids become visible in id order) nothing at or
-        below it can still appear; when ``limit`` cut the batch it is the last event returned.
+        the store's newest id in the same snapshot as the events (one statement), so (ids become visible in id
+        order) nothing at or below it can still appear; when ``limit`` cut the batch it is the last event returned.
+        One statement, because every page runs it on every wake-up: one round trip on PostgreSQL, and on SQLite no
+        BEGIN/COMMIT around it.
         """
         params = {"login": scope.login, "after": after, "n": limit}
         q = _changes_for_query(scope.all_case_chats, scope.case_group is None)
-        with self.reading() as conn:
-            newest = int(conn.execute(_NEWEST_EVENT).scalar_one())
-            rows = conn.execute(q, {**params, "newest": newest}).all()
-        events = [self._event(r) for r in rows]
+        with self.reading(single=True) as conn:
+            rows = conn.execute(q, params).all()
+        newest = int(rows[0].newest) if rows else after
+        events = [self._event(r) for r in rows if r.id is not None]
         if len(events) >= limit:
             return events, events[-1].id
         return events, max(after, newest)
@@ -327,8 +328,6 @@ class StoreBase:
         return ChangeFeed(self, scope=scope)
 
 
-
-
 @functools.cache
 def _changes_for_query(all_case_chats: bool, staff: bool) -> Any:
     """``changes_for``'s statement, built once per shape of scope (the login and positions are bound parameters):
@@ -337,17 +336,15 @@ def _changes_for_query(all_case_chats: bool, staff: bool) -> Any:
     shown: ColumnElement[bool] = and_(
         e.c.audience_login.is_(None),
         e.c.conversation_id.in_(
-            select(s.conversations.c.id).where(
-                scope_sql.readable_by(bindparam("login"), all_case_chats=all_case_chats)
-            )
+            select(s.conversations.c.id).where(scope_sql.readable_by(bindparam("login"), all_case_chats=all_case_chats))
         ),
     )
     shown = or_(shown, e.c.audience_login == bindparam("login"))
     if staff:
         shown = or_(shown, and_(e.c.conversation_id.is_(None), e.c.kind.in_(sorted(audience.DIRECTORY_KINDS))))
-    return (
-        select(e)
-        .where(e.c.id > bindparam("after", type_=e.c.id.type), e.c.id <= bindparam("newest", type_=e.c.id.type), shown)
-        .order_by(e.c.id)
-        .limit(bindparam("n"))
-    )
+    page = (
+        select(e).where(e.c.id > bindparam("after", type_=e.c.id.type), shown).order_by(e.c.id).limit(bindparam("n"))
+    ).subquery("page")
+    newest = select(func.coalesce(func.max(e.c.id), 0).label("newest")).subquery("newest")
+    # The newest id always comes back (one row with NULL events when nothing is visible), from the same snapshot.
+    return select(newest.c.newest, *page.c).select_from(newest.outerjoin(page, true())).order_by(page.c.id)
