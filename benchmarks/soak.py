@@ -1,26 +1,35 @@
-"""Soak test: 50 simulated users posting and reading for minutes, each following the live feed, on each backend.
+"""Soak test: 50 (``--users``) simulated users posting and reading for minutes, each following the live feed.
 
-The users live in a few OS processes (default 5 processes x 10 users), as dashboard kernels would: in each process
-one asyncio loop runs, per user, a ``Service``, its own ``ChangeFeed`` (its own LISTEN connection on PostgreSQL,
-its own inotify watch on SQLite) followed with ``await feed.wait(...)``, and a posting task. A user:
+The users live in a few OS processes (default 10 users per process), as dashboard kernels would: in each process
+one asyncio loop runs, per user, a ``Service``, the scoped feed a page follows (``Store.feed(read_scope)``, as
+``VisibleEvents`` opens it: LISTEN on the user's own topics on PostgreSQL, inotify on the user's own doorbells on
+SQLite, ``changes_for`` reads of the user's audience only) followed with ``await feed.wait(...)`` and filtered by
+``Service.visible``, and a posting task. A user:
 
 - posts into one of their conversations at random intervals (mean ``--post-every`` seconds, default 5);
 - on every message event the feed shows them (``Service.visible``), records when it arrived; for the conversation
   they have open, catches up as the message stream does (``messages_after`` the last shown) and marks it read;
 - now and then reloads their history list.
 
-World: 5 customer companies with 8 customers each and 10 vendor technicians. Each company has a service case (two
-technicians assigned) with a case chat holding everyone of the company, and a direct chat of its customers.
+World: one customer company per 10 users, with 8 customers each, and 2 vendor technicians per company (50 users:
+5 companies and 10 technicians; 200 users: 20 and 40). Each company has a service case (two technicians assigned)
+with a case chat holding everyone of the company, and a direct chat of its customers. So every conversation has
+the same members at any user count, and with the same per-user rate the work per message should stay the same:
+the cost must follow a conversation's members, not the number of users online.
 
 It prints, per backend: messages posted; deliveries expected (each message to every other member) and delivered;
 lost (must be 0); duplicated (must be 0); seen by non-members (must be 0); gaps in the stream's catch-up by message
 id (must be 0); delivery latency p50/p95/p99 (from just before ``post`` in the writer to the return of ``wait`` in
-the reader; both read ``CLOCK_MONOTONIC``, which is system-wide); peak RSS per process.
+the reader; both read ``CLOCK_MONOTONIC``, which is system-wide); peak RSS per process; CPU seconds per 1,000
+delivered messages (user + system time of the worker processes while they post and follow, summed; the PostgreSQL
+server's own CPU is not in it); the load average before and after (the machine may be shared: read the figures
+beside it).
 
 Usage::
 
     .venv/bin/python benchmarks/soak.py                   # 300 s on SQLite, then 300 s on PostgreSQL
     .venv/bin/python benchmarks/soak.py --seconds 30 --backend sqlite
+    .venv/bin/python benchmarks/soak.py --seconds 60 --users 200   # same per-user rate, 4x the users
 
 PostgreSQL runs in a throwaway database ``cw_soak_<random>`` on 127.0.0.1:5432 (user postgres), dropped at the end.
 Exits with status 1 when anything was lost, duplicated or leaked.
@@ -43,16 +52,20 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from conferencing_widgets import ConversationKind, Role, Service, Settings, Store
+from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.store import schema
 from conferencing_widgets.testing import throwaway_pg_database
 
-COMPANIES = 5
+USERS_PER_COMPANY = 10
+"""Each company brings 8 customers and 2 technicians: ``--users`` must be a multiple of it."""
 CUSTOMERS_PER_COMPANY = 8
-TECHNICIANS = 10
+TECHNICIANS_PER_COMPANY = 2
+USERS_PER_PROCESS = 10
+"""Default spread: 10 users per process (5 processes at 50 users, 20 at 200)."""
 DRAIN_SECONDS = 20.0
 """After posting stops, how long listeners may take to receive the last messages."""
 
@@ -76,15 +89,16 @@ def pct(values: list[float], q: float) -> float:
 # -- the world ------------------------------------------------------------------------------------------------
 
 
-def build_world(store: Store) -> dict[str, list[int]]:
-    """Create the groups, users, cases and conversations; returns each user's conversation ids."""
+def build_world(store: Store, users: int = 50) -> dict[str, list[int]]:
+    """Create the groups, users, cases and conversations for ``users`` users; returns each one's conversation ids."""
+    companies = users // USERS_PER_COMPANY
     store.create_schema()
     store.add_group(id="vendor", name="MachTool Service", is_vendor=True)
-    techs = [f"tech{i}" for i in range(TECHNICIANS)]
+    techs = [f"tech{i}" for i in range(TECHNICIANS_PER_COMPANY * companies)]
     for t in techs:
         store.add_user(login=t, display_name=t.title(), group_id="vendor", role=Role.TECHNICIAN)
     convs: dict[str, list[int]] = defaultdict(list)
-    for c in range(COMPANIES):
+    for c in range(companies):
         gid = f"co{c}"
         store.add_group(id=gid, name=f"Company {c}")
         people = [f"co{c}u{i}" for i in range(CUSTOMERS_PER_COMPANY)]
@@ -164,7 +178,9 @@ async def _follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
             user.errors.append(f"visible: {exc}")
             await asyncio.sleep(0.5)
             continue
-        user.after = events[-1].id
+        # A scoped feed scans past other audiences' events: continue from the newest id it scanned (as
+        # ``VisibleEvents.wait`` returns it), never re-reading them.
+        user.after = max(events[-1].id, feed.position)
         news = [e for e in visible if e.kind == "message" and e.ref_id is not None]
         user.received += [(int(e.ref_id), int(e.conversation_id or 0), t) for e in news]
         if any(e.conversation_id == user.open_conversation for e in news):
@@ -224,7 +240,8 @@ def process_main(
         )
         for login in logins
     ]
-    feeds = [store.feed() for _ in users]
+    # The feed a page follows: scoped to what its user may read (``VisibleEvents`` opens the same one).
+    feeds = [store.feed(policy.read_scope(u.service.user)) for u in users]
     sent: list[tuple[int, int, str, int, int]] = []
 
     async def run() -> None:
@@ -239,7 +256,9 @@ def process_main(
     out.put(("ready", os.getpid()))
     if not go.wait(timeout=600):
         raise SystemExit("the soak never said go")
+    cpu0 = cpu_seconds()
     asyncio.run(run())
+    cpu_used = cpu_seconds() - cpu0
     for f in feeds:
         f.close()
     store.close()
@@ -256,17 +275,50 @@ def process_main(
                     u.login: (u.started_after, u.after, u.stopped_ns, u.died, u.batches, u.returned) for u in users
                 },
                 "rss_mb": rss_kb / 1024,
+                "cpu_s": cpu_used,
             },
         )
     )
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 # -- the soak -------------------------------------------------------------------------------------------------
 
 
+def connections_short(store: Store, users: int, processes: int) -> str:
+    """Why PostgreSQL cannot hold this soak's connections, or "" when it can.
+
+    Today every page (here: every user) holds its own LISTEN connection and every process a pool (issue 12,
+    "Connections that do not grow with pages"): at 200 users that is more than this server's 100 connections.
+    The soak would only spam "too many clients" and starve everyone else on the server.
+    """
+    if store.backend != "postgresql":
+        return ""
+    with store.engine.connect() as conn:
+        allowed = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    needed = users + 2 * processes  # one listener per user, at least two pooled connections per process
+    free = allowed - used - 5  # superuser_reserved_connections and a little room for the parent
+    if needed <= free:
+        return ""
+    return f"needs about {needed} connections (one LISTEN per user + pools), the server has {free} free of {allowed}"
+
+
 def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
+    load_before = os.getloadavg()
     store = Store(url)
-    convs = build_world(store)
+    short = connections_short(store, args.users, args.processes or max(1, args.users // USERS_PER_PROCESS))
+    if short:
+        print(f"== {backend}: {args.users} users: SKIPPED: {short} ==")
+        print(f"SOAK {backend} users={args.users} skipped: {short}")
+        store.close()
+        return False
+    convs = build_world(store, args.users)
     members: dict[int, set[str]] = defaultdict(set)
     for login, ids in convs.items():
         for cid in ids:
@@ -274,9 +326,10 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     logins = sorted(convs)
     rng = random.Random(7)
     rng.shuffle(logins)
-    per = len(logins) // args.processes
-    groups = [logins[i * per : (i + 1) * per] for i in range(args.processes)]
-    groups[-1] += logins[per * args.processes :]
+    processes = args.processes or max(1, len(logins) // USERS_PER_PROCESS)
+    per = len(logins) // processes
+    groups = [logins[i * per : (i + 1) * per] for i in range(processes)]
+    groups[-1] += logins[per * processes :]
     ctx = multiprocessing.get_context("spawn")
     out: Any = ctx.Queue()
     # One start position and one start time for every process (see ``process_main``).
@@ -338,6 +391,9 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
 
     ok = not lost and not duplicated and not leaked and not gaps
     rss = [r["rss_mb"] for r in results]
+    cpu_total = sum(r["cpu_s"] for r in results)
+    per_1000 = 1000 * cpu_total / len(delivered) if delivered else float("nan")
+    load_after = os.getloadavg()
     print(f"== {backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s ==")
     print(f"messages posted              {len(sent):>10,}")
     print(f"deliveries expected          {len(expected):>10,}")
@@ -350,6 +406,12 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
         f"delivery latency p50/p95/p99 {pct(latencies, 50):>7.1f} / {pct(latencies, 95):.1f} / "
         f"{pct(latencies, 99):.1f} ms"
     )
+    target = "<= 100 ms at 50 users" if len(logins) <= 50 else "<= 250 ms at 200 users"
+    print(f"  p99 target                   {target}")
+    print(
+        f"CPU per 1,000 deliveries     {per_1000:>10.2f} s   ({cpu_total:.1f} s of worker CPU for {len(delivered):,} "
+        f"deliveries at {len(logins)} users; the 200/50 ratio should be <= 1.3)"
+    )
     print(f"peak RSS per process         {max(rss, default=0):>7.1f} MB max, {sum(rss):.0f} MB for all users")
     by_kind = ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items()))
     print(f"feed events written          {sum(kinds.values()):>10,}   ({by_kind})")
@@ -358,6 +420,21 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
         print(f"  {login}: {errs[:3]}")
     for line in why:
         print(line)
+    print(
+        "load average before / after (1/5/15 min)  {:.2f} {:.2f} {:.2f} / {:.2f} {:.2f} {:.2f} on {} cores{}".format(
+            *load_before,
+            *load_after,
+            os.cpu_count(),
+            "  (busy machine: other jobs share it)"
+            if max(load_before[0], load_after[0]) > (os.cpu_count() or 1)
+            else "",
+        )
+    )
+    print(
+        f"SOAK {backend} users={len(logins)} cpu_per_1000={per_1000:.3f} p50={pct(latencies, 50):.1f} "
+        f"p95={pct(latencies, 95):.1f} p99={pct(latencies, 99):.1f} lost={len(lost)} dup={duplicated} "
+        f"leaked={len(leaked)} load={load_after[0]:.1f}"
+    )
     return ok and not errors
 
 
@@ -404,17 +481,21 @@ def explain_lost(
     return lines
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="how long users post (default 300)")
-    parser.add_argument("--processes", type=int, default=5, help="processes the 50 users are spread over")
+    parser.add_argument("--users", type=int, default=50, help="simulated users, a multiple of 10 (default 50)")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="processes the users are spread over (default: 10 users each)"
+    )
     parser.add_argument("--post-every", type=float, default=5.0, help="mean seconds between a user's posts")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    if args.seconds <= 0 or not 1 <= args.processes <= 50 or args.post_every <= 0:
+    if args.seconds <= 0 or not 0 <= args.processes <= 50 or args.post_every <= 0:
         parser.error("--seconds and --post-every must be positive, --processes 1..50")
+    if args.users < USERS_PER_COMPANY or args.users % USERS_PER_COMPANY:
+        parser.error(f"--users must be a positive multiple of {USERS_PER_COMPANY}")
 
     ok = True
     if args.backend in ("sqlite", "both"):

@@ -341,20 +341,28 @@ class Service(EditingMixin, ReactionsMixin):
         reply_to: int | None = None,
     ) -> Message:
         """Post a message (``reply_to``: a message of the same conversation); one message per ``client_id``."""
-        conv = self.require_writable(conversation_id)
         text = clean_body(body, self.settings.max_message_chars)
-        reply_id = self.check_reply(conv, reply_to)
         if client_id is not None:
             client_id = str(client_id)
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
                 raise InvalidInput("The client id must be 1 to 64 printable characters.")
-        self._check_rate()
-        message, _created = self.store.post_message(
-            NewMessage(
-                conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id, reply_to_id=reply_id
-            ),
-            author=self.login,
-        )
+        # One transaction for the checks and the write: one connection and one BEGIN/COMMIT instead of four, and
+        # the rights and the rate are checked against the state the message is written into.
+        with self.store.atomic():
+            conv = self.require_writable(conversation_id)
+            reply_id = self.check_reply(conv, reply_to)
+            self._check_rate()
+            message, _created = self.store.post_message(
+                NewMessage(
+                    conversation_id=conv.id,
+                    body=text,
+                    client_id=client_id,
+                    kind=kind,
+                    ref_id=ref_id,
+                    reply_to_id=reply_id,
+                ),
+                author=self.login,
+            )
         return message
 
     def mark_read(self, conversation_id: int, message_id: int | None = None) -> int:

@@ -10,7 +10,7 @@ The store checks integrity (existence, uniqueness) but no permissions: that is t
 from __future__ import annotations
 
 import contextvars
-import json
+import functools
 import logging
 import os
 import time
@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, insert, or_, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.types import Text
 
 from conferencing_widgets.core.errors import UNREACHABLE_READ, StorageError
 from conferencing_widgets.core.model import ConversationKind, Event
@@ -40,6 +42,32 @@ BELLS_KEY = "cw_bells"
 """``Connection.info`` key of the doorbells a SQLite write transaction rings after its commit."""
 EVENT_LOCK_KEY = 0x63770001
 """Advisory lock that orders event commits on PostgreSQL."""
+LOCKED_KEY = "cw_id_order_locked"
+"""``Connection.info`` key: the transaction that holds the id-order lock already (one round trip less per post)."""
+
+# Hot statements, built once: SQLAlchemy's compiled cache then hits at once, and no statement object (and its cache
+# key) is rebuilt per call. Values go in as bound parameters.
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=EVENT_LOCK_KEY)
+_PG_APPEND_EVENT = (
+    # Insert the event and ring its channels in one round trip; the notes are delivered at commit.
+    text(
+        "WITH e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
+        "VALUES (:kind, :conversation_id, :ref_id, :created_at, :payload, :audience_login) RETURNING id) "
+        "SELECT e.id, (SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', CAST(:kind AS text), "
+        "'conversation_id', CAST(:conversation_id AS bigint))::text)) FROM unnest(:chs) AS ch) FROM e"
+    )
+    .bindparams(
+        bindparam("conversation_id", type_=s.events.c.conversation_id.type),
+        bindparam("ref_id", type_=s.events.c.ref_id.type),
+        bindparam("created_at", type_=s.events.c.created_at.type),
+        bindparam("payload", type_=s.events.c.payload.type),
+        bindparam("chs", type_=ARRAY(Text())),
+    )
+    .columns(id=s.events.c.id.type)
+)
+_APPEND_EVENT = insert(s.events).returning(s.events.c.id)
+_CONVERSATION_KIND = select(s.conversations.c.kind).where(s.conversations.c.id == bindparam("cid"))
+_NEWEST_EVENT = select(func.coalesce(func.max(s.events.c.id), 0))
 
 
 log = logging.getLogger(__name__)
@@ -104,6 +132,7 @@ class StoreBase:
                     finally:
                         self._conn.reset(token)
                         conn.info.pop(BELLS_KEY, None)
+                        conn.info.pop(LOCKED_KEY, None)
                 self._ring(bells)
                 return
             except OperationalError as exc:
@@ -113,14 +142,21 @@ class StoreBase:
                 raise StorageError(detail=exc.orig) from exc
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A read-only snapshot (joins a surrounding transaction if there is one)."""
+    def reading(self, *, single: bool = False) -> Iterator[Connection]:
+        """A read-only snapshot (joins a surrounding transaction if there is one).
+
+        ``single``: the caller runs one statement, which is a snapshot by itself, so SQLite needs no
+        BEGIN/COMMIT around it (two statements fewer on the hottest reads).
+        """
         current = self._conn.get()
         if current is not None:
             yield current
             return
         try:
             with self.engine.connect() as conn:
+                if single and self.backend == "sqlite":
+                    yield conn.execution_options(sqlite_begin=None)
+                    return
                 if self.backend == "postgresql":
                     # Under READ COMMITTED every statement takes its own snapshot even inside BEGIN ... COMMIT, so
                     # autocommit reads see the same data with two round trips fewer (it counts on a busy server).
@@ -141,7 +177,15 @@ class StoreBase:
         are serialised already (``BEGIN IMMEDIATE``). Taking it twice in one transaction is fine.
         """
         if self.backend == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
+            tx = conn.get_transaction()
+            if tx is not None and conn.info.get(LOCKED_KEY) is tx:
+                return
+            conn.execute(_LOCK)
+            conn.info[LOCKED_KEY] = tx
+
+    def locked_id_order(self, conn: Connection) -> None:
+        """Record that this transaction took the id-order lock itself (in a combined statement)."""
+        conn.info[LOCKED_KEY] = conn.get_transaction()
 
     def append_event(
         self,
@@ -156,18 +200,6 @@ class StoreBase:
         payload = payload or {}
         private_to = audience.audience_login(kind, payload)
         self.lock_id_order(conn)
-        event_id = conn.execute(
-            insert(s.events)
-            .values(
-                kind=kind,
-                conversation_id=conversation_id,
-                ref_id=ref_id,
-                created_at=utcnow(),
-                payload=payload,
-                audience_login=private_to,
-            )
-            .returning(s.events.c.id)
-        ).scalar_one()
         topics = audience.event_topics(
             kind,
             conversation_id=conversation_id,
@@ -175,15 +207,21 @@ class StoreBase:
             payload=payload,
             case_chat=conversation_id is not None and self._is_case_chat(conn, conversation_id),
         )
+        values = {
+            "kind": kind,
+            "conversation_id": conversation_id,
+            "ref_id": ref_id,
+            "created_at": utcnow(),
+            "payload": payload,
+            "audience_login": private_to,
+        }
         if self.backend == "postgresql":
             # Delivered at commit; listeners then read the events table from their last id. The shared channel
             # serves feeds that follow everything (operators); pages listen to their own topics only.
-            note = json.dumps({"id": event_id, "kind": kind, "conversation_id": conversation_id})
             channels = [NOTIFY_CHANNEL, *sorted(audience.channel(t) for t in topics)]
-            conn.execute(
-                text("SELECT pg_notify(ch, :p) FROM unnest(CAST(:chs AS text[])) AS ch"), {"chs": channels, "p": note}
-            )
+            event_id = conn.execute(_PG_APPEND_EVENT, {**values, "chs": channels}).scalar_one()
         else:
+            event_id = conn.execute(_APPEND_EVENT, values).scalar_one()
             bells = conn.info.get(BELLS_KEY)
             if bells is not None:
                 bells.update(topics)
@@ -193,13 +231,15 @@ class StoreBase:
         """Whether a conversation is a service case chat (a conversation's kind never changes: cached)."""
         known = self._case_chat.get(conversation_id)
         if known is None:
-            kind = conn.execute(
-                select(s.conversations.c.kind).where(s.conversations.c.id == conversation_id)
-            ).scalar_one_or_none()
+            kind = conn.execute(_CONVERSATION_KIND, {"cid": conversation_id}).scalar_one_or_none()
             known = kind == ConversationKind.SERVICE_CASE.value
             if kind is not None:
                 self._case_chat[conversation_id] = known
         return known
+
+    def _remember_kind(self, conversation_id: int, kind: str) -> None:
+        """Cache a conversation's kind read by another statement (``post_message`` reads it with its lock)."""
+        self._case_chat[conversation_id] = kind == ConversationKind.SERVICE_CASE.value
 
     def bells_dir(self) -> Path | None:
         """The folder of SQLite doorbell files (``<db>.bells``), or None (PostgreSQL, in-memory SQLite)."""
@@ -224,7 +264,6 @@ class StoreBase:
             except OSError as exc:  # a lost ring is caught up by the follower's safety re-check
                 log.debug("cannot ring doorbell %s: %s", topic, exc)
 
-
     # -- the change feed ------------------------------------------------------------------------
 
     def changes(self, *, after: int = 0, limit: int = 1000) -> list[Event]:
@@ -241,26 +280,17 @@ class StoreBase:
         The SQL form of ``Service.may_see_event`` (the service still checks each event): events of readable
         conversations (read marks excepted), events private to ``scope.login``, and directory events for staff.
         The second value is the position to continue from: past every event up to it, visible or not. It is
-        the store's newest id read *before* the events, so (ids become visible in id order) nothing at or
-        below it can still appear; when ``limit`` cut the batch it is the last event returned.
+        the store's newest id in the same snapshot as the events (one statement), so (ids become visible in id
+        order) nothing at or below it can still appear; when ``limit`` cut the batch it is the last event returned.
+        One statement, because every page runs it on every wake-up: one round trip on PostgreSQL, and on SQLite no
+        BEGIN/COMMIT around it.
         """
-        e = s.events
-        shown: ColumnElement[bool] = and_(
-            e.c.audience_login.is_(None),
-            e.c.conversation_id.in_(select(s.conversations.c.id).where(scope_sql.readable_condition(scope))),
-        )
-        shown = or_(shown, e.c.audience_login == scope.login)
-        if scope.case_group is None:
-            shown = or_(
-                shown,
-                and_(e.c.conversation_id.is_(None), e.c.kind.in_(sorted(audience.DIRECTORY_KINDS))),
-            )
-        with self.reading() as conn:
-            newest = int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
-            rows = conn.execute(
-                select(e).where(e.c.id > after, e.c.id <= newest, shown).order_by(e.c.id).limit(limit)
-            ).all()
-        events = [self._event(r) for r in rows]
+        params = {"login": scope.login, "after": after, "n": limit}
+        q = _changes_for_query(scope.all_case_chats, scope.case_group is None)
+        with self.reading(single=True) as conn:
+            rows = conn.execute(q, params).all()
+        newest = int(rows[0].newest) if rows else after
+        events = [self._event(r) for r in rows if r.id is not None]
         if len(events) >= limit:
             return events, events[-1].id
         return events, max(after, newest)
@@ -284,8 +314,8 @@ class StoreBase:
 
     def last_event_id(self) -> int:
         """The newest event id (0 for an empty store)."""
-        with self.reading() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(s.events.c.id), 0))).scalar_one())
+        with self.reading(single=True) as conn:
+            return int(conn.execute(_NEWEST_EVENT).scalar_one())
 
     def feed(self, scope: ReadScope | None = None) -> ChangeFeed:
         """A follower of the events table that can wait for news; close it when done.
@@ -298,3 +328,23 @@ class StoreBase:
         return ChangeFeed(self, scope=scope)
 
 
+@functools.cache
+def _changes_for_query(all_case_chats: bool, staff: bool) -> Any:
+    """``changes_for``'s statement, built once per shape of scope (the login and positions are bound parameters):
+    every page runs it on every wake-up, and building it cost more than running it."""
+    e = s.events
+    shown: ColumnElement[bool] = and_(
+        e.c.audience_login.is_(None),
+        e.c.conversation_id.in_(
+            select(s.conversations.c.id).where(scope_sql.readable_by(bindparam("login"), all_case_chats=all_case_chats))
+        ),
+    )
+    shown = or_(shown, e.c.audience_login == bindparam("login"))
+    if staff:
+        shown = or_(shown, and_(e.c.conversation_id.is_(None), e.c.kind.in_(sorted(audience.DIRECTORY_KINDS))))
+    page = (
+        select(e).where(e.c.id > bindparam("after", type_=e.c.id.type), shown).order_by(e.c.id).limit(bindparam("n"))
+    ).subquery("page")
+    newest = select(func.coalesce(func.max(e.c.id), 0).label("newest")).subquery("newest")
+    # The newest id always comes back (one row with NULL events when nothing is visible), from the same snapshot.
+    return select(newest.c.newest, *page.c).select_from(newest.outerjoin(page, true())).order_by(page.c.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.model import (
@@ -17,6 +17,9 @@ from conferencing_widgets.core.model import (
 )
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import StoreBase, utcnow
+
+_USER = select(s.users).where(s.users.c.login == bindparam("login"))
+"""Built once: every use case re-reads its user (``Service.require_active``)."""
 
 
 class DirectoryQueries(StoreBase):
@@ -92,8 +95,8 @@ class DirectoryQueries(StoreBase):
 
     def get_user(self, login: str) -> User:
         """One user, or ``NotFound``."""
-        with self.reading() as conn:
-            r = conn.execute(select(s.users).where(s.users.c.login == login)).first()
+        with self.reading(single=True) as conn:
+            r = conn.execute(_USER, {"login": login}).first()
         if r is None:
             raise NotFound(f"No user {login!r}.")
         return self._user(r)

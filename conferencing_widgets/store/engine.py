@@ -53,7 +53,9 @@ def make_engine(url: str) -> Engine:
     def _on_begin(conn: Any) -> None:
         # Read-then-write transactions must take the write lock up front (BEGIN IMMEDIATE),
         # otherwise concurrent writers fail with "database is locked" despite busy_timeout.
+        # ``sqlite_begin=None``: a single-statement read, a snapshot by itself (``StoreBase.reading(single=True)``).
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

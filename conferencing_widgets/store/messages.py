@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
-from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
@@ -22,9 +23,82 @@ from conferencing_widgets.core.model import (
 )
 from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import schema as s
-from conferencing_widgets.store.base import utcnow
+from conferencing_widgets.store.base import EVENT_LOCK_KEY, utcnow
 from conferencing_widgets.store.conversations import ConversationQueries
-from conferencing_widgets.store.scope import readable_condition
+from conferencing_widgets.store.scope import readable_by
+
+_KINDS = {k.value: k for k in MessageKind}
+m_ = s.messages.c
+_MESSAGE_FIELDS = tuple(c.name for c in s.messages.c)
+assert _MESSAGE_FIELDS == tuple(f.name for f in dataclasses.fields(Message)), "Message fields follow the table"
+_new = object.__new__
+
+# Hot statements, built once (SQLAlchemy then skips building the statement and its cache key on every call).
+_BY_CLIENT_ID = select(s.messages).where(m_.author == bindparam("author"), m_.client_id == bindparam("client_id"))
+_BY_ID = select(s.messages).where(m_.id == bindparam("id"))
+_LATEST = (
+    select(s.messages).where(m_.conversation_id == bindparam("cid")).order_by(m_.id.desc()).limit(bindparam("n"))
+)
+_BEFORE = (
+    select(s.messages)
+    .where(m_.conversation_id == bindparam("cid"), m_.id < bindparam("before"))
+    .order_by(m_.id.desc())
+    .limit(bindparam("n"))
+)
+_AFTER = (
+    select(s.messages)
+    .where(m_.conversation_id == bindparam("cid"), m_.id > bindparam("after"))
+    .order_by(m_.id)
+    .limit(bindparam("n"))
+)
+_SINCE = select(func.count()).select_from(
+    select(m_.id)
+    .where(m_.author == bindparam("author"), m_.created_at >= bindparam("since"))
+    .limit(bindparam("n"))
+    .subquery()
+)
+_LAST_MESSAGE_ID = select(s.conversations.c.last_message_id).where(s.conversations.c.id == bindparam("cid"))
+_TOUCH_CONVERSATION = (
+    update(s.conversations)
+    .where(s.conversations.c.id == bindparam("cid"))
+    .values(last_message_id=bindparam("mid"), last_activity_at=bindparam("at"))
+)
+_PG_LOCKED_KIND = text(
+    # The conversation's existence and kind, and the id-order lock (``lock_id_order``), in one round trip.
+    "SELECT kind, pg_advisory_xact_lock(:k) FROM conversations WHERE id = :cid"
+).bindparams(bindparam("cid", type_=s.conversations.c.id.type), k=EVENT_LOCK_KEY)
+_SQLITE_KIND = select(s.conversations.c.kind).where(s.conversations.c.id == bindparam("cid"))
+
+
+def _read_mark_upsert(dialect: Any) -> Any:
+    """Move a read mark forward (never back), creating it if need be; returns a row only when it moved."""
+    ins = dialect.insert(s.read_marks)
+    return ins.on_conflict_do_update(
+        index_elements=[s.read_marks.c.login, s.read_marks.c.conversation_id],
+        set_={"last_read_id": ins.excluded.last_read_id},
+        where=s.read_marks.c.last_read_id < ins.excluded.last_read_id,
+    ).returning(s.read_marks.c.last_read_id)
+
+
+def _message_insert(dialect: Any) -> Any:
+    """Insert a message unless its author used its client id already (then no row: the caller reads the first)."""
+    ins = dialect.insert(s.messages)
+    return ins.on_conflict_do_nothing(index_elements=[m_.author, m_.client_id]).returning(*s.messages.c)
+
+
+_UPSERT_MARK = {"postgresql": _read_mark_upsert(postgresql), "sqlite": _read_mark_upsert(sqlite)}
+_INSERT_MESSAGE = {"postgresql": _message_insert(postgresql), "sqlite": _message_insert(sqlite)}
+_PG_AFTER_POST = text(
+    # The conversation's last message and the author's read mark, in one round trip (PostgreSQL).
+    "WITH c AS (UPDATE conversations SET last_message_id = :mid, last_activity_at = :at WHERE id = :cid) "
+    "INSERT INTO read_marks (login, conversation_id, last_read_id) VALUES (:login, :cid, :mid) "
+    "ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
+    "WHERE read_marks.last_read_id < excluded.last_read_id"
+).bindparams(
+    bindparam("cid", type_=s.conversations.c.id.type),
+    bindparam("mid", type_=s.messages.c.id.type),
+    bindparam("at", type_=s.conversations.c.last_activity_at.type),
+)
 
 
 class MessageQueries(ConversationQueries):
@@ -34,25 +108,20 @@ class MessageQueries(ConversationQueries):
 
     @staticmethod
     def _message(r: Any) -> Message:
-        return Message(
-            id=int(r.id),
-            conversation_id=int(r.conversation_id),
-            author=r.author,
-            created_at=r.created_at,
-            body=r.body,
-            kind=MessageKind(r.kind),
-            ref_id=None if r.ref_id is None else int(r.ref_id),
-            client_id=r.client_id,
-            edited_at=r.edited_at,
-            deleted=bool(r.deleted),
-            reply_to_id=None if r.reply_to_id is None else int(r.reply_to_id),
-        )
+        # The hot loop of every message page. Filled by position (the column order of ``schema.messages``, which
+        # ``_MESSAGE_FIELDS`` follows) straight into the frozen dataclass's ``__dict__``: half the cost of its
+        # keyword ``__init__``, which sets each field through ``object.__setattr__``. ``Message`` has no
+        # ``__post_init__``; the two converted fields are set explicitly.
+        m = _new(Message)
+        d = m.__dict__
+        d.update(zip(_MESSAGE_FIELDS, r, strict=True))
+        d["kind"] = _KINDS.get(r[5]) or MessageKind(r[5])
+        d["deleted"] = bool(r[9])
+        return m
 
     def _client_dup(self, conn: Connection, new: NewMessage, author: str) -> Message | None:
         """The message this author already sent with ``new.client_id``, if any."""
-        r = conn.execute(
-            select(s.messages).where(s.messages.c.author == author, s.messages.c.client_id == new.client_id)
-        ).first()
+        r = conn.execute(_BY_CLIENT_ID, {"author": author, "client_id": new.client_id}).first()
         if r is None:
             return None
         if int(r.conversation_id) != new.conversation_id:
@@ -66,60 +135,54 @@ class MessageQueries(ConversationQueries):
         A repeated ``client_id`` from the same author returns the first message instead of a copy.
         The author's read mark moves to the new message. ``at`` backdates it, for imports and the demo only.
         """
+        pg = self.backend == "postgresql"
         with self.atomic() as conn:
-            if new.client_id:
-                dup = self._client_dup(conn, new, author)
-                if dup is not None:
-                    return dup, False
-            conv = conn.execute(select(s.conversations.c.id).where(s.conversations.c.id == new.conversation_id)).first()
-            if conv is None:
+            # Existence and kind (for the event's audience); on PostgreSQL with the id-order lock in the same round
+            # trip: message ids must become visible in order, because the message stream catches up by "messages
+            # after the last one shown" (``latest_messages(after_id=...)``).
+            kind = conn.execute(_PG_LOCKED_KIND if pg else _SQLITE_KIND, {"cid": new.conversation_id}).scalar()
+            if kind is None:
                 raise NotFound(f"No conversation {new.conversation_id}.")
-            # Message ids must become visible in order: the message stream catches up by "messages after the last
-            # one shown" (``latest_messages(after_id=...)``).
-            self.lock_id_order(conn)
+            if pg:
+                self.locked_id_order(conn)
+            self._remember_kind(new.conversation_id, kind)
             now = at or utcnow()
+            values = {
+                "conversation_id": new.conversation_id,
+                "author": author,
+                "created_at": now,
+                "body": new.body,
+                "kind": new.kind.value,
+                "ref_id": new.ref_id,
+                "client_id": new.client_id or None,
+                "deleted": False,
+                "reply_to_id": new.reply_to_id,
+            }
             try:
-                # With a client id, a concurrent retry may win the unique index first (PostgreSQL): the savepoint
-                # keeps the transaction usable so we can return the winner's message instead of failing.
-                with conn.begin_nested() if new.client_id else nullcontext():
-                    row = conn.execute(
-                        insert(s.messages)
-                        .values(
-                            conversation_id=new.conversation_id,
-                            author=author,
-                            created_at=now,
-                            body=new.body,
-                            kind=new.kind.value,
-                            ref_id=new.ref_id,
-                            client_id=new.client_id or None,
-                            reply_to_id=new.reply_to_id,
-                        )
-                        .returning(*s.messages.c)
-                    ).one()
+                # A repeated client id inserts nothing (ON CONFLICT DO NOTHING): no pre-check, no savepoint.
+                row = conn.execute(_INSERT_MESSAGE[self.backend], values).first()
             except IntegrityError as exc:
-                dup = self._client_dup(conn, new, author) if new.client_id else None
-                if dup is not None:
-                    return dup, False
                 raise InvalidInput(f"The message could not be stored: {exc.orig}") from exc
-            conn.execute(
-                update(s.conversations)
-                .where(s.conversations.c.id == new.conversation_id)
-                .values(last_message_id=row.id, last_activity_at=now)
-            )
-            self._set_read_mark(conn, author, new.conversation_id, int(row.id))
+            if row is None:
+                dup = self._client_dup(conn, new, author)
+                if dup is None:  # cannot happen: the conflict names the author's client id
+                    raise InvalidInput("The message could not be stored; send it again.")
+                return dup, False
+            mid = row[0]
+            if pg:
+                conn.execute(_PG_AFTER_POST, {"cid": new.conversation_id, "mid": mid, "at": now, "login": author})
+            else:
+                conn.execute(_TOUCH_CONVERSATION, {"cid": new.conversation_id, "mid": mid, "at": now})
+                self._set_read_mark(conn, author, new.conversation_id, mid)
             self.append_event(
-                conn,
-                "message",
-                conversation_id=new.conversation_id,
-                ref_id=int(row.id),
-                payload={"author": author},
+                conn, "message", conversation_id=new.conversation_id, ref_id=mid, payload={"author": author}
             )
         return self._message(row), True
 
     def get_message(self, message_id: int) -> Message:
         """One message, or ``NotFound``."""
-        with self.reading() as conn:
-            r = conn.execute(select(s.messages).where(s.messages.c.id == message_id)).first()
+        with self.reading(single=True) as conn:
+            r = conn.execute(_BY_ID, {"id": message_id}).first()
         if r is None:
             raise NotFound(f"No message {message_id}.")
         return self._message(r)
@@ -132,15 +195,16 @@ class MessageQueries(ConversationQueries):
         With ``after_id`` it returns the oldest ``limit`` messages after that id instead.
         Keyset paging on (conversation_id, id), so any page costs the same however long the chat.
         """
-        q = select(s.messages).where(s.messages.c.conversation_id == conversation_id)
+        params: dict[str, Any] = {"cid": conversation_id, "n": limit}
         if after_id is not None:
-            q = q.where(s.messages.c.id > after_id).order_by(s.messages.c.id).limit(limit)
+            q, params["after"] = _AFTER, after_id
+        elif before_id is not None:
+            q, params["before"] = _BEFORE, before_id
         else:
-            if before_id is not None:
-                q = q.where(s.messages.c.id < before_id)
-            q = q.order_by(s.messages.c.id.desc()).limit(limit)
-        with self.reading() as conn:
-            rows = [self._message(r) for r in conn.execute(q)]
+            q = _LATEST
+        message = self._message
+        with self.reading(single=True) as conn:
+            rows = [message(r) for r in conn.execute(q, params).all()]
         return rows if after_id is not None else rows[::-1]
 
     def message_count(self, conversation_id: int) -> int:
@@ -158,41 +222,27 @@ class MessageQueries(ConversationQueries):
         The per-user posting rate counts here, so every page and server of one user shares the limit. Served by
         the ``(author, created_at)`` index; ``limit`` keeps a flood cheap to count.
         """
-        q = select(s.messages.c.id).where(s.messages.c.author == author, s.messages.c.created_at >= since)
-        if limit is not None:
-            q = q.limit(limit)
-        with self.reading() as conn:
-            return int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+        params = {"author": author, "since": since, "n": -1 if limit is None else limit}
+        if limit is None and self.backend == "postgresql":
+            params["n"] = None  # LIMIT NULL is no limit there; SQLite's is LIMIT -1
+        with self.reading(single=True) as conn:
+            return int(conn.execute(_SINCE, params).scalar_one())
 
     # -- read marks ---------------------------------------------------------------------------
 
     def _set_read_mark(self, conn: Connection, login: str, conversation_id: int, message_id: int) -> bool:
-        current = conn.execute(
-            select(s.read_marks.c.last_read_id).where(
-                s.read_marks.c.login == login, s.read_marks.c.conversation_id == conversation_id
-            )
-        ).scalar_one_or_none()
-        if current is None:
-            conn.execute(
-                insert(s.read_marks).values(login=login, conversation_id=conversation_id, last_read_id=message_id)
-            )
-            return True
-        if message_id > current:
-            conn.execute(
-                update(s.read_marks)
-                .where(s.read_marks.c.login == login, s.read_marks.c.conversation_id == conversation_id)
-                .values(last_read_id=message_id)
-            )
-            return True
-        return False
+        """Move ``login``'s read mark forward to ``message_id`` (one upsert); whether it moved."""
+        moved = conn.execute(
+            _UPSERT_MARK[self.backend],
+            {"login": login, "conversation_id": conversation_id, "last_read_id": message_id},
+        ).first()
+        return moved is not None
 
     def mark_read(self, login: str, conversation_id: int, message_id: int | None = None) -> int:
         """Mark read up to ``message_id`` (default: the newest); read marks never move back."""
         with self.atomic() as conn:
             if message_id is None:
-                message_id = conn.execute(
-                    select(s.conversations.c.last_message_id).where(s.conversations.c.id == conversation_id)
-                ).scalar_one_or_none()
+                message_id = conn.execute(_LAST_MESSAGE_ID, {"cid": conversation_id}).scalar_one_or_none()
                 if message_id is None:
                     return 0
             if self._set_read_mark(conn, login, conversation_id, int(message_id)):
@@ -250,52 +300,28 @@ class MessageQueries(ConversationQueries):
         ``before`` is the (last_activity_at, id) of the last row of the previous page.
         """
         scope = who if isinstance(who, ReadScope) else ReadScope(login=who)
-        login = scope.login
-        c = s.conversations
-        q = select(c).where(readable_condition(scope))
+        params: dict[str, Any] = {"login": scope.login, "n": limit}
         if kind is not None:
-            q = q.where(c.c.kind == ConversationKind(kind).value)
+            params["kind"] = ConversationKind(kind).value
         if before is not None:
-            at, cid = before
-            q = q.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))
-        q = q.order_by(c.c.last_activity_at.desc(), c.c.id.desc()).limit(limit)
+            params["before_at"], params["before_id"] = before
+        q = _inbox_query(scope.all_case_chats, kind is not None, before is not None)
         with self.reading() as conn:
-            rows = conn.execute(q).all()
-            if not rows:
-                return []
-            ids = [int(r.id) for r in rows]
-            last_ids = [int(r.last_message_id) for r in rows if r.last_message_id is not None]
-            last = (
-                {
-                    int(m.id): self._message(m)
-                    for m in conn.execute(select(s.messages).where(s.messages.c.id.in_(last_ids)))
-                }
-                if last_ids
-                else {}
-            )
-            authors = {m.author for m in last.values()}
-            names = (
-                dict(
-                    conn.execute(
-                        select(s.users.c.login, s.users.c.display_name).where(s.users.c.login.in_(authors))
-                    ).all()
-                )
-                if authors
-                else {}
-            )
+            # One statement: the page of conversations, each joined to its last message, that author's name and
+            # its capped unread count. Only case chats need a second look-up (their cases).
+            rows = conn.execute(q, params).all()
             case_ids = {int(r.case_id) for r in rows if r.case_id is not None}
             cases = {k.id: k for k in self._cases(conn, s.service_cases.c.id.in_(case_ids))} if case_ids else {}
-            unread = self._unread_counts(conn, login, ids)
         out = []
         for r in rows:
-            lm = last.get(int(r.last_message_id)) if r.last_message_id is not None else None
+            lm = self._message(r[_INBOX_MESSAGE]) if r.m_id is not None else None
             out.append(
                 ConversationSummary(
                     conversation=self._conversation(r),
                     case=cases.get(int(r.case_id)) if r.case_id is not None else None,
                     last_message=lm,
-                    last_author_name=names.get(lm.author, lm.author) if lm else "",
-                    unread=unread.get(int(r.id), 0),
+                    last_author_name=(r.author_name or lm.author) if lm else "",
+                    unread=int(r.unread),
                     last_activity_at=r.last_activity_at,
                 )
             )
@@ -309,3 +335,47 @@ def _unread_many_query() -> Any:
     c = s.conversations
     count = MessageQueries._unread_query(bindparam("login"), c.c.id).scalar_subquery()
     return select(c.c.id, count).where(c.c.id.in_(bindparam("ids", expanding=True)))
+
+
+_INBOX_MESSAGE = slice(len(s.conversations.c), len(s.conversations.c) + len(s.messages.c))
+"""Where the last message's columns sit in an inbox row (after the conversation's)."""
+
+
+@functools.cache
+def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool) -> Any:
+    """The history list's one statement, built once per shape of the request (values are bound parameters).
+
+    The page is chosen first (a subquery with ORDER BY ... LIMIT), so the unread counts and joins run for the
+    rows shown only, never for every readable conversation (an engineer reads every case chat).
+    """
+    c, m, u = s.conversations, s.messages, s.users
+    page = select(c).where(readable_by(bindparam("login"), all_case_chats=all_case_chats))
+    if by_kind:
+        page = page.where(c.c.kind == bindparam("kind"))
+    if paged:
+        at, cid = bindparam("before_at", type_=c.c.last_activity_at.type), bindparam("before_id", type_=c.c.id.type)
+        page = page.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))
+    p = page.order_by(c.c.last_activity_at.desc(), c.c.id.desc()).limit(bindparam("n")).subquery("page")
+    mark = (
+        select(func.coalesce(func.max(s.read_marks.c.last_read_id), 0))
+        .where(s.read_marks.c.login == bindparam("login"), s.read_marks.c.conversation_id == p.c.id)
+        .scalar_subquery()
+    )
+    capped = (
+        select(m.c.id)
+        .where(m.c.conversation_id == p.c.id, m.c.id > mark, m.c.author != bindparam("login"))
+        .limit(UNREAD_CAP)
+        .correlate(p)
+        .subquery()
+    )
+    unread = select(func.count()).select_from(capped).scalar_subquery().label("unread")
+    return (
+        select(
+            *p.c,
+            *(col.label(f"m_{col.name}") for col in m.c),
+            u.c.display_name.label("author_name"),
+            unread,
+        )
+        .select_from(p.outerjoin(m, m.c.id == p.c.last_message_id).outerjoin(u, u.c.login == m.c.author))
+        .order_by(p.c.last_activity_at.desc(), p.c.id.desc())
+    )

@@ -18,9 +18,15 @@ def readable_conversations(scope: ReadScope) -> Select[Any]:
 
 def readable_condition(scope: ReadScope) -> ColumnElement[bool]:
     """The WHERE condition on ``conversations`` that keeps what the scope may read."""
+    return readable_by(scope.login, all_case_chats=scope.all_case_chats)
+
+
+def readable_by(login: Any, *, all_case_chats: bool) -> ColumnElement[bool]:
+    """``readable_condition`` with the login as any expression, e.g. ``bindparam("login")`` in a statement built
+    once for every user (the scope's shape, ``all_case_chats``, is the only part that changes the SQL)."""
     c, m = s.conversations, s.members
-    mine: ColumnElement[bool] = c.c.id.in_(select(m.c.conversation_id).where(m.c.login == scope.login))
-    if scope.all_case_chats:
+    mine: ColumnElement[bool] = c.c.id.in_(select(m.c.conversation_id).where(m.c.login == login))
+    if all_case_chats:
         mine = or_(mine, c.c.kind == ConversationKind.SERVICE_CASE.value)
     return mine
 
