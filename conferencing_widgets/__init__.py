@@ -14,6 +14,7 @@ from conferencing_widgets.core.errors import (
 from conferencing_widgets.core.model import (
     Attachment,
     Call,
+    CasePriority,
     CaseStatus,
     Conversation,
     ConversationKind,
@@ -26,6 +27,7 @@ from conferencing_widgets.core.model import (
     ReadMark,
     Role,
     ServiceCase,
+    StatusChange,
     Stroke,
     User,
     Whiteboard,
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Attachment",
     "Call",
+    "CasePriority",
     "CaseStatus",
     "ChangeFeed",
     "ConferencingError",
@@ -58,6 +61,7 @@ __all__ = [
     "Service",
     "ServiceCase",
     "Settings",
+    "StatusChange",
     "StorageError",
     "Store",
     "Stroke",

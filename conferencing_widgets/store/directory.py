@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.model import (
+    CasePriority,
     CaseStatus,
     Group,
     Role,
@@ -120,9 +122,16 @@ class DirectoryQueries(StoreBase):
         machine_serial: str = "",
         status: CaseStatus | str = CaseStatus.OPEN,
         technicians: Sequence[str] = (),
+        priority: CasePriority | str = CasePriority.NORMAL,
+        at: datetime | None = None,
     ) -> ServiceCase:
-        """Create a service case, or update the one with this number."""
+        """Create a service case, or update the one with this number.
+
+        ``at`` backdates a new case, for imports, the demo and tests only. Status changes of a live case go
+        through ``cases.service`` (history, notice, clocks); this sets the status as data.
+        """
         status = CaseStatus(status)
+        priority = CasePriority(priority)
         with self.atomic() as conn:
             group = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
             if group is None:
@@ -141,6 +150,7 @@ class DirectoryQueries(StoreBase):
                 "machine_model": machine_model,
                 "machine_serial": machine_serial,
                 "status": status.value,
+                "priority": priority.value,
             }
             existing = conn.execute(select(s.service_cases.c.id).where(s.service_cases.c.number == number)).first()
             if existing:
@@ -150,7 +160,7 @@ class DirectoryQueries(StoreBase):
             else:
                 case_id = conn.execute(
                     insert(s.service_cases)
-                    .values(number=number, created_at=utcnow(), **values)
+                    .values(number=number, created_at=at or utcnow(), **values)
                     .returning(s.service_cases.c.id)
                 ).scalar_one()
             for login in dict.fromkeys(technicians):
@@ -179,6 +189,8 @@ class DirectoryQueries(StoreBase):
                 machine_serial=r.machine_serial,
                 status=CaseStatus(r.status),
                 technicians=tuple(sorted(techs.get(int(r.id), []))),
+                priority=CasePriority(r.priority),
+                created_at=r.created_at,
             )
             for r in rows
         ]

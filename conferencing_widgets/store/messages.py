@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
@@ -241,11 +241,13 @@ class MessageQueries(ConversationQueries):
         limit: int = 50,
         kind: ConversationKind | None = None,
         before: tuple[datetime, int] | None = None,
+        case_status: Collection[str] | None = None,
     ) -> list[ConversationSummary]:
         """The conversations ``who`` may read, most recent activity first, with last message and unread count.
 
         ``who`` is a ``policy.ReadScope`` or a login (that user's memberships only).
         ``before`` is the (last_activity_at, id) of the last row of the previous page.
+        ``case_status`` keeps only case chats whose case has one of these statuses.
         """
         scope = who if isinstance(who, ReadScope) else ReadScope(login=who)
         login = scope.login
@@ -253,6 +255,9 @@ class MessageQueries(ConversationQueries):
         q = select(c).where(readable_condition(scope))
         if kind is not None:
             q = q.where(c.c.kind == ConversationKind(kind).value)
+        if case_status is not None:
+            sc = s.service_cases
+            q = q.where(c.c.case_id.in_(select(sc.c.id).where(sc.c.status.in_(sorted(case_status)))))
         if before is not None:
             at, cid = before
             q = q.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))
