@@ -79,6 +79,7 @@ def test_next_response_starts_at_a_customer_message_after_an_answer() -> None:
     assert clocks.first is not None and clocks.first.elapsed == 10 * M
     assert clocks.next is not None and clocks.next.open and clocks.next.elapsed == 5 * H
     assert clocks.next.level is Level.OVER and clocks.overdue
+    assert clocks.turn is Side.VENDOR and clocks.turn_since == T0 + 2 * H  # since the customer began to wait
     answered = case_clocks(
         status=S.OPEN, posts=[*posts, vendor(T0 + 5 * H)], changes=[], now=T0 + 7 * H, targets=URGENT
     )

@@ -14,7 +14,8 @@ Definitions:
   the customer, resolved or closed) and, when business hours are set, only within them.
 - A clock is **near** its target from ``NEAR`` of it, **over** at the target.
 - **Whose turn**: the vendor's while open or waiting on vendor, the customer's while waiting on the customer,
-  nobody's once resolved or closed; *since* is when the turn last passed to that side (or the case opened).
+  nobody's once resolved or closed. *Since*: on the vendor's turn with a customer waiting, when that wait began;
+  otherwise when the turn last passed to that side (or the case opened).
 """
 
 from __future__ import annotations
@@ -254,10 +255,13 @@ def case_clocks(
     kept = [w for w in all_waits if w.answered or w.end is None]  # dropped waits show no clock
     first = next((w for w in reversed(kept) if w.first), None)
     nxt = next((w for w in reversed(kept) if not w.first), None)
+    since = _turn_since(status, initial, changes, created_at)
+    if side_of(status) is Side.VENDOR and all_waits and all_waits[-1].end is None:
+        since = all_waits[-1].start  # the customer has been waiting since then
     return CaseClocks(
         status=status,
         turn=side_of(status),
-        turn_since=_turn_since(status, initial, changes, created_at),
+        turn_since=since,
         first=_clock(first, targets.first if targets else None, status),
         next=_clock(nxt, targets.next if targets else None, status),
         waits=tuple(all_waits),
