@@ -263,3 +263,13 @@ def test_hostile_names_in_notices_stay_text(sqlite_store: Store, seed: Callable[
         notice = store.latest_messages(world.acme_case_chat, limit=1)[0]
         html = body_html(notice, {})
         assert "<" not in html.removeprefix('<em class="cw-muted">').removesuffix("</em>")
+
+
+def test_seeding_the_demo_again_keeps_status_changes(sqlite_store: Store) -> None:
+    from conferencing_widgets.demo import seed_demo
+
+    seed_demo(sqlite_store)
+    case = sqlite_store.get_case_by_number("SR-2026-00042")
+    Session(None, sqlite_store, "tom.tech").cases.set_status(case.id, "waiting_on_customer")
+    seed_demo(sqlite_store)
+    assert sqlite_store.get_case(case.id).status is S.WAITING_ON_CUSTOMER
