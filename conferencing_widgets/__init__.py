@@ -14,6 +14,7 @@ from conferencing_widgets.core.errors import (
 from conferencing_widgets.core.model import (
     Attachment,
     Call,
+    CasePriority,
     CaseStatus,
     Conversation,
     ConversationKind,
@@ -28,6 +29,7 @@ from conferencing_widgets.core.model import (
     ReadMark,
     Role,
     ServiceCase,
+    StatusChange,
     Stroke,
     User,
     Whiteboard,
@@ -39,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Attachment",
     "Call",
+    "CasePriority",
     "CaseStatus",
     "ChangeFeed",
     "ConferencingError",
@@ -62,6 +65,7 @@ __all__ = [
     "Service",
     "ServiceCase",
     "Settings",
+    "StatusChange",
     "StorageError",
     "Store",
     "Stroke",

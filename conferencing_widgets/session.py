@@ -1,13 +1,14 @@
 """The one wiring point: a signed-in user's services, built once per page or notebook.
 
 ``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards``,
-``.calls`` and ``.preferences``. The UI, the CLI, the notebooks and the tests reach every feature through it;
-nothing is looked up in process-wide registries.
+``.calls``, ``.cases`` (status, whose turn, response clocks) and ``.preferences``. The UI, the CLI, the notebooks
+and the tests reach every feature through it; nothing is looked up in process-wide registries.
 """
 
 from __future__ import annotations
 
 from conferencing_widgets.calls.service import CallService
+from conferencing_widgets.cases.service import CaseService
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.preferences import Preferences
 from conferencing_widgets.chat.service import Service
@@ -41,6 +42,9 @@ class Session:
         self.boards = WhiteboardService(chat, self.files)
         self.calls = CallService(chat)
         self.preferences = Preferences(chat)
+        self.cases = CaseService(chat)
+        # A customer's reply hands a case waiting on them back to the vendor; chat itself knows no feature.
+        chat.post_hooks["cases"] = self.cases.after_post
 
     @classmethod
     def open(cls, login: str, *, settings: Settings | None = None, store: Store | None = None) -> Session:

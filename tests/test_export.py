@@ -43,7 +43,7 @@ CATEGORIES = {
     "conversations": {"kind", "group"},
     "members": {"group", "role"},
     "messages": {"author_group", "author_role", "kind"},
-    "cases": {"group", "status"},
+    "cases": {"group", "status", "priority"},
 }
 
 

@@ -190,3 +190,44 @@ def test_0006_gives_existing_private_events_their_audience(new_url: NewUrl) -> N
         assert [tuple(r) for r in rows] == [("read", "alice"), ("user", "bob"), ("message", None)]
     finally:
         engine.dispose()
+
+
+def test_0010_renames_old_case_statuses_and_adds_the_priority(new_url: NewUrl) -> None:
+    """Old status names are renamed (in_progress -> waiting_on_vendor, ...), and back on downgrade."""
+    import sqlalchemy as sa
+
+    engine = create_engine(new_url("workflow"))
+    cases = sa.table(
+        "service_cases",
+        sa.column("number", sa.String),
+        sa.column("title", sa.String),
+        sa.column("group_id", sa.String),
+        sa.column("status", sa.String),
+        sa.column("machine_model", sa.String),
+        sa.column("machine_serial", sa.String),
+        sa.column("created_at", schema.service_cases.c.created_at.type),
+    )
+    now = datetime.now(UTC)
+    blank = {"machine_model": "", "machine_serial": ""}
+    try:
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO groups (id, name, is_vendor) VALUES ('acme', 'ACME', false)"))
+            conn.execute(
+                sa.insert(cases),
+                [
+                    {"number": n, "title": "t", "group_id": "acme", "status": st, "created_at": now, **blank}
+                    for n, st in (("SR-1", "in_progress"), ("SR-2", "waiting_for_customer"), ("SR-3", "resolved"))
+                ],
+            )
+        upgrade(engine)
+        query = text("SELECT status, priority FROM service_cases ORDER BY number")
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(query)]
+        assert rows == [("waiting_on_vendor", "normal"), ("waiting_on_customer", "normal"), ("resolved", "normal")]
+        command.downgrade(alembic_config(engine), "0006")
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(text("SELECT status FROM service_cases ORDER BY number"))]
+        assert rows == [("in_progress",), ("waiting_for_customer",), ("resolved",)]
+    finally:
+        engine.dispose()

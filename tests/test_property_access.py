@@ -22,6 +22,10 @@ independently of ``policy.py``:
 Whiteboards are covered too: starting a board (members), opening it (readers) and drawing on it (members).
 So are message actions: reacting (members, on live messages), editing (the author, while a member), deleting
 (the author while a member, or an admin who reads the chat) and reading earlier versions (readers).
+
+Case status too: vendor staff set any status of any case; a customer never does, except reopen (to waiting on
+vendor) their own company's resolved case; nobody reaches another company's case (``NotFound``). Whose turn is
+shown to whoever sees the case; response clocks to vendor staff only. The stored status always matches the model.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ from conferencing_widgets import (
     Store,
 )
 from conferencing_widgets.calls.service import CallService
+from conferencing_widgets.cases.service import CaseService
+from conferencing_widgets.core.model import CaseStatus
 from conferencing_widgets.export import api as cw_export
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema
@@ -125,6 +131,7 @@ class AccessMachine(RuleBasedStateMachine):
         self.users: dict[str, UserM] = {}
         self.groups: list[str] = []
         self.cases: dict[int, tuple[str, set[str]]] = {}
+        self.case_status: dict[int, CaseStatus] = {}
         self.convs: dict[int, ConvM] = {}
         self.files: dict[int, int] = {}
         self.calls: dict[int, int] = {}
@@ -259,6 +266,7 @@ class AccessMachine(RuleBasedStateMachine):
             logins = sorted({f"v{t % len(staff)}" for t in techs})
             case = store.add_case(number=f"SR-{n}", title=f"Case {n}", group_id=gid, technicians=logins)
             self.cases[case.id] = (gid, set(logins))
+            self.case_status[case.id] = CaseStatus.OPEN
         for login in self.users:
             self.session(login)
 
@@ -432,6 +440,67 @@ class AccessMachine(RuleBasedStateMachine):
         }
         for name, run in checks.items():
             self.attempt(run, allowed=refusal is None, errors=errors, what=f"{actor} reads {name} of {cid}")
+
+    # -- case status ------------------------------------------------------------------------------------
+
+    def sees_case(self, login: str, case_id: int) -> bool:
+        return case_id in self.cases and (self.users[login].staff or self.users[login].group == self.cases[case_id][0])
+
+    @precondition(lambda self: self.cases)
+    @rule(data=st.data(), status=st.sampled_from(list(CaseStatus)), ghost=st.booleans())
+    def set_case_status(self, data: st.DataObject, status: CaseStatus, ghost: bool) -> None:
+        actor = self.pick(data, self.users, "actor")
+        case_id = 10**6 if ghost else self.pick(data, self.cases, "case")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        error: type[ConferencingError] | None = None
+        if not self.active(actor):
+            error = PermissionDenied
+        elif not self.sees_case(actor, case_id):
+            error = NotFound
+        else:
+            current = self.case_status[case_id]
+            reopen = current is CaseStatus.RESOLVED and status is CaseStatus.WAITING_ON_VENDOR
+            if not self.users[actor].staff and not reopen:
+                error = PermissionDenied
+            elif status is current:
+                error = InvalidInput
+        got = self.attempt(
+            lambda: CaseService(svc).set_status(case_id, status),
+            allowed=error is None,
+            errors=(error or NotFound,),
+            what=f"{actor} sets case {case_id} to {status.value}",
+        )
+        if got is not None:
+            assert got.status is status
+            self.case_status[case_id] = status
+
+    @precondition(lambda self: self.cases)
+    @rule(data=st.data())
+    def view_case(self, data: st.DataObject) -> None:
+        actor = self.pick(data, self.users, "actor")
+        case_id = self.pick(data, self.cases, "case")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        allowed = self.active(actor) and self.sees_case(actor, case_id)
+        error = PermissionDenied if not self.active(actor) else NotFound
+        view = self.attempt(
+            lambda: CaseService(svc).view(case_id),
+            allowed=allowed,
+            errors=(error,),
+            what=f"{actor} views case {case_id}",
+        )
+        if view is not None:
+            assert view.case.id == case_id and view.case.status is self.case_status[case_id]
+            if not self.users[actor].staff:
+                assert view.clocks.first is None and view.clocks.next is None and not view.clocks.waits
+
+    @invariant()
+    def stored_case_status_matches_the_model(self) -> None:
+        for case_id, status in self.case_status.items():
+            assert self.store.get_case(case_id).status is status
 
     # -- files ------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -80,6 +80,8 @@ class Service(EditingMixin, ReactionsMixin):
         self.user = user
         self._vendor: Group | None = store.vendor_group()
         self._readable: dict[int, bool] = {}
+        self.post_hooks: dict[str, Callable[[Conversation, Message], None]] = {}
+        """Called after each new message ``post`` stores, by name (the session wires features in; chat knows none)."""
 
     # -- who ----------------------------------------------------------------------------------
 
@@ -363,6 +365,9 @@ class Service(EditingMixin, ReactionsMixin):
                 ),
                 author=self.login,
             )
+        if _created:
+            for hook in list(self.post_hooks.values()):
+                hook(conv, message)
         return message
 
     def mark_read(self, conversation_id: int, message_id: int | None = None) -> int:

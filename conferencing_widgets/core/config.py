@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.model import CasePriority
+from conferencing_widgets.core.worktime import (
+    DEFAULT_TARGETS,
+    BusinessHours,
+    Targets,
+    parse_business_hours,
+    parse_targets,
+)
 
 ENV_PREFIX = "CONFERENCING_"
 
@@ -61,6 +69,25 @@ class Settings:
     """UI language when neither the link, the user's choice nor the browser names a shipped one (``en``, ``pl``)."""
     video_info_url: str = "https://jitsi.github.io/handbook/docs/user-guide/user-guide-start-a-meeting"
     """'More information' link shown under the video button."""
+    response_targets: str = DEFAULT_TARGETS
+    """Response-clock targets per case priority: ``PRIORITY=FIRST/NEXT`` pairs (``urgent=1h/4h, ...``)."""
+    business_hours: str = ""
+    """When response clocks count, e.g. ``mon-fri 08:00-17:00``; empty: around the clock."""
+    business_timezone: str = "UTC"
+    """Time zone of ``business_hours`` (IANA name such as ``Europe/Warsaw``)."""
+
+    def __post_init__(self) -> None:
+        # Malformed clock settings fail when the settings are read, not at the first case shown.
+        self.targets()
+        self.hours()
+
+    def targets(self) -> dict[str, Targets]:
+        """``response_targets`` parsed: priority value -> first/next response targets."""
+        return parse_targets(self.response_targets, tuple(p.value for p in CasePriority))
+
+    def hours(self) -> BusinessHours:
+        """``business_hours`` in ``business_timezone``, parsed."""
+        return parse_business_hours(self.business_hours, self.business_timezone)
 
     @property
     def store_url(self) -> str:

@@ -39,13 +39,34 @@ class MessageKind(str, Enum):
 
 
 class CaseStatus(str, Enum):
-    """Life cycle of a service request."""
+    """Life cycle of a service request: open -> waiting on customer <-> waiting on vendor -> resolved -> closed.
+
+    Revision 0010 renamed the stored values of older versions (``in_progress`` -> ``waiting_on_vendor``,
+    ``waiting_for_customer`` -> ``waiting_on_customer``); ``CaseStatus("in_progress")`` still reads them, so
+    old data files and scripts keep loading.
+    """
 
     OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    WAITING_FOR_CUSTOMER = "waiting_for_customer"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    WAITING_ON_VENDOR = "waiting_on_vendor"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+    @classmethod
+    def _missing_(cls, value: object) -> CaseStatus | None:
+        return _LEGACY_STATUS.get(str(value))
+
+
+_LEGACY_STATUS = {"in_progress": CaseStatus.WAITING_ON_VENDOR, "waiting_for_customer": CaseStatus.WAITING_ON_CUSTOMER}
+
+
+class CasePriority(str, Enum):
+    """How urgent a case is; each has its response-clock targets (``Settings.response_targets``)."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,11 +122,35 @@ class ServiceCase:
     """Where the case stands."""
     technicians: tuple[str, ...] = ()
     """Logins of the assigned vendor technicians."""
+    priority: CasePriority = CasePriority.NORMAL
+    """Urgency; picks the response-clock targets."""
+    created_at: datetime | None = None
+    """Server time the case was opened (UTC); None only for records built by hand."""
 
     @property
     def name(self) -> str:
         """The service request's name as tiles show it."""
         return f"{self.number} · {self.title}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChange:
+    """One status change of a service case (the response clocks pause and resume from these)."""
+
+    id: int
+    """Store id, increasing in change order."""
+    case_id: int
+    """The case."""
+    from_status: CaseStatus
+    """Status before."""
+    to_status: CaseStatus
+    """Status after."""
+    by: str
+    """Login of who changed it (the customer whose reply flipped it, for automatic changes)."""
+    at: datetime
+    """Server time (UTC)."""
+    automatic: bool = False
+    """True when a customer's reply moved *waiting on customer* to *waiting on vendor*."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from conferencing_widgets.core.model import (
     Call,
+    CaseStatus,
     Conversation,
     ConversationKind,
     Message,
@@ -131,3 +132,31 @@ def can_react(user: User, *, is_member: bool) -> bool:
 def can_reply_to(conversation: Conversation, original: Message) -> bool:
     """A reply quotes a message of its own conversation only (never another chat's text)."""
     return original.conversation_id == conversation.id
+
+
+DONE_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED})
+"""Statuses of finished cases (sorted below the others; a change out of them is a reopen)."""
+CUSTOMER_REOPENS_TO = CaseStatus.WAITING_ON_VENDOR
+"""The one status change a customer may make: their company's resolved case back to the vendor."""
+
+
+def can_set_case_status(user: User, case: ServiceCase, new: CaseStatus) -> bool:
+    """Vendor staff set any status of any case. Customers never do, except reopen their company's *resolved*
+    case (it goes back to the vendor as "waiting on vendor"); a closed case stays closed for them."""
+    if user.disabled:
+        return False
+    if user.is_vendor_staff:
+        return True
+    return (
+        case.group_id == user.group_id and case.status is CaseStatus.RESOLVED and new is CUSTOMER_REOPENS_TO
+    )
+
+
+def can_set_case_priority(user: User) -> bool:
+    """Only vendor staff rank cases."""
+    return user.is_vendor_staff and not user.disabled
+
+
+def sees_response_clocks(user: User) -> bool:
+    """Response clocks and their targets are the vendor's own measure: staff see them, customers see whose turn."""
+    return user.is_vendor_staff and not user.disabled

@@ -26,8 +26,8 @@ Tables and their columns (every timestamp is UTC and tz-aware; ids are ``Int64``
   (strokes not erased).
 - ``calls``: id, conversation_id, provider, started_by, started_at, ended_at, duration_seconds (null
   while a call is running), participants (how many joined). Room names are secrets and left out.
-- ``cases``: id, number, title, group, machine_model, machine_serial, status, created_at, technicians
-  (assigned logins, comma-separated, sorted).
+- ``cases``: id, number, title, group, machine_model, machine_serial, status, priority, created_at,
+  technicians (assigned logins, comma-separated, sorted).
 
 Filters: a date range (``since`` inclusive, ``until`` exclusive; a date-only ``until`` includes that whole
 day) applies to each record's own time: messages, files, whiteboards and calls by when they were
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from conferencing_widgets.chat.service import Service
+    from conferencing_widgets.core.config import Settings
     from conferencing_widgets.export.metrics import Metrics
 
 
@@ -136,12 +137,21 @@ def metrics(
     until: str | date | datetime | None = None,
     groups: str | Iterable[str] | None = None,
     cases: int | str | Iterable[int | str] | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> Metrics:
-    """Per-case response metrics and per day / week activity by customer group (see ``metrics.py``)."""
+    """Per-case response metrics and per day / week activity by customer group (see ``metrics.py``).
+
+    The response clocks use ``settings`` (default: the service's, else the defaults) and are read at ``now``.
+    """
+    from conferencing_widgets.cases.store import status_history
     from conferencing_widgets.export.metrics import compute
 
-    data = frames(store, service=service, since=since, until=until, groups=groups, cases=cases)
-    return compute(data)
+    st = _resolve(store, service)
+    data = frames(st, service=service, since=since, until=until, groups=groups, cases=cases)
+    history = status_history(st, [int(c) for c in data["cases"]["id"]])
+    chosen = settings or (service.settings if service is not None else None)
+    return compute(data, history=history, settings=chosen, now=now)
 
 
 def write(

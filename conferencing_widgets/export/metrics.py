@@ -3,9 +3,19 @@
 Definitions (system messages are ignored everywhere; a *vendor* message is one by a technician,
 engineer or admin, a *customer* message one by a customer):
 
-- **time to first response** (per case): from the case's first customer message, in any of its
-  chats, to the first vendor message posted after it, in any of its chats. Empty (NaT) while no vendor
-  has answered, or when the customer never wrote.
+- **response clocks** (per case): computed by ``cases/clocks.py``, the functions the staff's screen uses, from
+  the exported messages of the case's chats and the case's status history, at ``now``:
+  - ``time_to_first_response``: from the first customer message (any chat of the case) to the first vendor
+    message after it, counting only while the case is open or waiting on the vendor (paused while waiting on
+    the customer, resolved or closed) and, when ``business_hours`` is set, only within them. Empty (NaT) while
+    no vendor has answered, or when the customer never wrote. ``first_response_met``: answered within the
+    priority's target (NA while open or without a target).
+  - ``time_to_next_response`` / ``next_response_met``: the same for the latest later wait (a customer message
+    after a vendor answer, or a reopen), still running (elapsed so far) or answered.
+  - ``clock_alert``: ``ok``, ``near`` or ``over``: the worst open clock against its target, as on a tile.
+  - ``turn`` (``vendor``, ``customer`` or empty once resolved) and ``turn_since``.
+  With a date range the clocks see only the exported messages, so they match the screen for an export
+  without ``since``/``until``.
 - **median response time** (per case): within each chat of the case, every customer message that
   starts the chat or follows a vendor message opens a *wait*; the wait ends at the next vendor message
   in that chat. Follow-up customer messages in the same run do not open new waits. The median is taken
@@ -21,10 +31,15 @@ engineer or admin, a *customer* message one by a customer):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
+
+from conferencing_widgets.cases.clocks import Clock, Post, case_clocks
+from conferencing_widgets.core.config import Settings
+from conferencing_widgets.core.model import CasePriority, CaseStatus, StatusChange
 
 CASE_COLUMNS = (
     "case_id",
@@ -44,6 +59,13 @@ CASE_COLUMNS = (
     "time_to_first_response",
     "median_response_time",
     "unanswered",
+    "priority",
+    "first_response_met",
+    "time_to_next_response",
+    "next_response_met",
+    "clock_alert",
+    "turn",
+    "turn_since",
 )
 """Columns of ``Metrics.cases``."""
 
@@ -91,14 +113,9 @@ def _activity(frames: Mapping[str, pd.DataFrame], conv: pd.DataFrame, msgs: pd.D
 
 
 def _responses(case_msgs: pd.DataFrame) -> pd.DataFrame:
-    """Per case: time to first response, median response time, unanswered waits."""
+    """Per case: median response time and unanswered waits (per chat; the clocks are ``_clocks``)."""
     ms = case_msgs.sort_values(["conversation_id", "created_at", "id"], kind="stable")
     vendor = ms["vendor"]
-    # First customer message of the case, then the first vendor message after it (any chat of the case).
-    first_customer = ms.loc[~vendor].groupby("case_id")["created_at"].min().rename("first_customer")
-    vend = ms.loc[vendor, ["case_id", "created_at"]].join(first_customer, on="case_id", how="inner")
-    first_vendor = vend.loc[vend["created_at"] > vend["first_customer"]].groupby("case_id")["created_at"].min()
-    ttfr = (first_vendor - first_customer).rename("time_to_first_response")
     # Waits: a customer message that starts a chat or follows a vendor message, until the next vendor one.
     previous = vendor.astype("int8").groupby(ms["conversation_id"]).shift(1)
     opens = ~vendor & (previous.isna() | (previous == 1))
@@ -106,7 +123,60 @@ def _responses(case_msgs: pd.DataFrame) -> pd.DataFrame:
     waits = pd.DataFrame({"case_id": ms["case_id"], "wait": next_vendor - ms["created_at"]}).loc[opens]
     median = waits.groupby("case_id")["wait"].median().rename("median_response_time")
     unanswered = waits["wait"].isna().groupby(waits["case_id"]).sum().rename("unanswered")
-    return pd.concat([ttfr, median, unanswered], axis=1)
+    return pd.concat([median, unanswered], axis=1)
+
+
+def _met(clock: Clock | None) -> bool | None:
+    return None if clock is None else clock.met
+
+
+def _clocks(
+    cases: pd.DataFrame,
+    case_msgs: pd.DataFrame,
+    history: Mapping[int, Sequence[StatusChange]],
+    settings: Settings,
+    now: datetime,
+) -> pd.DataFrame:
+    """The response clocks of each case, by ``cases/clocks.py`` (one call per case: cases are few)."""
+    targets, hours = settings.targets(), settings.hours()
+    ms = case_msgs.sort_values(["created_at", "id"], kind="stable")
+    posts: dict[int, list[Post]] = {}
+    for case_id, at, vendor in zip(ms["case_id"], ms["created_at"], ms["vendor"], strict=True):
+        posts.setdefault(int(case_id), []).append(Post(at=at.to_pydatetime(), vendor=bool(vendor)))
+    rows = []
+    for r in cases.itertuples(index=False):
+        case_id = int(r.case_id)
+        priority = str(r.priority) if pd.notna(r.priority) else CasePriority.NORMAL.value
+        created = None if pd.isna(r.created_at) else r.created_at.to_pydatetime()
+        clocks = case_clocks(
+            status=CaseStatus(str(r.status)),
+            posts=posts.get(case_id, []),
+            changes=list(history.get(case_id, ())),
+            now=now,
+            created_at=created,
+            targets=targets.get(priority),
+            hours=hours,
+        )
+        first = clocks.first if clocks.first is not None and not clocks.first.open else None
+        rows.append(
+            {
+                "case_id": case_id,
+                "time_to_first_response": first.elapsed if first else None,
+                "first_response_met": _met(clocks.first),
+                "time_to_next_response": clocks.next.elapsed if clocks.next else None,
+                "next_response_met": _met(clocks.next),
+                "clock_alert": clocks.alert.value,
+                "turn": clocks.turn.value if clocks.turn else "",
+                "turn_since": clocks.turn_since,
+            }
+        )
+    columns = ["case_id", "time_to_first_response", "first_response_met", "time_to_next_response"]
+    columns += ["next_response_met", "clock_alert", "turn", "turn_since"]
+    out = pd.DataFrame(rows, columns=columns)
+    for col in ("time_to_first_response", "time_to_next_response"):
+        out[col] = pd.to_timedelta(out[col].astype(object))  # all-empty columns would otherwise read as dates
+    out["turn_since"] = pd.to_datetime(out["turn_since"], utc=True)
+    return out.set_index("case_id")
 
 
 def _per_period(msgs: pd.DataFrame, column: str, freq: str) -> pd.DataFrame:
@@ -122,8 +192,18 @@ def _per_period(msgs: pd.DataFrame, column: str, freq: str) -> pd.DataFrame:
     return out.astype({column: TIMESTAMP, "messages": "Int64", "active_conversations": "Int64"})
 
 
-def compute(frames: Mapping[str, pd.DataFrame]) -> Metrics:
-    """Metrics from ``export.frames(...)`` output (needs conversations, messages, members and cases)."""
+def compute(
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    history: Mapping[int, Sequence[StatusChange]] | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Metrics:
+    """Metrics from ``export.frames(...)`` output (needs conversations, messages, members and cases).
+
+    ``history``: each case's status changes (``export.metrics`` reads them); ``settings``: the clock targets and
+    business hours; ``now``: the moment open clocks are read at (default: now).
+    """
     conv = frames["conversations"].rename(columns={"id": "conversation_id"})
     msgs = frames["messages"]
     msgs = msgs.loc[msgs["kind"].astype("string") != "system"]
@@ -131,7 +211,10 @@ def compute(frames: Mapping[str, pd.DataFrame]) -> Metrics:
     msgs["vendor"] = (msgs["author_role"].astype("string") != "customer").fillna(False).astype(bool)
     case_msgs = msgs.loc[msgs["case_id"].notna()]
 
-    cases = frames["cases"].rename(columns={"id": "case_id"})[["case_id", "number", "title", "group", "status"]]
+    all_cases = frames["cases"].rename(columns={"id": "case_id"})
+    if "priority" not in all_cases:
+        all_cases = all_cases.assign(priority=CasePriority.NORMAL.value)
+    cases = all_cases[["case_id", "number", "title", "group", "status", "priority"]]
     out = cases.set_index("case_id")
     out["conversations"] = conv.loc[conv["case_id"].notna()].groupby("case_id").size()
     out["messages"] = case_msgs.groupby("case_id").size()
@@ -147,6 +230,8 @@ def compute(frames: Mapping[str, pd.DataFrame]) -> Metrics:
     out["participants"] = logins.agg(lambda x: ", ".join(sorted(x)))
     out["participant_count"] = logins.size()
     out = out.join(_activity(frames, conv, case_msgs)).join(_responses(case_msgs))
+    moment = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
+    out = out.join(_clocks(all_cases, case_msgs, history or {}, settings or Settings(), moment))
     counts = ["conversations", "messages", "files", "whiteboards", "calls", "participant_count", "unanswered"]
     out[counts] = out[counts].fillna(0)
     out = out.reset_index().astype(
@@ -158,6 +243,12 @@ def compute(frames: Mapping[str, pd.DataFrame]) -> Metrics:
             "last_activity": TIMESTAMP,
             "time_to_first_response": TIMEDELTA,
             "median_response_time": TIMEDELTA,
+            "time_to_next_response": TIMEDELTA,
+            "first_response_met": "boolean",
+            "next_response_met": "boolean",
+            "clock_alert": "string[pyarrow]",
+            "turn": "string[pyarrow]",
+            "turn_since": TIMESTAMP,
         }
     )
     out["participants"] = out["participants"].fillna("")

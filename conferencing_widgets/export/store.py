@@ -232,6 +232,7 @@ def _cases(sel: Selection) -> Select[Any]:
             sc.c.machine_model,
             sc.c.machine_serial,
             sc.c.status,
+            sc.c.priority,
             sc.c.created_at,
             func.coalesce(technicians, literal("")).label("technicians"),
         )

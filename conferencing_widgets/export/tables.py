@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from conferencing_widgets.core.errors import InvalidInput
-from conferencing_widgets.core.model import CaseStatus, ConversationKind, MessageKind, Role
+from conferencing_widgets.core.model import CasePriority, CaseStatus, ConversationKind, MessageKind, Role
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +38,7 @@ _KNOWN_CATEGORIES: dict[str, list[str]] = {
     "role": [r.value for r in Role],
     "author_role": [r.value for r in Role],
     "status": [c.value for c in CaseStatus],
+    "priority": [p.value for p in CasePriority],
 }
 
 
@@ -209,11 +210,12 @@ SPECS: dict[str, Table] = {
                     ("machine_model", STR),
                     ("machine_serial", STR),
                     ("status", STR),
+                    ("priority", STR),
                     ("created_at", TS),
                     ("technicians", STR),
                 ]
             ),
-            categories=("group", "status"),
+            categories=("group", "status", "priority"),
             derive=_derive_cases,
         ),
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.model import (
+    CasePriority,
     CaseStatus,
     Group,
     Role,
@@ -121,11 +123,20 @@ class DirectoryQueries(StoreBase):
         group_id: str,
         machine_model: str = "",
         machine_serial: str = "",
-        status: CaseStatus | str = CaseStatus.OPEN,
+        status: CaseStatus | str | None = None,
         technicians: Sequence[str] = (),
+        priority: CasePriority | str | None = None,
+        at: datetime | None = None,
     ) -> ServiceCase:
-        """Create a service case, or update the one with this number."""
-        status = CaseStatus(status)
+        """Create a service case, or update the one with this number.
+
+        A new case is ``open`` and ``normal`` unless given; an update keeps the status and priority it has unless
+        given (so re-seeding the demo never undoes a status change). ``at`` backdates a new case, for imports, the
+        demo and tests only. Status changes of a live case go through ``cases.service`` (history, notice, clocks);
+        this sets the status as data.
+        """
+        status = None if status is None else CaseStatus(status)
+        priority = None if priority is None else CasePriority(priority)
         with self.atomic() as conn:
             group = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
             if group is None:
@@ -138,13 +149,16 @@ class DirectoryQueries(StoreBase):
                     raise NotFound(f"No user {login!r} to assign.")
                 if Role(u.role) is Role.CUSTOMER:
                     raise InvalidInput(f"{login!r} is a customer; only vendor staff can be assigned.")
-            values = {
+            values: dict[str, Any] = {
                 "title": title,
                 "group_id": group_id,
                 "machine_model": machine_model,
                 "machine_serial": machine_serial,
-                "status": status.value,
             }
+            if status is not None:
+                values["status"] = status.value
+            if priority is not None:
+                values["priority"] = priority.value
             existing = conn.execute(select(s.service_cases.c.id).where(s.service_cases.c.number == number)).first()
             if existing:
                 case_id = int(existing.id)
@@ -153,7 +167,11 @@ class DirectoryQueries(StoreBase):
             else:
                 case_id = conn.execute(
                     insert(s.service_cases)
-                    .values(number=number, created_at=utcnow(), **values)
+                    .values(
+                        number=number,
+                        created_at=at or utcnow(),
+                        **{"status": CaseStatus.OPEN.value, "priority": CasePriority.NORMAL.value, **values},
+                    )
                     .returning(s.service_cases.c.id)
                 ).scalar_one()
             for login in dict.fromkeys(technicians):
@@ -182,6 +200,8 @@ class DirectoryQueries(StoreBase):
                 machine_serial=r.machine_serial,
                 status=CaseStatus(r.status),
                 technicians=tuple(sorted(techs.get(int(r.id), []))),
+                priority=CasePriority(r.priority),
+                created_at=r.created_at,
             )
             for r in rows
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -293,19 +293,23 @@ class MessageQueries(ConversationQueries):
         limit: int = 50,
         kind: ConversationKind | None = None,
         before: tuple[datetime, int] | None = None,
+        case_status: Collection[str] | None = None,
     ) -> list[ConversationSummary]:
         """The conversations ``who`` may read, most recent activity first, with last message and unread count.
 
         ``who`` is a ``policy.ReadScope`` or a login (that user's memberships only).
         ``before`` is the (last_activity_at, id) of the last row of the previous page.
+        ``case_status`` keeps only case chats whose case has one of these statuses.
         """
         scope = who if isinstance(who, ReadScope) else ReadScope(login=who)
         params: dict[str, Any] = {"login": scope.login, "n": limit}
         if kind is not None:
             params["kind"] = ConversationKind(kind).value
+        if case_status is not None:
+            params["statuses"] = sorted(case_status)
         if before is not None:
             params["before_at"], params["before_id"] = before
-        q = _inbox_query(scope.all_case_chats, kind is not None, before is not None)
+        q = _inbox_query(scope.all_case_chats, kind is not None, before is not None, case_status is not None)
         with self.reading() as conn:
             # One statement: the page of conversations, each joined to its last message, that author's name and
             # its capped unread count. Only case chats need a second look-up (their cases).
@@ -342,7 +346,7 @@ _INBOX_MESSAGE = slice(len(s.conversations.c), len(s.conversations.c) + len(s.me
 
 
 @functools.cache
-def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool) -> Any:
+def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool, by_case_status: bool = False) -> Any:
     """The history list's one statement, built once per shape of the request (values are bound parameters).
 
     The page is chosen first (a subquery with ORDER BY ... LIMIT), so the unread counts and joins run for the
@@ -352,6 +356,10 @@ def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool) -> Any:
     page = select(c).where(readable_by(bindparam("login"), all_case_chats=all_case_chats))
     if by_kind:
         page = page.where(c.c.kind == bindparam("kind"))
+    if by_case_status:
+        sc = s.service_cases
+        statuses = bindparam("statuses", expanding=True)
+        page = page.where(c.c.case_id.in_(select(sc.c.id).where(sc.c.status.in_(statuses))))
     if paged:
         at, cid = bindparam("before_at", type_=c.c.last_activity_at.type), bindparam("before_id", type_=c.c.id.type)
         page = page.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))

@@ -124,6 +124,23 @@ service_cases = Table(
     Column("machine_serial", String(100), nullable=False, default=""),
     Column("status", String(32), nullable=False, default="open"),
     Column("created_at", UTCDateTime, nullable=False),
+    # low, normal, high or urgent: picks the response-clock targets (revision 0010).
+    Column("priority", String(16), nullable=False, default="normal", server_default="normal"),
+)
+
+case_status_history = Table(
+    # Every status change of a case (revision 0010): the response clocks pause and resume from it.
+    "case_status_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("service_cases.id"), nullable=False),
+    Column("from_status", String(32), nullable=False),
+    Column("to_status", String(32), nullable=False),
+    Column("by_login", String(64), ForeignKey("users.login"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # True when a customer's reply flipped "waiting on customer" to "waiting on vendor".
+    Column("automatic", Boolean, nullable=False, default=False, server_default="0"),
+    Index("ix_case_status_history_case", "case_id", "id"),
 )
 
 case_technicians = Table(

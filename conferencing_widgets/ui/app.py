@@ -21,6 +21,7 @@ from conferencing_widgets.core.model import Conversation, Event
 from conferencing_widgets.session import Session
 from conferencing_widgets.ui.a11y import PageAccessibility
 from conferencing_widgets.ui.calls import feature as calls_feature
+from conferencing_widgets.ui.cases import feature as cases_feature
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import feature as files_feature
 from conferencing_widgets.ui.history import HistoryArea
@@ -52,6 +53,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.add_class("cw-app")
         self.live = FeedFollower(self.session.events(), self.apply_events, name="conferencing app")
         self._hooks: list[EventHook] = []
+        self._open_hooks: list[Callable[[int], None]] = []
         me = service.user
         group = service.group(me.group_id).name
         self.topbar = w.HTML(render("templates/topbar.html.j2", name=me.display_name, group=group))
@@ -76,6 +78,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.whiteboards = whiteboard_feature.install(self)
         self.video = calls_feature.install(self)
         self.files = files_feature.install(self, calls_html=self.video.calls_html)
+        self.cases = cases_feature.install(self)
         if live:
             self.start_live()
 
@@ -109,6 +112,12 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.details.show(conversation_id)
         self.history.direct.selected = self.history.cases.selected = conversation_id
         self.history.refresh()
+        for hook in self._open_hooks:
+            hook(conversation_id)
+
+    def add_open_hook(self, hook: Callable[[int], None]) -> None:
+        """Let a feature react when a conversation opens in areas 2 and 3."""
+        self._open_hooks.append(hook)
 
     def _redraw_times(self) -> None:
         if self.conversation is not None:

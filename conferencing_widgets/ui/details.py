@@ -39,6 +39,10 @@ class DetailsArea(w.VBox):
         self.add_class("cw-details")
         self.case = w.HTML('<p class="cw-muted">Open a conversation to see its details.</p>')
         self.case.add_class("cw-details-case")
+        self.case_status = w.HTML()
+        self.case_status.add_class("cw-details-case-status")
+        self.case_status_provider: SectionProvider | None = None
+        """A feature's safe HTML for the case's status, whose turn and clocks (case chats only)."""
         self.members = w.HTML()
         self.members.add_class("cw-details-members")
         self.sections: dict[str, w.HTML] = {}
@@ -57,6 +61,7 @@ class DetailsArea(w.VBox):
             w.HTML('<div class="cw-area-title">Details</div>'),
             self.error,
             self.case,
+            self.case_status,
             self.members,
             *self.section_boxes.values(),
         ]
@@ -86,8 +91,20 @@ class DetailsArea(w.VBox):
             customer = self.service.group(case.group_id).name
             self.case.value = render("templates/details_case.html.j2", case=case, technicians=techs, customer=customer)
         self.members.value = render("templates/details_members.html.j2", members=members, groups=groups)
+        self.refresh_case_status()
         for name in self.sections:
             self.refresh_section(name)
+
+    def refresh_case_status(self) -> None:
+        """Re-render the case's status part (on a status change, or as its clocks move)."""
+        html = ""
+        if self.conversation is not None and self.conversation.case_id is not None and self.case_status_provider:
+            try:
+                html = self.case_status_provider(self.conversation)
+            except ConferencingError as exc:
+                html = f'<div class="cw-error">{escape_text(str(exc))}</div>'
+        if html != self.case_status.value:
+            self.case_status.value = html
 
     def refresh_section(self, name: str) -> None:
         """Re-render one section (on a feed event that concerns it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -9,7 +10,7 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
-from conferencing_widgets.core.model import ConversationKind
+from conferencing_widgets.core.model import ConversationKind, ConversationSummary
 from conferencing_widgets.ui.dialog import NewConversationDialog
 from conferencing_widgets.ui.rows import tile
 from conferencing_widgets.ui.widgets import HistoryListWidget
@@ -27,6 +28,10 @@ class HistoryArea(w.VBox):
         self.add_class("cw-history")
         self._open = CallbackDispatcher()
         self._limits = {ConversationKind.DIRECT: PAGE, ConversationKind.SERVICE_CASE: PAGE}
+        self.case_rows: Callable[[int], list[ConversationSummary]] | None = None
+        """A feature's rows of the case section (its filter and order), given a limit; default: plain history."""
+        self.tile_extras: list[Callable[[list[ConversationSummary]], dict[int, dict[str, Any]]]] = []
+        """Features' extra tile fields (plain text), by conversation id."""
         self.direct = HistoryListWidget(heading="Direct chat", empty_text="No direct chats yet.")
         self.direct.add_class("cw-history-direct")
         self.cases = HistoryListWidget(heading="Service case chat", empty_text="No service case chats yet.")
@@ -65,8 +70,15 @@ class HistoryArea(w.VBox):
                 (self.cases, ConversationKind.SERVICE_CASE),
             ):
                 limit = self._limits[kind]
-                rows = self.service.history(kind=kind, limit=limit + 1)
+                if kind is ConversationKind.SERVICE_CASE and self.case_rows is not None:
+                    rows = self.case_rows(limit + 1)
+                else:
+                    rows = self.service.history(kind=kind, limit=limit + 1)
                 tiles = [tile(s) for s in rows[:limit]]
+                for extra in self.tile_extras:
+                    fields = extra(rows[:limit])
+                    for t in tiles:
+                        t.update(fields.get(t["id"], {}))
                 # Assign only on change: every assignment is a websocket message and counts as kernel activity.
                 if tiles != section.tiles:
                     section.tiles = tiles

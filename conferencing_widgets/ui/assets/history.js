@@ -7,6 +7,19 @@ function fmtWhen(iso) {
   return d.toLocaleDateString([], { month: "short", day: "numeric" });
 }
 
+// Case chats: the status chip, the whose-turn badge and a clock highlight (fields set by the cases feature).
+function caseBadges(tile, t, text) {
+  if (!t.status) return;
+  const row = document.createElement("div");
+  row.className = "cw-tile-badges";
+  const chip = text("span", "cw-case-status cw-status-" + t.status, t.status_label);
+  row.append(chip);
+  if (t.turn_label) row.append(text("span", "cw-turn cw-turn-" + (t.turn_mine ? "mine" : "theirs"), t.turn_label));
+  if (t.clock_label) row.append(text("span", "cw-clock cw-clock-" + t.alert, t.clock_label));
+  if (t.alert === "near" || t.alert === "over") tile.classList.add("cw-clock-" + t.alert);
+  tile.append(row);
+}
+
 function render({ model, el }) {
   el.classList.add("cw-history-root");
   const heading = document.createElement("div");
@@ -44,6 +57,7 @@ function render({ model, el }) {
       if (t.unread) top.append(text("span", "cw-unread", t.unread >= 100 ? "99+" : String(t.unread)));
       tile.append(top);
       if (t.case) tile.append(text("div", "cw-tile-case", t.case));
+      caseBadges(tile, t, text);
       const last = document.createElement("div");
       last.className = "cw-tile-last";
       if (t.last_author) last.append(text("span", "cw-tile-author", t.last_author + ": "));

@@ -1,14 +1,14 @@
 """A user's own choices (language, read receipts): ``user_preferences``, one row per key.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 
 
 def upgrade() -> None:

@@ -1,0 +1,1 @@
+"""Case workflow feature: status, whose turn, response clocks."""

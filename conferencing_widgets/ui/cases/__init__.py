@@ -1,0 +1,1 @@
+"""ui.cases feature: case status control, tile chips, whose-turn badges, clocks in Details."""
