@@ -55,6 +55,10 @@ class Settings:
     """Comma-separated STUN/TURN URLs for the built-in call."""
     video_info_url: str = "https://jitsi.github.io/handbook/docs/user-guide/user-guide-start-a-meeting"
     """'More information' link shown under the video button."""
+    relay_socket: str = ""
+    """UNIX socket of the server's feed relay (PostgreSQL); default ``data_dir/feed-relay.sock``."""
+    pool_idle: int = 30
+    """Seconds after its last use that a process closes its pooled PostgreSQL connections."""
 
     @property
     def store_url(self) -> str:

@@ -3,7 +3,10 @@
 - ``DoorbellWaker`` (SQLite, a page): one doorbell file per topic, watched with inotify per file.
 - ``InotifyWaker`` (SQLite, follow everything): inotify on the database folder (the ``-wal`` file).
 - ``DataVersionWaker`` (SQLite without inotify): polls ``PRAGMA data_version``.
-- ``PostgresListenWaker``: ``LISTEN`` on a dedicated autocommit connection, waited on through its socket.
+- ``RelayWaker`` (PostgreSQL, ``store/relay.py``): the server's one ``LISTEN`` connection, reached over a UNIX
+  socket; ``make_waker`` picks it when the relay answers.
+- ``PostgresListenWaker``: ``LISTEN`` on a dedicated autocommit connection, waited on through its socket (the
+  fallback without a relay: JupyterLab kernels, the CLI).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 POLL_INTERVAL = 0.1
+ENV_NO_RELAY = "CONFERENCING_FEED_NO_RELAY"
+"""``1``: never use the server's feed relay (each feed LISTENs itself; tests compare the two)."""
 
 
 """Seconds between ``data_version`` polls when inotify is not available."""
@@ -284,6 +289,26 @@ def _identifier(channel: str) -> str:
     return channel
 
 
+_fallback_logged = False
+
+
+def _relay_waker(channels: set[str]) -> Waker | None:
+    """A waker fed by this server's relay, or None (logged once per process) when no relay answers."""
+    global _fallback_logged
+    from conferencing_widgets.store import relay
+
+    if os.environ.get(ENV_NO_RELAY) == "1":
+        return None
+    path = relay.socket_path_from_env()
+    try:
+        return relay.RelayWaker(path, channels)
+    except relay.RelayUnavailable as exc:
+        if not _fallback_logged:
+            log.info("%s; this process's feeds each LISTEN on their own PostgreSQL connection", exc)
+            _fallback_logged = True
+        return None
+
+
 def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
     """The best waker for the store's backend: for ``topics`` only, or (None) for every commit."""
     url = make_url(store.url)
@@ -291,9 +316,11 @@ def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
         from conferencing_widgets.store.base import NOTIFY_CHANNEL
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        if topics is None:
-            return PostgresListenWaker(conninfo, NOTIFY_CHANNEL)
-        return PostgresListenWaker(conninfo, {audience.channel(t) for t in topics})
+        channels = {NOTIFY_CHANNEL} if topics is None else {audience.channel(t) for t in topics}
+        relayed = _relay_waker(channels)
+        if relayed is not None:
+            return relayed
+        return PostgresListenWaker(conninfo, channels)
     db_path = Path(url.database or "").resolve()
     if os.environ.get("CONFERENCING_FEED_POLL") != "1":
         try:

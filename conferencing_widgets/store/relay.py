@@ -1,0 +1,493 @@
+"""The feed relay: one PostgreSQL ``LISTEN`` connection per server, shared by every page kernel on it.
+
+Without it each page kernel holds its own listening connection, so PostgreSQL's connections grow with open pages
+(``max_connections`` is 100 here). With it the connections follow servers: ``conferencing serve`` starts one relay
+next to Voilà (``python -m conferencing_widgets.store.relay``), and each kernel's feed reaches it over a local
+UNIX socket (mode 0600, path from ``relay_socket_path``).
+
+Protocol (text lines from the client, single bytes back):
+
+- on connect the relay sends ``HELLO`` (a kernel that gets no answer falls back to its own ``LISTEN``);
+- the client sends ``L <channel> <channel> ...\\n``: the whole set it wants from now on (``L`` alone: none);
+- the relay writes one ``WAKE`` byte to each client with a matching ``NOTIFY`` (at most one unread byte each:
+  a client reads everything pending and catches up by id, so more bytes would say nothing new);
+- after the relay (re)connects to PostgreSQL it wakes every client, which then catches up by id;
+- ``?\\n`` answers one JSON line of counters (tests and benchmarks).
+
+The relay ``LISTEN``s on the union of its clients' channels and ``UNLISTEN``s a channel when its last client goes.
+It never reads the events table and knows nothing of rights: it only says "something may have changed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import socket
+import stat
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from conferencing_widgets.store import audience
+
+log = logging.getLogger(__name__)
+
+HELLO = b"R"
+WAKE = b"!"
+MAX_LINE = 256 * 1024
+"""Longest channel list a client may send (about 20,000 channels)."""
+SOCKET_NAME = "feed-relay.sock"
+ENV_SOCKET = "CONFERENCING_RELAY_SOCKET"
+ENV_DATA_DIR = "CONFERENCING_DATA_DIR"
+_MAX_UNIX_PATH = 100
+"""sun_path holds 108 bytes on Linux; longer derived paths move to the temp folder."""
+
+
+def relay_socket_path(*, socket_setting: str = "", data_dir: str | Path | None = None) -> Path:
+    """Where the relay of this server listens: the ``relay_socket`` setting, else ``<data_dir>/feed-relay.sock``.
+
+    Kernels and the relay derive it the same way from the same ``CONFERENCING_*`` variables (``conferencing
+    serve`` passes every setting to the kernels). A derived path too long for a UNIX socket is replaced by one in
+    the temp folder named after it.
+    """
+    if socket_setting:
+        return Path(socket_setting).expanduser()
+    folder = Path(data_dir if data_dir is not None else "data").expanduser().resolve()
+    path = folder / SOCKET_NAME
+    if len(os.fsencode(path)) > _MAX_UNIX_PATH:
+        digest = hashlib.sha1(os.fsencode(path)).hexdigest()[:16]
+        path = Path("/tmp") / f"cw-relay-{os.getuid()}-{digest}.sock"
+    return path
+
+
+def socket_path_from_env(env: dict[str, str] | None = None) -> Path:
+    """``relay_socket_path`` from the environment (the store layer has no ``Settings``)."""
+    env = dict(os.environ if env is None else env)
+    return relay_socket_path(socket_setting=env.get(ENV_SOCKET, ""), data_dir=env.get(ENV_DATA_DIR) or None)
+
+
+def _check_channel(channel: str) -> str:
+    from conferencing_widgets.store.wakers import _identifier
+
+    return _identifier(channel)
+
+
+# -- the relay (one per server) -------------------------------------------------------------------
+
+
+class _Client:
+    __slots__ = ("channels", "writer")
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.channels: set[str] = set()
+
+
+class Relay:
+    """Listens on PostgreSQL for the union of its clients' channels and wakes the matching clients."""
+
+    def __init__(self, conninfo: str, path: Path) -> None:
+        self.conninfo = conninfo
+        self.path = Path(path)
+        self._clients: set[_Client] = set()
+        self._by_channel: dict[str, set[_Client]] = {}
+        self._listening: set[str] = set()
+        self._conn: Any = None  # psycopg.Connection while connected
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._backoff = 0.1
+        self._connecting = False
+        self.stats = {"clients": 0, "channels": 0, "notifies": 0, "wakes": 0, "connects": 0}
+
+    # -- lifecycle --
+
+    async def start(self) -> None:
+        """Bind the socket (0600) and connect to PostgreSQL (retrying in the background while it is down)."""
+        self._loop = asyncio.get_running_loop()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() or self.path.is_symlink():
+            if probe(self.path):
+                raise RuntimeError(f"a feed relay already answers at {self.path}")
+            if not stat.S_ISSOCK(self.path.lstat().st_mode):
+                raise RuntimeError(f"{self.path} is not a socket; remove it or set {ENV_SOCKET}")
+            self.path.unlink()  # a stale socket of a relay that died
+        old = os.umask(0o177)  # created 0600: only this user's kernels may connect
+        try:
+            self._server = await asyncio.start_unix_server(self._serve_client, path=str(self.path), limit=MAX_LINE)
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        await self._connect()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        for client in list(self._clients):
+            client.writer.close()
+        self._drop()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    # -- PostgreSQL side --
+
+    async def _connect(self) -> None:
+        import psycopg
+
+        if self._connecting or self._conn is not None or self._loop is None:
+            return
+        self._connecting = True
+        try:
+            conn = await self._loop.run_in_executor(
+                None, lambda: psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+            )
+            conn.add_notify_handler(lambda n: self._wake_channels({n.channel}))
+            self._conn = conn
+            self._listening = set()
+            self._sync_listens()
+            if self._conn is None:
+                raise OSError("the relay connection failed while subscribing")
+        except (psycopg.Error, OSError) as exc:
+            self._drop()
+            log.warning("feed relay cannot reach PostgreSQL (%s); retrying in %.1fs", exc, self._backoff)
+            self._loop.call_later(self._backoff, lambda: asyncio.ensure_future(self._connect()))
+            self._backoff = min(self._backoff * 2, 5.0)
+            return
+        finally:
+            self._connecting = False
+        self._backoff = 0.1
+        self.stats["connects"] += 1
+        self._loop.add_reader(conn.fileno(), self._on_pg_readable)
+        log.info("feed relay listening on PostgreSQL for %d clients at %s", len(self._clients), self.path)
+        # Anything committed while we were away is caught up by id: wake everyone once.
+        self._wake(set(self._clients))
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        self._listening = set()
+        if conn is None:
+            return
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(conn.fileno())
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def _lost(self, exc: BaseException) -> None:
+        log.warning("feed relay lost PostgreSQL (%s); reconnecting", exc)
+        self._drop()
+        self._wake(set(self._clients))  # let kernels re-check by id (and notice an outage) at once
+        if self._loop is not None:
+            self._loop.call_later(self._backoff, lambda: asyncio.ensure_future(self._connect()))
+
+    def _on_pg_readable(self) -> None:
+        import psycopg
+
+        conn = self._conn
+        if conn is None:
+            return
+        pgconn = conn.pgconn
+        try:
+            pgconn.consume_input()
+            channels: set[str] = set()
+            while (n := pgconn.notifies()) is not None:
+                channels.add(n.relname.decode("utf-8", "replace"))
+            if pgconn.status != 0:  # CONNECTION_OK
+                raise psycopg.OperationalError("relay connection lost")
+        except (psycopg.Error, OSError) as exc:
+            self._lost(exc)
+            return
+        if channels:
+            self._wake_channels(channels)
+
+    def _sync_listens(self) -> None:
+        """LISTEN/UNLISTEN so that the connection listens to exactly the clients' channels."""
+        import psycopg
+
+        conn = self._conn
+        if conn is None:
+            return
+        wanted = set(self._by_channel)
+        try:
+            for ch in sorted(self._listening - wanted):
+                conn.execute(f"UNLISTEN {_check_channel(ch)}")
+                self._listening.discard(ch)
+            for ch in sorted(wanted - self._listening):
+                conn.execute(f"LISTEN {_check_channel(ch)}")
+                self._listening.add(ch)
+        except (psycopg.Error, OSError) as exc:
+            self._lost(exc)
+        self.stats["channels"] = len(self._listening)
+
+    def _wake_channels(self, channels: set[str]) -> None:
+        self.stats["notifies"] += len(channels)
+        targets: set[_Client] = set()
+        for ch in channels:
+            targets |= self._by_channel.get(ch, set())
+        self._wake(targets)
+
+    def _wake(self, clients: set[_Client]) -> None:
+        for client in clients:
+            transport = client.writer.transport
+            if transport.is_closing() or transport.get_write_buffer_size() > 0:
+                continue  # a byte is already waiting for this client
+            client.writer.write(WAKE)
+            self.stats["wakes"] += 1
+
+    # -- client side of the socket --
+
+    def _set_channels(self, client: _Client, channels: set[str]) -> None:
+        for ch in client.channels - channels:
+            members = self._by_channel.get(ch)
+            if members is not None:
+                members.discard(client)
+                if not members:
+                    del self._by_channel[ch]
+        for ch in channels - client.channels:
+            self._by_channel.setdefault(ch, set()).add(client)
+        client.channels = channels
+        self._sync_listens()
+
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = _Client(writer)
+        self._clients.add(client)
+        self.stats["clients"] = len(self._clients)
+        try:
+            writer.write(HELLO)
+            while True:
+                try:
+                    line = await reader.readline()
+                except (ValueError, asyncio.LimitOverrunError, ConnectionError, asyncio.CancelledError):
+                    break  # a line over MAX_LINE, a reset or the relay stopping: drop the client
+                if not line:
+                    break
+                words = line.decode("ascii", "replace").split()
+                if not words:
+                    continue
+                if words[0] == "?":
+                    others = dict(self.stats, clients=len(self._clients) - 1)  # not counting the asker
+                    writer.write((json.dumps(others) + "\n").encode())
+                elif words[0] == "L":
+                    try:
+                        channels = {_check_channel(w) for w in words[1:]}
+                    except ValueError:
+                        break  # a malformed request: drop the client (it falls back to its own LISTEN)
+                    self._set_channels(client, channels)
+        finally:
+            self._clients.discard(client)
+            self.stats["clients"] = len(self._clients)
+            self._set_channels(client, set())
+            writer.close()
+
+
+def probe(path: Path, timeout: float = 1.0) -> bool:
+    """Whether a relay answers at ``path`` (connects and reads its hello)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            return sock.recv(1) == HELLO
+    except OSError:
+        return False
+
+
+def relay_stats(path: Path, timeout: float = 2.0) -> dict[str, int]:
+    """The relay's counters (clients, channels LISTENed, notifies received, wakes sent, PostgreSQL connects)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        if sock.recv(1) != HELLO:
+            raise OSError("not a feed relay")
+        sock.sendall(b"?\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise OSError("relay closed the connection")
+            data += chunk
+        return dict(json.loads(data))
+
+
+# -- the kernel side ------------------------------------------------------------------------------
+
+
+class RelayUnavailable(OSError):
+    """No relay answers at the socket (the caller falls back to its own LISTEN connection)."""
+
+
+class RelayWaker:
+    """A ``TargetedWaker`` fed by the server's relay: readable when a ``NOTIFY`` of one of its channels arrived.
+
+    If the relay goes away the waker reports news once (the feed catches up by id), has no descriptor while it is
+    gone (the feed then polls ``drain`` every ``POLL_INTERVAL``, which retries with backoff), and reports news
+    again when it is back, so nothing committed meanwhile is lost.
+    """
+
+    needs_visibility_retry = False
+
+    def __init__(self, path: Path, channels: Iterable[str], *, timeout: float = 1.0) -> None:
+        self.path = Path(path)
+        self._channels = {_check_channel(c) for c in channels}
+        self._timeout = timeout
+        self._sock: socket.socket | None = None
+        self.wakeups = 0
+        """How many drains reported news (tests count wake-ups with it)."""
+        self.generation = 0
+        """Counts successful connects: a new socket may reuse the old descriptor number."""
+        self._next_attempt = 0.0
+        self._backoff = 0.1
+        try:
+            self._connect_or_raise()
+        except OSError as exc:
+            raise RelayUnavailable(f"no feed relay at {self.path}: {exc}") from exc
+
+    def _connect_or_raise(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self._timeout)
+            sock.connect(str(self.path))
+            if sock.recv(1) != HELLO:
+                raise OSError("the socket does not answer like a feed relay")
+            sock.sendall(self._request())
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        self._sock = sock
+        self.generation += 1
+        self._backoff = 0.1
+
+    def _request(self) -> bytes:
+        return ("L " + " ".join(sorted(self._channels)) + "\n").encode("ascii")
+
+    def _reconnect(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_attempt:
+            return False
+        try:
+            self._connect_or_raise()
+        except OSError as exc:
+            self._next_attempt = now + self._backoff
+            self._backoff = min(self._backoff * 2, 2.0)
+            log.debug("feed relay still unavailable (%s)", exc)
+            return False
+        log.info("feed relay at %s is back", self.path)
+        return True
+
+    def set_topics(self, topics: set[str]) -> None:
+        """Follow exactly the channels of ``topics`` from now on."""
+        self.set_channels({audience.channel(t) for t in topics})
+
+    def set_channels(self, channels: set[str]) -> None:
+        self._channels = {_check_channel(c) for c in channels}
+        if self._sock is None:
+            return  # the reconnect sends the new set
+        try:
+            self._sock.setblocking(True)
+            self._sock.settimeout(self._timeout)
+            self._sock.sendall(self._request())
+            self._sock.setblocking(False)
+        except OSError as exc:
+            log.warning("feed relay connection lost (%s); retrying", exc)
+            self._drop()
+
+    @property
+    def channels(self) -> set[str]:
+        return set(self._channels)
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    def fileno(self) -> int | None:
+        return None if self._sock is None else self._sock.fileno()
+
+    def drain(self) -> bool:
+        if self._sock is None:
+            got = self._reconnect()  # back: whatever happened meanwhile is caught up by id
+        else:
+            try:
+                data = self._sock.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError as exc:
+                data = b""
+                log.warning("feed relay connection failed (%s)", exc)
+            if data:
+                got = True
+            else:
+                log.warning("feed relay at %s went away; retrying (pages catch up by id)", self.path)
+                self._drop()
+                self._reconnect()
+                got = True
+        if got:
+            self.wakeups += 1
+        return got
+
+    def _drop(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def close(self) -> None:
+        self._drop()
+
+
+# -- running it -----------------------------------------------------------------------------------
+
+
+def conninfo_of(store_url: str) -> str:
+    """libpq conninfo of a ``postgresql+psycopg://`` store URL."""
+    url = make_url(store_url)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _run(conninfo: str, path: Path) -> None:
+    relay = Relay(conninfo, path)
+    await relay.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await relay.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m conferencing_widgets.store.relay [--socket PATH] [--store URL]`` (defaults: the settings)."""
+    from conferencing_widgets.store.engine import normalise_url
+
+    parser = argparse.ArgumentParser(prog="conferencing-feed-relay", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--socket", default=None, help="UNIX socket path (default: from CONFERENCING_* settings)")
+    parser.add_argument("--store", default=os.environ.get("CONFERENCING_STORE", ""), help="PostgreSQL store URL")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s feed-relay %(levelname)s %(message)s")
+    store_url = normalise_url(args.store) if args.store else ""
+    if not store_url.startswith("postgresql"):
+        print("feed relay: the store is not PostgreSQL; nothing to relay.", file=sys.stderr)
+        return 2
+    path = Path(args.socket) if args.socket else socket_path_from_env()
+    try:
+        asyncio.run(_run(conninfo_of(store_url), path))
+    except RuntimeError as exc:
+        print(f"feed relay: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
