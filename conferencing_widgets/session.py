@@ -1,8 +1,8 @@
 """The one wiring point: a signed-in user's services, built once per page or notebook.
 
-``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards`` and
-``.calls``. The UI, the CLI, the notebooks and the tests reach every feature through it; nothing is looked up
-in process-wide registries.
+``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards``,
+``.calls`` and ``.signals`` (typing, presence). The UI, the CLI, the notebooks and the tests reach every feature
+through it; nothing is looked up in process-wide registries.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.model import User
 from conferencing_widgets.files.service import FileService
@@ -39,6 +40,8 @@ class Session:
         self.files = FileService(chat, blobs)
         self.boards = WhiteboardService(chat, self.files)
         self.calls = CallService(chat)
+        self.signals = Signals(chat)
+        """Ephemeral typing and presence (``chat/signals.py``): never stored as events, expire on their own."""
 
     @classmethod
     def open(cls, login: str, *, settings: Settings | None = None, store: Store | None = None) -> Session:

@@ -2,17 +2,18 @@
 
 ``Store`` is composed of one layer of queries per record family, each in its own module:
 ``base`` (engine, transactions, events), ``directory`` (groups, users, cases), ``conversations`` and ``messages``
-(with read marks and the inbox). Feature records (files, whiteboards, calls) have their queries in their
-feature's ``store.py``, as functions taking a ``Store``.
+(with read marks and the inbox), ``signals`` (ephemeral typing/presence). Feature records (files, whiteboards,
+calls) have their queries in their feature's ``store.py``, as functions taking a ``Store``.
 """
 
 from __future__ import annotations
 
 from conferencing_widgets.store.base import EVENT_LOCK_KEY, NOTIFY_CHANNEL, utcnow
 from conferencing_widgets.store.messages import MessageQueries
+from conferencing_widgets.store.signals import SignalQueries
 
 
-class Store(MessageQueries):
+class Store(MessageQueries, SignalQueries):
     """Persistence for one store URL. Thread-safe; share one per process."""
 
 
