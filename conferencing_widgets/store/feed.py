@@ -11,9 +11,10 @@ reads only those (``Store.changes_for``). A feed without one follows everything 
   commit and watched with inotify per file. Untargeted: inotify on the database folder (the ``-wal`` file
   changes on every commit); that wake-up can arrive a moment before the commit is visible, so the reader
   re-queries briefly. Without inotify, ``PRAGMA data_version`` is polled (it wakes on every commit).
-- PostgreSQL: ``LISTEN`` on a dedicated autocommit connection (a page: one channel per topic; otherwise
-  ``cw_events``); the loop waits on its socket (``add_reader``) instead of psycopg's 100 ms timer. A broken
-  connection is re-opened with backoff.
+- PostgreSQL: through the server's feed relay (``store/relay.py``: one ``LISTEN`` connection per server, reached
+  over a UNIX socket) when it answers, else ``LISTEN`` on a dedicated autocommit connection (a page: one channel
+  per topic; otherwise ``cw_events``); the loop waits on its socket (``add_reader``) instead of psycopg's 100 ms
+  timer. A broken connection is re-opened with backoff.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ log = logging.getLogger(__name__)
 SAFETY_INTERVAL = 10.0
 
 
-"""Seconds between catch-up checks when no wake-up came (guards against a missed one)."""
+"""Seconds between catch-up checks when no wake-up came (guards against a missed one).
+
+A waker that cannot miss a wake-up silently multiplies it by its ``safety_factor``: the relay wakes every page when
+it reconnects and pings PostgreSQL itself, and a doorbell is rung after every commit, so their pages re-check
+rarely (an idle page's CPU is mostly these checks: 200 pages every 10 s cost ~2 % of a core)."""
 
 
 VISIBILITY_RETRIES = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032)
@@ -88,6 +93,11 @@ class ChangeFeed:
         self._reader_gen = 0
         self._closed = False
         self._store_down = False
+
+    @property
+    def safety_interval(self) -> float:
+        """Seconds this feed waits for a wake-up before re-checking by id anyway."""
+        return SAFETY_INTERVAL * float(getattr(self._waker, "safety_factor", 1.0))
 
     def _topics(self) -> set[str] | None:
         if self.scope is None:
@@ -150,11 +160,12 @@ class ChangeFeed:
         found = self._poll(after)
         while not found and not self._closed:
             after = max(after, self.position)  # past events of others, which a scoped read skips
-            remaining = SAFETY_INTERVAL if deadline is None else deadline - time.monotonic()
+            safety = self.safety_interval
+            remaining = safety if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 return []
             fd = self._waker.fileno()
-            step = min(remaining, SAFETY_INTERVAL if fd is not None else POLL_INTERVAL)
+            step = min(remaining, safety if fd is not None else POLL_INTERVAL)
             if self._store_down:
                 step = min(step, STORE_RETRY_INTERVAL)
             if fd is not None:
@@ -207,11 +218,12 @@ class ChangeFeed:
         while not found and not self._closed:
             after = max(after, self.position)  # past events of others, which a scoped read skips
             wake = self._arm()
-            remaining = SAFETY_INTERVAL if deadline is None else deadline - loop.time()
+            safety = self.safety_interval
+            remaining = safety if deadline is None else deadline - loop.time()
             if remaining <= 0:
                 return []
             polled = self._reader_fd is None
-            step = min(remaining, POLL_INTERVAL if polled else SAFETY_INTERVAL)
+            step = min(remaining, POLL_INTERVAL if polled else safety)
             if self._store_down:
                 step = min(step, STORE_RETRY_INTERVAL)
             try:

@@ -1,4 +1,8 @@
-"""The feed relay: one PostgreSQL ``LISTEN`` connection per server, shared by every page kernel on it.
+"""The feed relay: one wake-up source per server, shared by every page kernel on it.
+
+PostgreSQL: one ``LISTEN`` connection per server. SQLite: one inotify instance watching the doorbell files
+(``<db>.bells/<topic>``) instead of one per page (Linux allows 128 inotify instances per user by default, so 200
+pages with a doorbell waker each fell back to polling ``data_version``).
 
 Without it each page kernel holds its own listening connection, so PostgreSQL's connections grow with open pages
 (``max_connections`` is 100 here). With it the connections follow servers: ``conferencing serve`` starts one relay
@@ -7,7 +11,8 @@ UNIX socket (mode 0600, path from ``relay_socket_path``).
 
 Protocol (text lines from the client, single bytes back):
 
-- on connect the relay sends ``HELLO`` (a kernel that gets no answer falls back to its own ``LISTEN``);
+- on connect the relay sends ``HELLO`` and the key of its store (``store_key``) on one line; a kernel that gets no
+  answer, or the key of another store, falls back to its own ``LISTEN`` / doorbell watch;
 - the client sends ``L <channel> <channel> ...\\n``: the whole set it wants from now on (``L`` alone: none);
 - the relay writes one ``WAKE`` byte to each client with a matching ``NOTIFY`` (at most one unread byte each:
   a client reads everything pending and catches up by id, so more bytes would say nothing new);
@@ -43,6 +48,8 @@ log = logging.getLogger(__name__)
 
 HELLO = b"R"
 WAKE = b"!"
+PING_INTERVAL = 15.0
+"""Seconds between the relay's liveness checks of its PostgreSQL connection (a half-open socket never errors)."""
 MAX_LINE = 256 * 1024
 """Longest channel list a client may send (about 20,000 channels)."""
 SOCKET_NAME = "feed-relay.sock"
@@ -75,6 +82,39 @@ def socket_path_from_env(env: dict[str, str] | None = None) -> Path:
     return relay_socket_path(socket_setting=env.get(ENV_SOCKET, ""), data_dir=env.get(ENV_DATA_DIR) or None)
 
 
+def store_key(store_url: str) -> str:
+    """A short id of a store (its database file, or its PostgreSQL URL without password): relay and page must agree."""
+    from conferencing_widgets.store.engine import normalise_url
+
+    url = make_url(normalise_url(store_url))
+    if url.get_backend_name() == "sqlite":
+        ident = "sqlite:" + str(Path(url.database or "").resolve())
+    else:
+        ident = url.set(drivername="postgresql", password=None).render_as_string(hide_password=True)
+    return hashlib.sha1(ident.encode("utf-8")).hexdigest()[:16]
+
+
+def bells_dir_of(store_url: str) -> Path:
+    """The doorbell folder of a SQLite store (``StoreBase.bells_dir`` without a Store)."""
+    db = Path(make_url(store_url).database or "").resolve()
+    return db.with_name(db.name + ".bells")
+
+
+def _read_line(sock: socket.socket, limit: int = 65536) -> bytes:
+    """One line from the relay, byte by byte (a wake-up byte may follow it at once), skipping wake-ups before it."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = sock.recv(1)
+        if not byte:
+            raise OSError("the relay closed the connection")
+        if byte == WAKE and not data:
+            continue
+        data += byte
+        if len(data) > limit:
+            raise OSError("the relay's answer is too long")
+    return bytes(data)
+
+
 def _check_channel(channel: str) -> str:
     from conferencing_widgets.store.wakers import _identifier
 
@@ -93,10 +133,19 @@ class _Client:
 
 
 class Relay:
-    """Listens on PostgreSQL for the union of its clients' channels and wakes the matching clients."""
+    """Follows the union of its clients' channels (PostgreSQL LISTEN or SQLite doorbells); wakes the matching ones."""
 
-    def __init__(self, conninfo: str, path: Path) -> None:
-        self.conninfo = conninfo
+    def __init__(self, store_url: str, path: Path) -> None:
+        from conferencing_widgets.store.engine import normalise_url
+
+        store_url = normalise_url(store_url)
+        self.key = store_key(store_url)
+        self.sqlite = make_url(store_url).get_backend_name() == "sqlite"
+        self.conninfo = "" if self.sqlite else conninfo_of(store_url)
+        self.bells = bells_dir_of(store_url) if self.sqlite else None
+        self._inotify: Any = None
+        self._wd_channel: dict[int, str] = {}
+        self._channel_wd: dict[str, int] = {}
         self.path = Path(path)
         self._clients: set[_Client] = set()
         self._by_channel: dict[str, set[_Client]] = {}
@@ -126,7 +175,10 @@ class Relay:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
-        await self._connect()
+        if self.sqlite:
+            self._watch_bells()
+        else:
+            await self._connect()
 
     async def close(self) -> None:
         if self._server is not None:
@@ -138,6 +190,69 @@ class Relay:
         self._drop()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    # -- SQLite side: one inotify instance for every client's doorbells --
+
+    def _watch_bells(self) -> None:
+        import inotify_simple
+
+        assert self.bells is not None and self._loop is not None
+        self.bells.mkdir(parents=True, exist_ok=True)
+        self._inotify = inotify_simple.INotify(nonblocking=True)
+        self._loop.add_reader(self._inotify.fileno(), self._on_bells)
+        self._conn = self._inotify  # "connected": _sync_listens keeps the watches
+        self.stats["connects"] += 1
+        self._sync_listens()
+
+    def _on_bells(self) -> None:
+        import inotify_simple
+
+        try:
+            events = self._inotify.read(timeout=0)
+        except BlockingIOError:
+            return
+        channels = set()
+        for e in events:
+            if e.mask & inotify_simple.flags.Q_OVERFLOW:
+                self._wake(set(self._clients))  # events were dropped: everyone re-checks by id
+                continue
+            if e.mask & inotify_simple.flags.IGNORED:
+                ch = self._wd_channel.pop(e.wd, None)  # the bell was removed: watch it again
+                if ch is not None and self._channel_wd.get(ch) == e.wd:
+                    del self._channel_wd[ch]
+                    self._listening.discard(ch)
+                continue
+            ch = self._wd_channel.get(e.wd)
+            if ch is not None:
+                channels.add(ch)
+        if channels:
+            self._wake_channels(channels)
+        if len(self._listening) != len(self._by_channel):
+            self._sync_listens()
+
+    def _sync_bells(self) -> None:
+        import inotify_simple
+
+        assert self.bells is not None
+        mask = inotify_simple.flags.ATTRIB | inotify_simple.flags.MODIFY | inotify_simple.flags.CLOSE_WRITE
+        wanted = set(self._by_channel)
+        for ch in sorted(self._listening - wanted):
+            wd = self._channel_wd.pop(ch, None)
+            self._listening.discard(ch)
+            if wd is not None:
+                self._wd_channel.pop(wd, None)
+                with contextlib.suppress(OSError):
+                    self._inotify.rm_watch(wd)
+        for ch in sorted(wanted - self._listening):
+            topic = _check_channel(ch)[len(audience.channel("")) :]
+            bell = self.bells / topic
+            # Create the bell without writing to it, so other watchers are not woken.
+            os.close(os.open(bell, os.O_RDONLY | os.O_CREAT, 0o666))
+            wd = self._inotify.add_watch(str(bell), mask)
+            self._wd_channel[wd] = ch
+            self._channel_wd[ch] = wd
+            self._listening.add(ch)
+        self.stats["channels"] = len(self._listening)
 
     # -- PostgreSQL side --
 
@@ -168,14 +283,38 @@ class Relay:
         self._backoff = 0.1
         self.stats["connects"] += 1
         self._loop.add_reader(conn.fileno(), self._on_pg_readable)
+        self._schedule_ping(conn)
         log.info("feed relay listening on PostgreSQL for %d clients at %s", len(self._clients), self.path)
         # Anything committed while we were away is caught up by id: wake everyone once.
         self._wake(set(self._clients))
 
+    def _schedule_ping(self, conn: Any) -> None:
+        if self._loop is not None:
+            self._loop.call_later(PING_INTERVAL, self._ping, conn)
+
+    def _ping(self, conn: Any) -> None:
+        """``SELECT 1`` on the listening connection; a failure counts as losing it (every client is woken)."""
+        import psycopg
+
+        if conn is not self._conn:
+            return  # replaced meanwhile: that connection's pings end here
+        try:
+            conn.execute("SELECT 1")
+        except (psycopg.Error, OSError) as exc:
+            self._lost(exc)
+            return
+        self._schedule_ping(conn)
+
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         self._listening = set()
-        if conn is None:
+        if conn is None or self.sqlite:
+            if self._inotify is not None:
+                if self._loop is not None:
+                    with contextlib.suppress(Exception):
+                        self._loop.remove_reader(self._inotify.fileno())
+                self._inotify.close()
+                self._inotify = None
             return
         if self._loop is not None:
             with contextlib.suppress(Exception):
@@ -211,11 +350,14 @@ class Relay:
             self._wake_channels(channels)
 
     def _sync_listens(self) -> None:
-        """LISTEN/UNLISTEN so that the connection listens to exactly the clients' channels."""
+        """LISTEN/UNLISTEN (or watch bells) so that the relay follows exactly the clients' channels."""
         import psycopg
 
         conn = self._conn
         if conn is None:
+            return
+        if self.sqlite:
+            self._sync_bells()
             return
         wanted = set(self._by_channel)
         try:
@@ -263,7 +405,7 @@ class Relay:
         self._clients.add(client)
         self.stats["clients"] = len(self._clients)
         try:
-            writer.write(HELLO)
+            writer.write(HELLO + self.key.encode("ascii") + b"\n")
             while True:
                 try:
                     line = await reader.readline()
@@ -301,21 +443,15 @@ def probe(path: Path, timeout: float = 1.0) -> bool:
         return False
 
 
-def relay_stats(path: Path, timeout: float = 2.0) -> dict[str, int]:
+def relay_stats(path: Path, timeout: float = 5.0) -> dict[str, int]:
     """The relay's counters (clients, channels LISTENed, notifies received, wakes sent, PostgreSQL connects)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
-        if sock.recv(1) != HELLO:
+        if not _read_line(sock).startswith(HELLO):
             raise OSError("not a feed relay")
         sock.sendall(b"?\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise OSError("relay closed the connection")
-            data += chunk
-        return dict(json.loads(data))
+        return dict(json.loads(_read_line(sock)))
 
 
 # -- the kernel side ------------------------------------------------------------------------------
@@ -334,9 +470,14 @@ class RelayWaker:
     """
 
     needs_visibility_retry = False
+    safety_factor = 30.0
+    """The relay wakes every client when it reconnects and pings PostgreSQL every ``PING_INTERVAL``, and a lost
+    socket wakes the page: re-check by id only every 30 x ``SAFETY_INTERVAL`` (5 min)."""
 
-    def __init__(self, path: Path, channels: Iterable[str], *, timeout: float = 1.0) -> None:
+    def __init__(self, path: Path, channels: Iterable[str], *, key: str | None = None, timeout: float = 1.0) -> None:
         self.path = Path(path)
+        self.key = key
+        """The ``store_key`` the relay must serve (None: any, for tests of the protocol)."""
         self._channels = {_check_channel(c) for c in channels}
         self._timeout = timeout
         self._sock: socket.socket | None = None
@@ -356,8 +497,12 @@ class RelayWaker:
         try:
             sock.settimeout(self._timeout)
             sock.connect(str(self.path))
-            if sock.recv(1) != HELLO:
+            hello = _read_line(sock)
+            if not hello.startswith(HELLO):
                 raise OSError("the socket does not answer like a feed relay")
+            theirs = hello[len(HELLO) :].strip().decode("ascii", "replace")
+            if self.key is not None and theirs != self.key:
+                raise OSError(f"the relay serves another store ({theirs}, not {self.key})")
             sock.sendall(self._request())
             sock.setblocking(False)
         except BaseException:
@@ -452,8 +597,8 @@ def conninfo_of(store_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _run(conninfo: str, path: Path) -> None:
-    relay = Relay(conninfo, path)
+async def _run(store_url: str, path: Path) -> None:
+    relay = Relay(store_url, path)
     await relay.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -473,16 +618,17 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="conferencing-feed-relay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--socket", default=None, help="UNIX socket path (default: from CONFERENCING_* settings)")
-    parser.add_argument("--store", default=os.environ.get("CONFERENCING_STORE", ""), help="PostgreSQL store URL")
+    parser.add_argument("--store", default=os.environ.get("CONFERENCING_STORE", ""), help="store URL")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s feed-relay %(levelname)s %(message)s")
     store_url = normalise_url(args.store) if args.store else ""
-    if not store_url.startswith("postgresql"):
-        print("feed relay: the store is not PostgreSQL; nothing to relay.", file=sys.stderr)
+    database = make_url(store_url).database if store_url else None
+    if not store_url or (store_url.startswith("sqlite") and (not database or database == ":memory:")):
+        print("feed relay: give a PostgreSQL store or a SQLite file (--store or CONFERENCING_STORE).", file=sys.stderr)
         return 2
     path = Path(args.socket) if args.socket else socket_path_from_env()
     try:
-        asyncio.run(_run(conninfo_of(store_url), path))
+        asyncio.run(_run(store_url, path))
     except RuntimeError as exc:
         print(f"feed relay: {exc}", file=sys.stderr)
         return 1

@@ -3,8 +3,9 @@
 - ``DoorbellWaker`` (SQLite, a page): one doorbell file per topic, watched with inotify per file.
 - ``InotifyWaker`` (SQLite, follow everything): inotify on the database folder (the ``-wal`` file).
 - ``DataVersionWaker`` (SQLite without inotify): polls ``PRAGMA data_version``.
-- ``RelayWaker`` (PostgreSQL, ``store/relay.py``): the server's one ``LISTEN`` connection, reached over a UNIX
-  socket; ``make_waker`` picks it when the relay answers.
+- ``RelayWaker`` (``store/relay.py``): the server's one ``LISTEN`` connection (PostgreSQL) or one inotify instance
+  on the doorbells (SQLite), reached over a UNIX socket; ``make_waker`` picks it when the relay of this store
+  answers.
 - ``PostgresListenWaker``: ``LISTEN`` on a dedicated autocommit connection, waited on through its socket (the
   fallback without a relay: JupyterLab kernels, the CLI).
 """
@@ -63,6 +64,9 @@ class DoorbellWaker:
     """Watches one doorbell file per topic (``<db>.bells/<topic>``) with inotify; writers touch them after commit."""
 
     needs_visibility_retry = False
+    safety_factor = 6.0
+    """Rung after every commit: re-check by id only every 6 x ``SAFETY_INTERVAL`` (a writer crashing between its
+    commit and its ring delays that event by at most this)."""
 
     def __init__(self, folder: Path, topics: Iterable[str]) -> None:
         import inotify_simple
@@ -292,8 +296,8 @@ def _identifier(channel: str) -> str:
 _fallback_logged = False
 
 
-def _relay_waker(channels: set[str]) -> Waker | None:
-    """A waker fed by this server's relay, or None (logged once per process) when no relay answers."""
+def _relay_waker(store: Store, channels: set[str]) -> Waker | None:
+    """A waker fed by this server's relay for this store, or None (logged once per process) when none answers."""
     global _fallback_logged
     from conferencing_widgets.store import relay
 
@@ -301,10 +305,11 @@ def _relay_waker(channels: set[str]) -> Waker | None:
         return None
     path = relay.socket_path_from_env()
     try:
-        return relay.RelayWaker(path, channels)
+        return relay.RelayWaker(path, channels, key=relay.store_key(store.url))
     except relay.RelayUnavailable as exc:
         if not _fallback_logged:
-            log.info("%s; this process's feeds each LISTEN on their own PostgreSQL connection", exc)
+            own = "LISTEN connection" if store.backend == "postgresql" else "inotify instance"
+            log.info("%s; this process's feeds each use their own %s", exc, own)
             _fallback_logged = True
         return None
 
@@ -317,7 +322,7 @@ def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         channels = {NOTIFY_CHANNEL} if topics is None else {audience.channel(t) for t in topics}
-        relayed = _relay_waker(channels)
+        relayed = _relay_waker(store, channels)
         if relayed is not None:
             return relayed
         return PostgresListenWaker(conninfo, channels)
@@ -326,8 +331,14 @@ def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
         try:
             bells = store.bells_dir()
             if topics is not None and bells is not None:
+                # The server's relay watches every page's doorbells with one inotify instance (Linux allows only
+                # 128 per user by default); without it, this page watches its own.
+                relayed = _relay_waker(store, {audience.channel(t) for t in topics})
+                if relayed is not None:
+                    return relayed
                 return DoorbellWaker(bells, topics)
             return InotifyWaker(db_path)
         except (ImportError, OSError) as exc:
-            log.info("inotify unavailable (%s); polling data_version", exc)
+            # EMFILE here usually means fs.inotify.max_user_instances (128) is used up: run the relay.
+            log.warning("inotify unavailable (%s); polling data_version (wakes on every commit)", exc)
     return DataVersionWaker(db_path)

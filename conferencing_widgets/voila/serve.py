@@ -29,11 +29,13 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
   jupyter_server's class with ``TCP_NODELAY`` set. Tornado leaves Nagle on, which added ~40 ms to every widget
   round trip that follows another one (measured 48 ms -> 3 ms) and capped chunked uploads.
 
-Feed relay (PostgreSQL only): ``serve_dashboards`` starts ``python -m conferencing_widgets.store.relay`` beside
+Feed relay: ``serve_dashboards`` starts ``python -m conferencing_widgets.store.relay`` beside
 Voilà, with the same ``CONFERENCING_*`` variables as the kernels, so both derive the same socket
 (``relay_socket`` or ``data_dir/feed-relay.sock``). Every page kernel of this server then shares the relay's one
 ``LISTEN`` connection instead of opening its own. If it is missing or dies, kernels fall back / retry and catch up
-by id. A relay already answering on that socket (a second server on the same data folder) is reused.
+by id. A relay already answering on that socket (a second server on the same data folder) is reused. On
+PostgreSQL it holds the server's one ``LISTEN`` connection; on SQLite its one inotify instance watches every page's
+doorbells (Linux allows 128 instances per user by default, fewer than the pages of a busy server).
 
 FontAwesome: Voilà 0.5's ``lab`` template links FontAwesome 5 CSS from cdn.jsdelivr.net, which is unreachable
 offline. There is no setting to change that link (only a custom template could drop it). Voilà's own front-end
@@ -177,8 +179,11 @@ def voila_command(
 
 
 def relay_command(settings: Settings) -> tuple[list[str], dict[str, str]] | None:
-    """Argv and environment of this server's feed relay, or None when the store is not PostgreSQL."""
-    if not _absolute_store_url(settings.store_url).startswith(("postgresql", "postgres:")):
+    """Argv and environment of this server's feed relay, or None for an in-memory store."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_absolute_store_url(settings.store_url))
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
         return None
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env.update(settings_env(settings))
@@ -186,7 +191,7 @@ def relay_command(settings: Settings) -> tuple[list[str], dict[str, str]] | None
 
 
 def start_relay(settings: Settings, *, timeout: float = 10.0) -> subprocess.Popen[bytes] | None:
-    """Start the feed relay (PostgreSQL stores) and wait until its socket answers; None when not needed.
+    """Start the feed relay and wait until its socket answers; None when not needed or already running.
 
     A relay that already answers on the socket is shared (None). One that does not come up is logged, not fatal:
     kernels then LISTEN on their own connections.
