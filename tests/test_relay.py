@@ -303,3 +303,21 @@ def test_a_relay_of_another_store_is_not_used(any_relay: RelayProcess, store: St
             RelayWaker(any_relay.path, ["cw_c1"], key=relay.store_key(other.url))
     finally:
         other.close()
+
+
+def test_serve_starts_one_relay_per_server_and_shares_a_running_one(tmp_path: Path) -> None:
+    from conferencing_widgets.core.config import Settings
+    from conferencing_widgets.voila import serve
+
+    settings = Settings(data_dir=tmp_path / "data", secret="s3")
+    path = relay.relay_socket_path(data_dir=settings.data_dir)
+    proc = serve.start_relay(settings)
+    try:
+        assert proc is not None and relay.probe(path), "the relay answers at DATA_DIR/feed-relay.sock"
+        assert oct(path.stat().st_mode & 0o777) == "0o600", "only this user's kernels may connect"
+        assert serve.start_relay(settings) is None, "a second server on the same data folder shares it"
+    finally:
+        if proc is not None:
+            serve.stop_voila(proc, grace=5)
+    assert not path.exists(), "the relay removes its socket when it stops"
+    assert serve.relay_command(Settings(store="sqlite:///:memory:", secret="s3")) is None
