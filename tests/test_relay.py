@@ -289,6 +289,31 @@ def test_on_both_backends_one_relay_wakes_only_the_audience(any_relay: RelayProc
         for f in feeds.values():
             f.close()
 
+    # Ephemeral signals ride the same relay: only watchers of that conversation are woken, and no event is written.
+    showing, elsewhere = store.signal_watch(), store.signal_watch()
+    try:
+        showing.follow(world.acme_case_chat)
+        elsewhere.follow(world.borg_case_chat)
+        assert isinstance(showing._waker, RelayWaker) and isinstance(elsewhere._waker, RelayWaker)
+        last = store.last_event_id()
+        store.signal(world.acme_case_chat, "alice", "typing", 5)
+        assert wakes(showing._waker, 5), "the page showing the conversation is woken"
+        assert not wakes(elsewhere._waker, QUIET), "a page showing another company's chat is not"
+        assert store.last_event_id() == last
+    finally:
+        showing.close()
+        elsewhere.close()
+
+
+def wakes(waker: object, timeout: float) -> bool:
+    fd = waker.fileno()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready and waker.drain():  # type: ignore[attr-defined]
+            return True
+    return False
+
 
 def test_a_relay_of_another_store_is_not_used(any_relay: RelayProcess, store: Store, tmp_path: Path) -> None:
     other = Store(f"sqlite:///{tmp_path / 'other.db'}")

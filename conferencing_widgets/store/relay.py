@@ -13,7 +13,8 @@ Protocol (text lines from the client, single bytes back):
 
 - on connect the relay sends ``HELLO`` and the key of its store (``store_key``) on one line; a kernel that gets no
   answer, or the key of another store, falls back to its own ``LISTEN`` / doorbell watch;
-- the client sends ``L <channel> <channel> ...\\n``: the whole set it wants from now on (``L`` alone: none);
+- the client sends ``L <channel> <channel> ...\\n``: the whole set it wants from now on (``L`` alone: none); the
+  relay answers ``ACK`` once it follows them, and the client waits for it, so no later ring can be missed;
 - the relay writes one ``WAKE`` byte to each client with a matching ``NOTIFY`` (at most one unread byte each:
   a client reads everything pending and catches up by id, so more bytes would say nothing new);
 - after the relay (re)connects to PostgreSQL it wakes every client, which then catches up by id;
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 HELLO = b"R"
 WAKE = b"!"
+ACK = b"+"
+"""Sent after a channel list is in force (LISTEN executed, bells watched): rings after it reach the client."""
 PING_INTERVAL = 15.0
 """Seconds between the relay's liveness checks of its PostgreSQL connection (a half-open socket never errors)."""
 MAX_LINE = 256 * 1024
@@ -425,6 +428,7 @@ class Relay:
                     except ValueError:
                         break  # a malformed request: drop the client (it falls back to its own LISTEN)
                     self._set_channels(client, channels)
+                    writer.write(ACK)
         finally:
             self._clients.discard(client)
             self.stats["clients"] = len(self._clients)
@@ -487,6 +491,7 @@ class RelayWaker:
         """Counts successful connects: a new socket may reuse the old descriptor number."""
         self._next_attempt = 0.0
         self._backoff = 0.1
+        self._pending = False
         try:
             self._connect_or_raise()
         except OSError as exc:
@@ -503,7 +508,7 @@ class RelayWaker:
             theirs = hello[len(HELLO) :].strip().decode("ascii", "replace")
             if self.key is not None and theirs != self.key:
                 raise OSError(f"the relay serves another store ({theirs}, not {self.key})")
-            sock.sendall(self._request())
+            self._send_and_wait(sock)
             sock.setblocking(False)
         except BaseException:
             sock.close()
@@ -511,6 +516,17 @@ class RelayWaker:
         self._sock = sock
         self.generation += 1
         self._backoff = 0.1
+
+    def _send_and_wait(self, sock: socket.socket) -> None:
+        """Send the channel list and wait until the relay follows it (wake-ups seen meanwhile are kept as news)."""
+        sock.sendall(self._request())
+        while True:
+            byte = sock.recv(1)
+            if not byte:
+                raise OSError("the relay closed the connection")
+            if byte == ACK:
+                return
+            self._pending = True
 
     def _request(self) -> bytes:
         return ("L " + " ".join(sorted(self._channels)) + "\n").encode("ascii")
@@ -538,9 +554,8 @@ class RelayWaker:
         if self._sock is None:
             return  # the reconnect sends the new set
         try:
-            self._sock.setblocking(True)
             self._sock.settimeout(self._timeout)
-            self._sock.sendall(self._request())
+            self._send_and_wait(self._sock)
             self._sock.setblocking(False)
         except OSError as exc:
             log.warning("feed relay connection lost (%s); retrying", exc)
@@ -558,17 +573,21 @@ class RelayWaker:
         return None if self._sock is None else self._sock.fileno()
 
     def drain(self) -> bool:
+        pending, self._pending = self._pending, False
         if self._sock is None:
             got = self._reconnect()  # back: whatever happened meanwhile is caught up by id
         else:
+            data: bytes | None
             try:
                 data = self._sock.recv(4096)
             except (BlockingIOError, InterruptedError):
-                return False
+                if not pending:
+                    return False
+                data = None  # nothing new, but a wake-up arrived while we waited for an ACK
             except OSError as exc:
                 data = b""
                 log.warning("feed relay connection failed (%s)", exc)
-            if data:
+            if data is None or data:
                 got = True
             else:
                 log.warning("feed relay at %s went away; retrying (pages catch up by id)", self.path)
