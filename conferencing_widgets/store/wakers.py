@@ -3,9 +3,9 @@
 - ``DoorbellWaker`` (SQLite, a page): one doorbell file per topic, watched with inotify per file.
 - ``InotifyWaker`` (SQLite, follow everything): inotify on the database folder (the ``-wal`` file).
 - ``DataVersionWaker`` (SQLite without inotify): polls ``PRAGMA data_version``.
-- ``RelayWaker`` (``store/relay.py``): the server's one ``LISTEN`` connection (PostgreSQL) or one inotify instance
-  on the doorbells (SQLite), reached over a UNIX socket; ``make_waker`` picks it when the relay of this store
-  answers.
+- ``RelayWaker`` (``store/relay_client.py``, served by ``store/relay.py``): the server's one ``LISTEN``
+  connection (PostgreSQL) or one inotify instance on the doorbells (SQLite), reached over a UNIX socket;
+  ``make_waker`` picks it when the relay of this store answers.
 - ``PostgresListenWaker``: ``LISTEN`` on a dedicated autocommit connection, waited on through its socket (the
   fallback without a relay: JupyterLab kernels, the CLI).
 """
@@ -299,7 +299,7 @@ _fallback_logged = False
 def _relay_waker(store: Store, channels: set[str]) -> Waker | None:
     """A waker fed by this server's relay for this store, or None (logged once per process) when none answers."""
     global _fallback_logged
-    from conferencing_widgets.store import relay
+    from conferencing_widgets.store import relay_client as relay
 
     if os.environ.get(ENV_NO_RELAY) == "1":
         return None
