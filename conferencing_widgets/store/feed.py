@@ -158,6 +158,7 @@ class ChangeFeed:
         deadline = None if timeout is None else time.monotonic() + timeout
         self.position = after
         found = self._poll(after)
+        checked = time.monotonic()
         while not found and not self._closed:
             after = max(after, self.position)  # past events of others, which a scoped read skips
             safety = self.safety_interval
@@ -174,7 +175,11 @@ class ChangeFeed:
             else:
                 time.sleep(step)
                 woke = self._waker.drain()
-            found = self._poll(after, woke=woke)
+            if woke or self._store_down or time.monotonic() - checked >= safety:
+                # Read only on news or when the safety re-check is due, not every poll step of a descriptor-less
+                # waker (a relay that went away must not turn every page into a 10-queries-a-second poller).
+                found = self._poll(after, woke=woke)
+                checked = time.monotonic()
         return found
 
     # -- asyncio --------------------------------------------------------------------------------
@@ -215,6 +220,7 @@ class ChangeFeed:
         deadline = None if timeout is None else loop.time() + timeout
         self.position = after
         found = self._poll(after)
+        checked = loop.time()
         while not found and not self._closed:
             after = max(after, self.position)  # past events of others, which a scoped read skips
             wake = self._arm()
@@ -232,7 +238,10 @@ class ChangeFeed:
             except TimeoutError:
                 woke = self._waker.drain() if polled else False
             wake.clear()
+            if not (woke or self._store_down or loop.time() - checked >= safety):
+                continue  # a poll step without news: no read until the safety re-check is due
             found = self._poll(after)
+            checked = loop.time()
             if not found and woke and self._waker.needs_visibility_retry:
                 # The commit is usually visible at once; only the short re-query sleeps go to a thread.
                 found = await loop.run_in_executor(None, functools.partial(self._poll, after, woke=True))

@@ -141,9 +141,12 @@ class RelayWaker:
     """
 
     needs_visibility_retry = False
-    safety_factor = 30.0
-    """The relay wakes every client when it reconnects and pings PostgreSQL every ``PING_INTERVAL``, and a lost
-    socket wakes the page: re-check by id only every 30 x ``SAFETY_INTERVAL`` (5 min)."""
+    @property
+    def safety_factor(self) -> float:
+        """How much rarer than ``SAFETY_INTERVAL`` the feed re-checks by id: 30x (5 min) while connected, because
+        the relay wakes every client when it reconnects and pings PostgreSQL every ``PING_INTERVAL`` and a lost
+        socket wakes the page; 1x while the relay is away (the page still catches up every 10 s)."""
+        return 30.0 if self._sock is not None else 1.0
 
     def __init__(self, path: Path, channels: Iterable[str], *, key: str | None = None, timeout: float = 1.0) -> None:
         self.path = Path(path)
