@@ -1,8 +1,9 @@
 """The one wiring point: a signed-in user's services, built once per page or notebook.
 
 ``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards``,
-``.calls``, ``.cases`` (status, whose turn, response clocks) and ``.preferences``. The UI, the CLI, the notebooks
-and the tests reach every feature through it; nothing is looked up in process-wide registries.
+``.calls``, ``.cases`` (status, whose turn, response clocks), ``.signals`` (typing, presence) and ``.preferences``.
+The UI, the CLI, the notebooks and the tests reach every feature through it; nothing is looked up in process-wide
+registries.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from conferencing_widgets.cases.service import CaseService
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.preferences import Preferences
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.model import User
 from conferencing_widgets.files.service import FileService
@@ -45,6 +47,8 @@ class Session:
         self.cases = CaseService(chat)
         # A customer's reply hands a case waiting on them back to the vendor; chat itself knows no feature.
         chat.post_hooks["cases"] = self.cases.after_post
+        self.signals = Signals(chat)
+        """Ephemeral typing and presence (``chat/signals.py``): never stored as events, expire on their own."""
 
     @classmethod
     def open(cls, login: str, *, settings: Settings | None = None, store: Store | None = None) -> Session:

@@ -76,6 +76,11 @@ class Settings:
     business_timezone: str = "UTC"
     """Time zone of ``business_hours`` (IANA name such as ``Europe/Warsaw``)."""
 
+    relay_socket: str = ""
+    """UNIX socket of the server's feed relay (PostgreSQL); default ``data_dir/feed-relay.sock``."""
+    pool_idle: int = 30
+    """Seconds after its last use that a process closes its pooled PostgreSQL connections."""
+
     def __post_init__(self) -> None:
         # Malformed clock settings fail when the settings are read, not at the first case shown.
         self.targets()

@@ -11,9 +11,10 @@ reads only those (``Store.changes_for``). A feed without one follows everything 
   commit and watched with inotify per file. Untargeted: inotify on the database folder (the ``-wal`` file
   changes on every commit); that wake-up can arrive a moment before the commit is visible, so the reader
   re-queries briefly. Without inotify, ``PRAGMA data_version`` is polled (it wakes on every commit).
-- PostgreSQL: ``LISTEN`` on a dedicated autocommit connection (a page: one channel per topic; otherwise
-  ``cw_events``); the loop waits on its socket (``add_reader``) instead of psycopg's 100 ms timer. A broken
-  connection is re-opened with backoff.
+- PostgreSQL: through the server's feed relay (``store/relay.py``: one ``LISTEN`` connection per server, reached
+  over a UNIX socket) when it answers, else ``LISTEN`` on a dedicated autocommit connection (a page: one channel
+  per topic; otherwise ``cw_events``); the loop waits on its socket (``add_reader``) instead of psycopg's 100 ms
+  timer. A broken connection is re-opened with backoff.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ log = logging.getLogger(__name__)
 SAFETY_INTERVAL = 10.0
 
 
-"""Seconds between catch-up checks when no wake-up came (guards against a missed one)."""
+"""Seconds between catch-up checks when no wake-up came (guards against a missed one).
+
+A waker that cannot miss a wake-up silently multiplies it by its ``safety_factor``: the relay wakes every page when
+it reconnects and pings PostgreSQL itself, and a doorbell is rung after every commit, so their pages re-check
+rarely (an idle page's CPU is mostly these checks: 200 pages every 10 s cost ~2 % of a core)."""
 
 
 VISIBILITY_RETRIES = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032)
@@ -88,6 +93,11 @@ class ChangeFeed:
         self._reader_gen = 0
         self._closed = False
         self._store_down = False
+
+    @property
+    def safety_interval(self) -> float:
+        """Seconds this feed waits for a wake-up before re-checking by id anyway."""
+        return SAFETY_INTERVAL * float(getattr(self._waker, "safety_factor", 1.0))
 
     def _topics(self) -> set[str] | None:
         if self.scope is None:
@@ -148,13 +158,15 @@ class ChangeFeed:
         deadline = None if timeout is None else time.monotonic() + timeout
         self.position = after
         found = self._poll(after)
+        checked = time.monotonic()
         while not found and not self._closed:
             after = max(after, self.position)  # past events of others, which a scoped read skips
-            remaining = SAFETY_INTERVAL if deadline is None else deadline - time.monotonic()
+            safety = self.safety_interval
+            remaining = safety if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 return []
             fd = self._waker.fileno()
-            step = min(remaining, SAFETY_INTERVAL if fd is not None else POLL_INTERVAL)
+            step = min(remaining, safety if fd is not None else POLL_INTERVAL)
             if self._store_down:
                 step = min(step, STORE_RETRY_INTERVAL)
             if fd is not None:
@@ -163,7 +175,11 @@ class ChangeFeed:
             else:
                 time.sleep(step)
                 woke = self._waker.drain()
-            found = self._poll(after, woke=woke)
+            if woke or self._store_down or time.monotonic() - checked >= safety:
+                # Read only on news or when the safety re-check is due, not every poll step of a descriptor-less
+                # waker (a relay that went away must not turn every page into a 10-queries-a-second poller).
+                found = self._poll(after, woke=woke)
+                checked = time.monotonic()
         return found
 
     # -- asyncio --------------------------------------------------------------------------------
@@ -204,14 +220,16 @@ class ChangeFeed:
         deadline = None if timeout is None else loop.time() + timeout
         self.position = after
         found = self._poll(after)
+        checked = loop.time()
         while not found and not self._closed:
             after = max(after, self.position)  # past events of others, which a scoped read skips
             wake = self._arm()
-            remaining = SAFETY_INTERVAL if deadline is None else deadline - loop.time()
+            safety = self.safety_interval
+            remaining = safety if deadline is None else deadline - loop.time()
             if remaining <= 0:
                 return []
             polled = self._reader_fd is None
-            step = min(remaining, POLL_INTERVAL if polled else SAFETY_INTERVAL)
+            step = min(remaining, POLL_INTERVAL if polled else safety)
             if self._store_down:
                 step = min(step, STORE_RETRY_INTERVAL)
             try:
@@ -220,7 +238,10 @@ class ChangeFeed:
             except TimeoutError:
                 woke = self._waker.drain() if polled else False
             wake.clear()
+            if not (woke or self._store_down or loop.time() - checked >= safety):
+                continue  # a poll step without news: no read until the safety re-check is due
             found = self._poll(after)
+            checked = loop.time()
             if not found and woke and self._waker.needs_visibility_retry:
                 # The commit is usually visible at once; only the short re-query sleeps go to a thread.
                 found = await loop.run_in_executor(None, functools.partial(self._poll, after, woke=True))

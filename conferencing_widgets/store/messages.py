@@ -358,7 +358,7 @@ def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool, by_case_statu
         page = page.where(c.c.kind == bindparam("kind"))
     if by_case_status:
         sc = s.service_cases
-        statuses = bindparam("statuses", expanding=True)
+        statuses: Any = bindparam("statuses", expanding=True)
         page = page.where(c.c.case_id.in_(select(sc.c.id).where(sc.c.status.in_(statuses))))
     if paged:
         at, cid = bindparam("before_at", type_=c.c.last_activity_at.type), bindparam("before_id", type_=c.c.id.type)

@@ -341,3 +341,16 @@ events = Table(
     Index("ix_events_conversation", "conversation_id", "id"),
     Index("ix_events_audience", "audience_login", "id"),
 )
+
+signals = Table(
+    # Ephemeral signals (typing, presence): one row per (conversation, user, kind), upserted, expiring by
+    # ``expires_at`` (readers ignore expired rows, writers delete them). Never an event. UNLOGGED on PostgreSQL
+    # (revision 0007): nothing here must survive a crash.
+    "signals",
+    metadata,
+    Column("conversation_id", Id, ForeignKey("conversations.id"), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("data", JSON, nullable=True),
+)

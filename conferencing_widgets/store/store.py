@@ -2,8 +2,9 @@
 
 ``Store`` is composed of one layer of queries per record family, each in its own module:
 ``base`` (engine, transactions, events), ``directory`` (groups, users, cases), ``conversations`` and ``messages``
-(with read marks and the inbox), ``edits`` (edits, deletions, versions) and ``reactions``. Feature records (files,
-whiteboards, calls) have their queries in their feature's ``store.py``, as functions taking a ``Store``.
+(with read marks and the inbox), ``edits`` (edits, deletions, versions), ``reactions`` and ``signals``
+(ephemeral typing/presence). Feature records (files, whiteboards, calls) have their queries in their feature's
+``store.py``, as functions taking a ``Store``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from conferencing_widgets.store.base import EVENT_LOCK_KEY, NOTIFY_CHANNEL, utcnow
 from conferencing_widgets.store.edits import EditQueries
 from conferencing_widgets.store.reactions import ReactionQueries
+from conferencing_widgets.store.signals import SignalQueries
 
 
-class Store(EditQueries, ReactionQueries):
+class Store(EditQueries, ReactionQueries, SignalQueries):
     """Persistence for one store URL. Thread-safe; share one per process."""
 
 

@@ -3,7 +3,11 @@
 - ``DoorbellWaker`` (SQLite, a page): one doorbell file per topic, watched with inotify per file.
 - ``InotifyWaker`` (SQLite, follow everything): inotify on the database folder (the ``-wal`` file).
 - ``DataVersionWaker`` (SQLite without inotify): polls ``PRAGMA data_version``.
-- ``PostgresListenWaker``: ``LISTEN`` on a dedicated autocommit connection, waited on through its socket.
+- ``RelayWaker`` (``store/relay_client.py``, served by ``store/relay.py``): the server's one ``LISTEN``
+  connection (PostgreSQL) or one inotify instance on the doorbells (SQLite), reached over a UNIX socket;
+  ``make_waker`` picks it when the relay of this store answers.
+- ``PostgresListenWaker``: ``LISTEN`` on a dedicated autocommit connection, waited on through its socket (the
+  fallback without a relay: JupyterLab kernels, the CLI).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 
 
 POLL_INTERVAL = 0.1
+ENV_NO_RELAY = "CONFERENCING_FEED_NO_RELAY"
+"""``1``: never use the server's feed relay (each feed LISTENs itself; tests compare the two)."""
 
 
 """Seconds between ``data_version`` polls when inotify is not available."""
@@ -58,6 +64,9 @@ class DoorbellWaker:
     """Watches one doorbell file per topic (``<db>.bells/<topic>``) with inotify; writers touch them after commit."""
 
     needs_visibility_retry = False
+    safety_factor = 6.0
+    """Rung after every commit: re-check by id only every 6 x ``SAFETY_INTERVAL`` (a writer crashing between its
+    commit and its ring delays that event by at most this)."""
 
     def __init__(self, folder: Path, topics: Iterable[str]) -> None:
         import inotify_simple
@@ -284,6 +293,27 @@ def _identifier(channel: str) -> str:
     return channel
 
 
+_fallback_logged = False
+
+
+def _relay_waker(store: Store, channels: set[str]) -> Waker | None:
+    """A waker fed by this server's relay for this store, or None (logged once per process) when none answers."""
+    global _fallback_logged
+    from conferencing_widgets.store import relay_client as relay
+
+    if os.environ.get(ENV_NO_RELAY) == "1":
+        return None
+    path = relay.socket_path_from_env()
+    try:
+        return relay.RelayWaker(path, channels, key=relay.store_key(store.url))
+    except relay.RelayUnavailable as exc:
+        if not _fallback_logged:
+            own = "LISTEN connection" if store.backend == "postgresql" else "inotify instance"
+            log.info("%s; this process's feeds each use their own %s", exc, own)
+            _fallback_logged = True
+        return None
+
+
 def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
     """The best waker for the store's backend: for ``topics`` only, or (None) for every commit."""
     url = make_url(store.url)
@@ -291,16 +321,24 @@ def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
         from conferencing_widgets.store.base import NOTIFY_CHANNEL
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        if topics is None:
-            return PostgresListenWaker(conninfo, NOTIFY_CHANNEL)
-        return PostgresListenWaker(conninfo, {audience.channel(t) for t in topics})
+        channels = {NOTIFY_CHANNEL} if topics is None else {audience.channel(t) for t in topics}
+        relayed = _relay_waker(store, channels)
+        if relayed is not None:
+            return relayed
+        return PostgresListenWaker(conninfo, channels)
     db_path = Path(url.database or "").resolve()
     if os.environ.get("CONFERENCING_FEED_POLL") != "1":
         try:
             bells = store.bells_dir()
             if topics is not None and bells is not None:
+                # The server's relay watches every page's doorbells with one inotify instance (Linux allows only
+                # 128 per user by default); without it, this page watches its own.
+                relayed = _relay_waker(store, {audience.channel(t) for t in topics})
+                if relayed is not None:
+                    return relayed
                 return DoorbellWaker(bells, topics)
             return InotifyWaker(db_path)
         except (ImportError, OSError) as exc:
-            log.info("inotify unavailable (%s); polling data_version", exc)
+            # EMFILE here usually means fs.inotify.max_user_instances (128) is used up: run the relay.
+            log.warning("inotify unavailable (%s); polling data_version (wakes on every commit)", exc)
     return DataVersionWaker(db_path)

@@ -1,5 +1,7 @@
 """Following the change feed from inside a kernel: one follower per page (app, whiteboard, call).
 
+``SignalFollower`` follows the ephemeral signals (typing, presence) of the page's open conversation beside it.
+
 The follower reads the feed as its user sees it (``Session.events()``): it never touches the store.
 
 The follower catches up by event id, so a missed wake-up, a reconnect or an error in one batch loses nothing:
@@ -14,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from conferencing_widgets.chat.signals import SignalState
 from conferencing_widgets.core.model import Event
 
 log = logging.getLogger(__name__)
@@ -141,3 +144,75 @@ class FollowsFeed:
         live = self.__dict__.get("live")
         if live is not None:
             live.stop()
+
+
+class SignalSourceLike(Protocol):
+    """What a ``SignalFollower`` follows: ``chat.signals.SignalSource`` (``session.signals.watch()``)."""
+
+    def follow(self, conversation_id: int | None) -> None: ...
+
+    def state(self) -> SignalState: ...
+
+    async def wait(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class SignalFollower:
+    """Calls ``apply(state)`` whenever the typing/presence of the followed conversation changes or expires.
+
+    ``follow(cid)`` retargets it to the page's open conversation (None: none, and then it costs nothing). Only
+    changed states are handed over, so an idle page sends no widget traffic (which culling would count as
+    activity). Runs as a task in the kernel loop, like ``FeedFollower``.
+    """
+
+    def __init__(self, source: SignalSourceLike, apply: Callable[[SignalState], None], *, name: str) -> None:
+        self.source = source
+        self.name = name
+        self._apply = apply
+        self._task: asyncio.Task[None] | None = None
+        self._last: SignalState | None = None
+
+    def follow(self, conversation_id: int | None) -> None:
+        """Follow this conversation's signals (``NotFound`` if the user may not read it) and hand over its state."""
+        self.source.follow(conversation_id)
+        self.refresh()
+
+    def refresh(self) -> SignalState:
+        """Read the state now and hand it over if it changed."""
+        state = self.source.state()
+        if state != self._last:
+            self._last = state
+            self._apply(state)
+        return state
+
+    def start(self) -> None:
+        """Follow in the running event loop (nothing happens without one)."""
+        if self._task is not None:
+            return
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+        self._task = loop.create_task(self._follow())
+
+    async def _follow(self) -> None:
+        delay = FIRST_RETRY
+        while True:
+            try:
+                await self.source.wait()
+                self.refresh()
+                delay = FIRST_RETRY
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - signals are best effort; keep following
+                log.warning("%s: signal update failed; retrying", self.name, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY)
+
+    def stop(self) -> None:
+        """Stop following and release the watch."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        self.source.close()

@@ -33,6 +33,14 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
   identity provider plus the resumable upload endpoint's routes (``/conferencing/upload/``). Standalone Voilà
   loads no server extensions; the identity provider's handlers are the one set it mounts from configuration.
 
+Feed relay: ``serve_dashboards`` starts ``python -m conferencing_widgets.store.relay`` beside
+Voilà, with the same ``CONFERENCING_*`` variables as the kernels, so both derive the same socket
+(``relay_socket`` or ``data_dir/feed-relay.sock``). Every page kernel of this server then shares the relay's one
+``LISTEN`` connection instead of opening its own. If it is missing or dies, kernels fall back / retry and catch up
+by id. A relay already answering on that socket (a second server on the same data folder) is reused. On
+PostgreSQL it holds the server's one ``LISTEN`` connection; on SQLite its one inotify instance watches every page's
+doorbells (Linux allows 128 instances per user by default, fewer than the pages of a busy server).
+
 FontAwesome: Voilà 0.5's ``lab`` template links FontAwesome 5 CSS from cdn.jsdelivr.net, which is unreachable
 offline. There is no setting to change that link (only a custom template could drop it). Voilà's own front-end
 bundle already ships FontAwesome 5.15.4's CSS and fonts under ``/voila/static/``, so icons may still render, but
@@ -174,6 +182,46 @@ def voila_command(
     return argv, env
 
 
+def relay_command(settings: Settings) -> tuple[list[str], dict[str, str]] | None:
+    """Argv and environment of this server's feed relay, or None for an in-memory store."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_absolute_store_url(settings.store_url))
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
+        return None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    env.update(settings_env(settings))
+    return [sys.executable, "-m", "conferencing_widgets.store.relay"], env
+
+
+def start_relay(settings: Settings, *, timeout: float = 10.0) -> subprocess.Popen[bytes] | None:
+    """Start the feed relay and wait until its socket answers; None when not needed or already running.
+
+    A relay that already answers on the socket is shared (None). One that does not come up is logged, not fatal:
+    kernels then LISTEN on their own connections.
+    """
+    from conferencing_widgets.store import relay
+
+    command = relay_command(settings)
+    if command is None:
+        return None
+    argv, env = command
+    path = relay.relay_socket_path(socket_setting=settings.relay_socket, data_dir=settings.data_dir)
+    if relay.probe(path):
+        print(f"Feed relay already answers at {path}; sharing it.", flush=True)
+        return None
+    proc = subprocess.Popen(argv, env=env, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if relay.probe(path, timeout=0.2):
+            print(f"Feed relay listening at {path}.", flush=True)
+            return proc
+        time.sleep(0.05)
+    print(f"Feed relay did not start at {path}; each page will LISTEN on its own connection.", flush=True)
+    stop_voila(proc, grace=2.0)
+    return None
+
+
 def free_port(ip: str = "127.0.0.1") -> int:
     """A TCP port that is free right now on ``ip`` (another process may still take it before Voilà binds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -229,15 +277,21 @@ def serve_dashboards(
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
-    # Own session: Ctrl-C reaches only us, and we stop Voilà exactly once, so its kernel shutdown is not cut short.
-    proc = subprocess.Popen(argv, env=env, start_new_session=True)
+    relay_proc = start_relay(settings)
     code = 0
     try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        print("Stopping Voila and its kernels...", flush=True)
+        # Own session: Ctrl-C reaches only us, and we stop Voilà exactly once, so its kernel shutdown is not cut
+        # short.
+        proc = subprocess.Popen(argv, env=env, start_new_session=True)
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            print("Stopping Voila and its kernels...", flush=True)
+        finally:
+            stop_voila(proc)
     finally:
-        stop_voila(proc)
+        if relay_proc is not None:
+            stop_voila(relay_proc, grace=5.0)
         signal.signal(signal.SIGTERM, previous)
     if code != 0:
         raise ConferencingError(

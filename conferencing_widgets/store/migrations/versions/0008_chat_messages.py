@@ -1,7 +1,7 @@
 """Replies, edits and reactions: ``messages.reply_to_id``, ``message_versions`` and ``message_reactions``.
 
 Revision ID: 0008
-Revises: 0006 (the lead re-chains it at merge)
+Revises: 0007
 
 Earlier bodies of an edited message go to ``message_versions``; deleting a message empties its body and drops its
 versions and reactions (only the tombstone stays).
@@ -13,7 +13,7 @@ from alembic import op
 from conferencing_widgets.store.schema import Id, UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 
 
 def upgrade() -> None:
