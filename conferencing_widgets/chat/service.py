@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Select
 
+from conferencing_widgets.chat.mentions import MentionUseCases
+from conferencing_widgets.chat.search import SearchUseCases
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
@@ -63,8 +65,11 @@ def new_client_id() -> str:
     return uuid.uuid4().hex
 
 
-class Service:
-    """What one user may do. Cheap to create; share the ``Store`` between services."""
+class Service(MentionUseCases, SearchUseCases):
+    """What one user may do. Cheap to create; share the ``Store`` between services.
+
+    Mentions (``chat/mentions.py``) and search (``chat/search.py``) are composed in from their own modules.
+    """
 
     def __init__(self, store: Store, login: str, settings: Settings | None = None) -> None:
         self.store = store
@@ -341,11 +346,15 @@ class Service:
             client_id = str(client_id)
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
                 raise InvalidInput("The client id must be 1 to 64 printable characters.")
+        mentions = self.check_mentions(conv, text) if kind is MessageKind.TEXT else []
         self._check_rate()
-        message, _created = self.store.post_message(
-            NewMessage(conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id),
-            author=self.login,
-        )
+        with self.store.atomic():  # the mentions commit with the message, or neither does
+            message, created = self.store.post_message(
+                NewMessage(conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id),
+                author=self.login,
+            )
+            if created and mentions:
+                self.store.add_mentions(message.id, conv.id, mentions)
         return message
 
     def mark_read(self, conversation_id: int, message_id: int | None = None) -> int:

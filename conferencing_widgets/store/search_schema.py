@@ -1,0 +1,100 @@
+"""DDL of the full-text index of message bodies, one per backend (revision 0009 and ``schema.py`` share it).
+
+The index follows ``messages.body`` by itself, so edits and deletes (which blank the body) need no extra call:
+
+- **SQLite**: an FTS5 table ``messages_fts`` (``unicode61 remove_diacritics 2``, contentless: the text lives only
+  in ``messages``; snippets are cut in Python) kept by triggers on INSERT, UPDATE OF body and DELETE of
+  ``messages``. ``unicode61`` does not fold ``ł``/``đ``/``ø`` (no Unicode decomposition), so the triggers index
+  ``replace(...)``-folded text; the query side folds the same way (``core.search.fold``).
+- **PostgreSQL**: a GIN expression index on ``cw_search_vector(body)``, an IMMUTABLE wrapper of
+  ``to_tsvector('simple', unaccent(body))`` (``unaccent`` when the extension can be created, else a
+  ``translate`` of the common Latin accents). Being an expression index, it follows every body change.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import Connection, text
+
+FTS_TABLE = "messages_fts"
+PG_INDEX = "ix_messages_search"
+PG_FUNCTION = "cw_search_vector"
+
+_FOLD_PAIRS = (("ł", "l"), ("Ł", "L"), ("đ", "d"), ("Đ", "D"), ("ø", "o"), ("Ø", "O"))
+
+
+def sqlite_fold(expr: str) -> str:
+    """SQL folding the letters ``unicode61`` keeps (``ł`` ...) in ``expr``; must match ``core.search.FOLD_TABLE``."""
+    for a, b in _FOLD_PAIRS:
+        expr = f"replace({expr}, '{a}', '{b}')"
+    return expr
+
+
+SQLITE_DDL = [
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')",
+    f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, {sqlite_fold("new.body")});
+    END""",
+    f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) VALUES ('delete', old.id, {sqlite_fold("old.body")});
+        INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, {sqlite_fold("new.body")});
+    END""",
+    f"""CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) VALUES ('delete', old.id, {sqlite_fold("old.body")});
+    END""",
+]
+SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS messages_fts_delete",
+    "DROP TRIGGER IF EXISTS messages_fts_update",
+    "DROP TRIGGER IF EXISTS messages_fts_insert",
+    f"DROP TABLE IF EXISTS {FTS_TABLE}",
+]
+
+_PG_ACCENTS = "ąćęłńóśźżáàâäãåéèêëíìîïñòôöõúùûüýÿçčďěňřšťůžøđ"
+_PG_ACCENTS += _PG_ACCENTS.upper()
+_PG_PLAIN = "".join(unicodedata.normalize("NFKD", dict(_FOLD_PAIRS).get(ch, ch))[0] for ch in _PG_ACCENTS)
+
+
+def _pg_function(with_unaccent: bool) -> str:
+    folded = (
+        "public.unaccent('public.unaccent'::regdictionary, $1)"
+        if with_unaccent
+        else f"translate($1, '{_PG_ACCENTS}', '{_PG_PLAIN}')"
+    )
+    return (
+        f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}(text) RETURNS tsvector "
+        f"LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT to_tsvector('simple'::regconfig, {folded}) $$"
+    )
+
+
+def _pg_try_unaccent(conn: Connection) -> bool:
+    """Create the ``unaccent`` extension if we may; whether it is there."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public"))
+    except Exception:  # noqa: BLE001 - no right to create extensions: fall back to translate()
+        pass
+    found = conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'unaccent'")).scalar_one()
+    return int(found) > 0
+
+
+def create(conn: Connection) -> None:
+    """Create the index on the connection's backend (existing messages are indexed too)."""
+    if conn.dialect.name == "sqlite":
+        for stmt in SQLITE_DDL:
+            conn.exec_driver_sql(stmt)
+        conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, {sqlite_fold('body')} FROM messages")
+    else:
+        conn.execute(text(_pg_function(_pg_try_unaccent(conn))))
+        conn.execute(text(f"CREATE INDEX {PG_INDEX} ON messages USING gin ({PG_FUNCTION}(body))"))
+
+
+def drop(conn: Connection) -> None:
+    """Drop the index (the ``unaccent`` extension stays: others may use it)."""
+    if conn.dialect.name == "sqlite":
+        for stmt in SQLITE_DROP:
+            conn.exec_driver_sql(stmt)
+    else:
+        conn.execute(text(f"DROP INDEX IF EXISTS {PG_INDEX}"))
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}(text)"))
