@@ -141,6 +141,8 @@ SPECS: dict[str, Table] = {
                     ("ref_id", INT),
                     ("edited_at", TS),
                     ("deleted", BOOL),
+                    # The logins the message @mentions, comma-separated; '' for none (revision 0009).
+                    ("mentions", STR),
                 ]
             ),
             categories=("author_group", "author_role", "kind"),
