@@ -9,9 +9,11 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import ConversationKind
 from conferencing_widgets.ui.dialog import NewConversationDialog
 from conferencing_widgets.ui.rows import tile
+from conferencing_widgets.ui.search import SearchWidget
 from conferencing_widgets.ui.widgets import HistoryListWidget
 
 PAGE = 50
@@ -37,7 +39,15 @@ class HistoryArea(w.VBox):
         self.error = w.HTML()
         self.error.add_class("cw-error")
         title = w.HTML('<div class="cw-area-title">History</div>')
-        self.children = [title, self.new_button, self.dialog, self.error, self.direct, self.cases]
+        self.search = SearchWidget(service)
+        self.mentions_filter = w.ToggleButton(
+            description=_("Mentions"), tooltip=_("Show only conversations where someone mentioned you")
+        )
+        self.mentions_filter.add_class("cw-mentions-filter")
+        self.mentions_filter.observe(lambda _c: self.refresh(), "value")
+        tools = w.HBox([self.new_button, self.mentions_filter])
+        tools.add_class("cw-history-tools")
+        self.children = [title, self.search, tools, self.dialog, self.error, self.direct, self.cases]
         self.new_button.on_click(lambda _b: self.dialog.show())
         for section, kind in ((self.direct, ConversationKind.DIRECT), (self.cases, ConversationKind.SERVICE_CASE)):
             section.on_open(self.open_conversation)
@@ -60,20 +70,37 @@ class HistoryArea(w.VBox):
     def refresh(self) -> None:
         """Re-read both sections from the store (called on relevant feed events only)."""
         try:
+            mentioned = self.service.mention_history(limit=200) if self.mentions_filter.value else None
+            shown = []
             for section, kind in (
                 (self.direct, ConversationKind.DIRECT),
                 (self.cases, ConversationKind.SERVICE_CASE),
             ):
                 limit = self._limits[kind]
-                rows = self.service.history(kind=kind, limit=limit + 1)
+                if mentioned is None:
+                    rows = self.service.history(kind=kind, limit=limit + 1)
+                else:  # the "Mentions" filter: conversations that mention me, most recently mentioned first
+                    rows = [s for s in mentioned if s.conversation.kind is kind]
                 tiles = [tile(s) for s in rows[:limit]]
+                shown.append((section, tiles, len(rows) > limit))
+            badges = self.service.unread_mentions([t["id"] for _s, tiles, _m in shown for t in tiles])
+            for section, tiles, has_more in shown:
+                for t in tiles:
+                    t["mentions"] = badges.get(t["id"], 0)
                 # Assign only on change: every assignment is a websocket message and counts as kernel activity.
                 if tiles != section.tiles:
                     section.tiles = tiles
-                section.has_more = len(rows) > limit
+                section.has_more = has_more
             self.error.value = ""
         except ConferencingError as exc:
             self.error.value = f"Could not load your conversations: {exc}"
+
+    def mentions_for(self, conversation_id: int) -> int | None:
+        """The mention badge a tile currently shows (None when it is not in the window)."""
+        for t in self.direct.tiles + self.cases.tiles:
+            if t["id"] == conversation_id:
+                return int(t.get("mentions", 0))
+        return None
 
     def unread_for(self, conversation_id: int) -> int | None:
         """The badge a tile currently shows (None when it is not in the window)."""

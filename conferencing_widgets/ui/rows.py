@@ -19,8 +19,8 @@ KindRenderer = Callable[[Message], str]
 Renderers = Mapping[MessageKind, KindRenderer]
 
 
-def body_html(message: Message, renderers: Renderers) -> str:
-    """Safe HTML for a message body."""
+def body_html(message: Message, renderers: Renderers, mentions: Mapping[str, str] | None = None) -> str:
+    """Safe HTML for a message body; ``mentions`` (login -> display name) become ``cw-mention`` spans."""
     if message.deleted:
         return '<em class="cw-muted">This message was deleted.</em>'
     renderer = renderers.get(message.kind)
@@ -28,11 +28,16 @@ def body_html(message: Message, renderers: Renderers) -> str:
         return renderer(message)
     if message.kind is MessageKind.SYSTEM:
         return f'<em class="cw-muted">{escape_text(message.body)}</em>'
-    return render_markdown(message.body)
+    return render_markdown(message.body, mentions)
 
 
 def message_row(
-    service: Service, message: Message, people: dict[str, User], group_names: dict[str, str], renderers: Renderers
+    service: Service,
+    message: Message,
+    people: dict[str, User],
+    group_names: dict[str, str],
+    renderers: Renderers,
+    mentions: list[str] | None = None,
 ) -> dict:
     """One stream row. The author's group is named when it is the other side's."""
     author = people.get(message.author)
@@ -45,17 +50,23 @@ def message_row(
         "author": name,
         "group": group,
         "time": message.created_at.isoformat(),
-        "html": body_html(message, renderers),
+        "html": body_html(message, renderers, _names(mentions or [], people)),
         "kind": message.kind.value,
         "mine": message.author == service.login,
+        "mentions_me": service.login in (mentions or []),
     }
 
 
+def _names(logins: list[str], people: Mapping[str, User]) -> dict[str, str]:
+    return {login: people[login].display_name if login in people else login for login in logins}
+
+
 def message_rows(service: Service, messages: list[Message], renderers: Renderers) -> list[dict[str, Any]]:
-    """Rows for a page of messages, looking up authors once."""
-    people = service.people({m.author for m in messages})
+    """Rows for a page of messages, looking up authors and mentioned people once."""
+    mentions = service.mentions_of(messages)
+    people = service.people({m.author for m in messages} | {x for found in mentions.values() for x in found})
     groups = {g: service.group(g).name for g in {u.group_id for u in people.values()}}
-    return [message_row(service, m, people, groups, renderers) for m in messages]
+    return [message_row(service, m, people, groups, renderers, mentions.get(m.id)) for m in messages]
 
 
 def tile(summary: ConversationSummary) -> dict[str, Any]:
@@ -73,6 +84,7 @@ def tile(summary: ConversationSummary) -> dict[str, Any]:
         "preview": preview,
         "when": summary.last_activity_at.isoformat(),
         "unread": summary.unread,
+        "mentions": 0,
         "kind": conv.kind.value,
     }
 
