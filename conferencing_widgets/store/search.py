@@ -104,11 +104,20 @@ class SearchQueries(StoreBase):
         cols = (m.c.id, m.c.conversation_id, m.c.author, m.c.created_at, m.c.body, m.c.kind, c.c.title,
                 u.c.display_name)  # fmt: skip
         order: Any = m.c.id.desc()
-        if query.terms and self.backend == "sqlite":
-            # FROM the FTS table, ordered by its rowid: FTS5 walks its hits newest first and the LIMIT stops it.
+        if query.terms and self.backend == "sqlite" and scope.all_case_chats:
+            # Engineers read nearly everything: FROM the FTS table, ordered by its rowid, so FTS5 walks its hits
+            # newest first and the LIMIT stops it early.
             src: Any = _FTS.join(m, m.c.id == _FTS.c.rowid)
             conds.append(text(f"{FTS_TABLE} MATCH :cw_match").bindparams(cw_match=fts_match(query.terms)))
             order = _FTS.c.rowid.desc()
+        elif query.terms and self.backend == "sqlite":
+            # Members read a few conversations: walk their messages by (conversation_id, id) and probe the set of
+            # hit ids (one pass over the doclists), instead of walking every hit in the store.
+            src = m
+            hits = select(_FTS.c.rowid).where(
+                text(f"{FTS_TABLE} MATCH :cw_match").bindparams(cw_match=fts_match(query.terms))
+            )
+            conds.append(m.c.id.in_(hits))
         else:
             src = m
             if query.terms:

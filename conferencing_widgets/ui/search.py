@@ -33,6 +33,7 @@ class SearchWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("", help="Why the last search failed, for the user.").tag(sync=True)
     placeholder = traitlets.Unicode("", help="The box's placeholder.").tag(sync=True)
     hint = traitlets.Unicode("", help="The filters, explained under the box.").tag(sync=True)
+    serial = traitlets.Int(0, help="Bumped by every answer, so a view (or a test) can tell a new one.").tag(sync=True)
 
     def __init__(self, service: Service, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -55,10 +56,12 @@ class SearchWidget(anywidget.AnyWidget):
             found = self.service.search(text, limit=PAGE + 1, before_id=before)
         except StorageError as exc:
             self.error = _("Can't reach the server right now. Try again in a moment. (ref {ref})").format(ref=exc.ref)
+            self.serial += 1
             return []
         except ConferencingError as exc:
             with self.hold_sync():
                 self.error, self.results, self.has_more, self.searched, self.query = str(exc), [], False, False, text
+                self.serial += 1
             return []
         rows = [_row(r) for r in found[:PAGE]]
         with self.hold_sync():
@@ -67,6 +70,7 @@ class SearchWidget(anywidget.AnyWidget):
             self.searched = True
             self.results = (list(self.results) if more else []) + rows
             self.has_more = len(found) > PAGE
+            self.serial += 1
         return rows
 
     def clear(self) -> None:

@@ -88,6 +88,7 @@ function render({ model, el }) {
     status.textContent = searched ? (results.length ? "" : "No messages found.") : "";
     more.hidden = !model.get("has_more");
     el.classList.toggle("cw-search-open", searched || !!model.get("error"));
+    el.dataset.serial = String(model.get("serial"));
   }
 
   function open(ev) {
@@ -103,7 +104,7 @@ function render({ model, el }) {
   more.addEventListener("click", () => model.send({ type: "search", text: model.get("query"), more: true }));
   list.addEventListener("click", open);
   list.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(ev); } });
-  for (const name of ["results", "has_more", "searched", "error", "placeholder", "hint"]) model.on("change:" + name, draw);
+  for (const name of ["results", "has_more", "searched", "error", "placeholder", "hint", "serial"]) model.on("change:" + name, draw);
   draw();
 }
 export default { render };
