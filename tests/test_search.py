@@ -272,3 +272,19 @@ def test_messages_around_opens_a_hit_in_context(seeded: World) -> None:
         alice.messages_around(w.acme_case_chat, target.id)  # the message is in another conversation
     with pytest.raises(NotFound):
         w.service("bella").messages_around(w.acme_direct, target.id)
+
+
+def test_words_inside_file_names_paths_and_addresses_are_found(seeded: World) -> None:
+    """Both backends split at punctuation alike (PostgreSQL's parser would keep ``log-42.txt`` as one token)."""
+    w = seeded
+    alice = w.service("alice")
+    m = alice.post(w.acme_direct, "Shared a file: zlogq-x42y.txt, see /var/spool_qdir and opsq@examplq.com")
+    for word in ("x42y", "zlogq", "spool", "qdir", "examplq", "opsq"):
+        assert ids(alice.search(word)) == [m.id], word
+
+
+def test_conversation_tokens_of_the_index_are_not_words(seeded: World) -> None:
+    """SQLite's index holds ``c<conversation id>`` tokens for members' searches: a query never matches them."""
+    w = seeded
+    assert w.service("alice").search(f"c{w.acme_case_chat}") == []
+    assert w.service("erik").search(f"c{w.acme_case_chat}") == []
