@@ -166,7 +166,13 @@ def sizes(store: Store, db_file: Path | None) -> tuple[int, int]:
         with store.engine.connect() as conn:
             total = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
             index = int(conn.execute(text(f"SELECT pg_relation_size('{search_schema.PG_INDEX}')")).scalar_one())
-        return total, total - index
+            # The stored tsvector column counts as index too (its bytes as stored, TOAST included).
+            column = int(
+                conn.execute(
+                    text(f"SELECT coalesce(sum(pg_column_size({search_schema.PG_COLUMN})), 0) FROM messages")
+                ).scalar_one()
+            )
+        return total, total - index - column
     assert db_file is not None
     import sqlite3
 

@@ -54,10 +54,12 @@ def diff_with_metadata(engine: Engine) -> list[Any]:
 
 
 def _outside_metadata(diff: Any) -> bool:
-    """Alembic's own table, and the full-text index (FTS5 tables, a GIN expression index) that
+    """Alembic's own table, and the full-text index (FTS5 tables; a generated column and its GIN index) that
     ``store/search_schema.py`` creates with raw DDL beside the metadata."""
     text = repr(diff)
-    return "alembic_version" in text or search_schema.FTS_TABLE in text or search_schema.PG_INDEX in text
+    return "alembic_version" in text or any(
+        name in text for name in (search_schema.FTS_TABLE, search_schema.PG_INDEX, search_schema.PG_COLUMN)
+    )
 
 
 def reflect(engine: Engine) -> dict[str, Any]:

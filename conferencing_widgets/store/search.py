@@ -32,7 +32,7 @@ from conferencing_widgets.core.search import SearchQuery
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import StoreBase
 from conferencing_widgets.store.scope import readable_condition
-from conferencing_widgets.store.search_schema import FTS_TABLE, PG_FUNCTION
+from conferencing_widgets.store.search_schema import FTS_TABLE, PG_COLUMN
 
 _FTS = table(FTS_TABLE, column("rowid"))
 _HAS_KIND = {"file": MessageKind.FILE.value, "whiteboard": MessageKind.WHITEBOARD.value}
@@ -138,7 +138,7 @@ class SearchQueries(StoreBase):
             src = m
             if query.terms:
                 conds.append(
-                    getattr(func, PG_FUNCTION)(m.c.body).op("@@")(
+                    literal_column(f"messages.{PG_COLUMN}").op("@@")(
                         func.to_tsquery(literal_column("'simple'::regconfig"), pg_tsquery(query.terms))
                     )
                 )
