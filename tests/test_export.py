@@ -615,3 +615,11 @@ def test_cli_export_in_its_own_process(sqlite_store: Store, seed, tmp_path: Path
     assert len(pd.read_csv(tmp_path / "out" / "messages.csv")) == 6
     sqlite_store.post_message(NewMessage(conversation_id=world.acme_direct, body="still here"), author="adam")
     assert sqlite_store.message_count(world.acme_direct) == 2
+
+
+def test_messages_carry_their_mentions(store: Store, seed) -> None:
+    world: World = seed(store)
+    m = world.service("alice").post(world.acme_case_chat, "@tom and @adam, please look")
+    msgs = export.frames(store)["messages"].set_index("id")
+    assert sorted(msgs.loc[m.id, "mentions"].split(",")) == ["adam", "tom"]
+    assert (msgs.drop(index=m.id)["mentions"] == "").all()

@@ -23,9 +23,11 @@ PAYLOADS = load_xss_payloads()
 # Written out here on purpose (not imported from markup) so a widened allow-list in the module fails a test.
 SAFE_TAGS = {
     "a", "blockquote", "br", "code", "del", "em", "hr", "li", "ol", "p", "pre", "s", "strong",
-    "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "span", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
-SAFE_ATTRS = {"a": {"href", "target", "rel"}, "ol": {"start"}, "td": {"align"}, "th": {"align"}}
+SAFE_ATTRS = {"a": {"href", "target", "rel"}, "ol": {"start"}, "span": {"class"}, "td": {"align"}, "th": {"align"}}
+MENTION_SPAN = ("span", [("class", "cw-mention")])
+"""The one element that may carry a class: a stored mention."""
 FORBIDDEN_TAGS = {
     "script", "iframe", "object", "embed", "svg", "math", "form", "input", "style", "base", "meta", "link",
     "img", "video", "audio", "button", "textarea", "select", "details", "frame", "frameset", "body", "template",
@@ -79,6 +81,10 @@ def assert_safe_html(fragment: str, *, nh3_applied: bool = True, full_pipeline: 
     assert walker.other == []
     for tag, attrs in walker.tags:
         assert tag in SAFE_TAGS and tag not in FORBIDDEN_TAGS, f"tag <{tag}> in {fragment!r}"
+        if tag == "span":
+            # nh3 on raw HTML keeps a bare <span> (harmless); our renderer only makes mention spans.
+            assert set(attrs) <= set(MENTION_SPAN[1]), f"a span other than a mention in {fragment!r}"
+            continue
         names = [name for name, _ in attrs]
         for name in names:
             assert not name.startswith("on"), f"event handler {name} in {fragment!r}"
@@ -358,3 +364,29 @@ def test_empty_filename() -> None:
     assert safe_filename_display("") == "unnamed file"
     assert safe_filename_display("   ") == "unnamed file"
     assert safe_filename_display("\u202e\x00\u200f") == "unnamed file"
+
+
+# -- mentions -----------------------------------------------------------------------------------------
+
+
+def test_stored_mentions_render_as_spans_with_the_display_name() -> None:
+    out = render_markdown("hi @tom, `@tom` [@tom](https://x.org) @tina a@tom.com", {"tom": "Tom Becker"})
+    assert out.count('<span class="cw-mention">@Tom Becker</span>') == 1
+    assert "<code>@tom</code>" in out and "@tina" in out and "a@tom.com" in out
+    assert "cw-mention" not in render_markdown("hi @tom")  # not a stored mention: plain text
+
+
+def test_a_hand_written_mention_span_is_text() -> None:
+    out = render_markdown('<span class="cw-mention" onclick="x()">@tom</span>')
+    assert "<span" not in out and "&lt;span" in out
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_catalogue_through_mentions(payload: str) -> None:
+    """A hostile display name, and hostile text around a mention, come out as safe HTML."""
+    as_name = render_markdown("ping @tom now", {"tom": payload})
+    assert_safe_html(as_name)
+    assert as_name.count("<span") == 1
+    around = render_markdown(f"@tom {payload} @tom", {"tom": "Tom"})
+    assert_safe_html(around)
+    assert_safe_html(markup._sanitize(f'<span class="cw-mention">{payload}</span>'), full_pipeline=False)

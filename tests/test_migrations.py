@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 from support import throwaway_pg_database
 
-from conferencing_widgets.store import schema
+from conferencing_widgets.store import schema, search_schema
 from conferencing_widgets.store.migrations import HERE, alembic_config, upgrade
 
 HEAD = ScriptDirectory(str(HERE)).get_current_head()
@@ -50,7 +50,16 @@ def diff_with_metadata(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         # The version table belongs to Alembic, not to the schema.
-        return [d for d in compare_metadata(ctx, schema.metadata) if "alembic_version" not in repr(d)]
+        return [d for d in compare_metadata(ctx, schema.metadata) if not _outside_metadata(d)]
+
+
+def _outside_metadata(diff: Any) -> bool:
+    """Alembic's own table, and the full-text index (FTS5 tables; a generated column and its GIN index) that
+    ``store/search_schema.py`` creates with raw DDL beside the metadata."""
+    text = repr(diff)
+    return "alembic_version" in text or any(
+        name in text for name in (search_schema.FTS_TABLE, search_schema.PG_INDEX, search_schema.PG_COLUMN)
+    )
 
 
 def reflect(engine: Engine) -> dict[str, Any]:

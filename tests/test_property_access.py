@@ -2,7 +2,8 @@
 
 Hypothesis generates groups, users (some disabled), service cases with assigned technicians, then runs random
 sequences of actions by random users: create conversations, add members, post, read (messages, members, summary,
-unread, read marks), upload and open files, start, view and join calls, start, open and draw on whiteboards, export
+unread, read marks), upload and open files, start, view and join calls, start, open and draw on whiteboards, mention
+members and search (exactly the readable messages, mentions only of active members), export
 (``export.frames(service=...)``), and an operator disabling or re-enabling accounts. After every step it checks
 that no user read or changed anything outside their rights, against a model of the rights computed here,
 independently of ``policy.py``:
@@ -140,6 +141,8 @@ class AccessMachine(RuleBasedStateMachine):
         self.exports = 0
         self.authors: dict[int, str] = {}
         self.deleted: set[int] = set()
+        self.mentions: dict[str, set[int]] = {}
+        """Message ids mentioning each login."""
 
     def teardown(self) -> None:
         self.store.close()
@@ -409,6 +412,57 @@ class AccessMachine(RuleBasedStateMachine):
         if refusal is None and action == "delete":
             self.deleted.add(mid)
             assert self.store.get_message(mid).body == "" and not self.store.message_versions(mid)
+
+    @precondition(lambda self: self.convs)
+    @rule(data=st.data())
+    def post_mention(self, data: st.DataObject) -> None:
+        """A mention is posted only of an active member; otherwise nothing is written (mentions or message)."""
+        cid, actor = self.conversation_and_actor(data)
+        target = self.pick(data, [*sorted(self.users), GHOST], "mentioned")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        refusal = self.denial(actor, cid, write=True)
+        ok_target = target in self.convs[cid].members and self.active(target)
+        errors: tuple[type[ConferencingError], ...] = (refusal,) if refusal else (InvalidInput,)
+        msg = self.attempt(
+            lambda: svc.post(cid, f"hello from {actor}, @{target}"),
+            allowed=refusal is None and ok_target,
+            errors=errors,
+            what=f"{actor} mentions {target} in {cid}",
+        )
+        if msg is not None:
+            self.convs[cid].messages.append(msg.id)
+            self.mentions.setdefault(target, set()).add(msg.id)
+
+    @precondition(lambda self: self.convs)
+    @rule(data=st.data(), mentions_only=st.booleans())
+    def search(self, data: st.DataObject, mentions_only: bool) -> None:
+        """Search finds exactly the readable messages (and, with ``is:mention``, those mentioning the searcher);
+        unread-mention counts never name an unreadable conversation."""
+        actor = self.pick(data, self.users, "searcher")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        query = "hello is:mention" if mentions_only else "hello"
+        got = self.attempt(
+            lambda: svc.search(query, limit=100), allowed=self.active(actor), errors=(PermissionDenied,),
+            what=f"{actor} searches",
+        )  # fmt: skip
+        if got is None:
+            return
+        readable = self.readable(actor)
+        expected = {m for cid in readable for m in self.convs[cid].messages}
+        if mentions_only:
+            expected &= self.mentions.get(actor, set())
+        found = {r["message_id"] for r in got}
+        assert {r["conversation_id"] for r in got} <= readable, f"{actor} found a foreign message"
+        if len(expected) < 100:
+            assert found == expected, f"search of {actor}"
+        counts = svc.unread_mentions(list(self.convs))
+        assert set(counts) <= readable & {
+            c for c in self.convs if self.mentions.get(actor, set()) & set(self.convs[c].messages)
+        }
 
     @precondition(lambda self: self.convs)
     @rule(data=st.data())

@@ -260,3 +260,12 @@ def test_human_sizes_and_durations() -> None:
     assert transcript.human_duration(T0, T0 + timedelta(seconds=45)) == "45 s"
     assert transcript.human_duration(T0, T0 + timedelta(hours=1, minutes=3)) == "1 h 3 min"
     assert transcript.human_duration(T0, None) == "ongoing"
+
+
+def test_transcripts_show_mentions(store: Store, seed, no_renderer: None) -> None:
+    world: World = seed(store)
+    world.service("alice").post(world.acme_case_chat, "@tom please check <b>this</b>")
+    page = transcript.render(store, [world.acme_case_chat], fmt="html")
+    assert '<span class="cw-mention">@Tom Becker</span> please check &lt;b&gt;' in page
+    text = transcript.render(store, [world.acme_case_chat], fmt="md")
+    assert "· mentions Tom Becker (tom)" in text

@@ -55,6 +55,8 @@ class EditingMixin:
 
         def require_readable(self, conversation_id: int) -> Conversation: ...
 
+        def check_mentions(self, conversation: Conversation, body: str) -> list[str]: ...
+
     def readable_message(self, message_id: int) -> tuple[Message, Conversation]:
         """A message and its conversation if this user may read it; ``NotFound`` otherwise (same words)."""
         mid = _message_id(message_id)
@@ -97,7 +99,11 @@ class EditingMixin:
                 raise InvalidInput("This message was deleted; it can no longer be edited.")
             raise InvalidInput("Only text messages can be edited.")
         text = clean_body(body, self.settings.max_message_chars)
-        return self.store.edit_message(message.id, text)
+        mentions = self.check_mentions(conv, text)  # an edit may mention only members too, as a post does
+        with self.store.atomic():  # the new text and its mentions commit together
+            edited = self.store.edit_message(message.id, text)
+            self.store.replace_mentions(message.id, mentions)
+        return edited
 
     def delete_message(self, message_id: int) -> Message:
         """Delete one's own message, or (admins) any message: text, versions and reactions go, a tombstone stays."""
@@ -106,16 +112,29 @@ class EditingMixin:
             return message
         if not policy.can_delete_message(self.user, message, is_member=self._is_member(conv), may_read=True):
             raise PermissionDenied("You can only delete your own messages.")
-        return self.store.delete_message(message.id, by=self.user.login)
+        with self.store.atomic():  # a tombstone mentions nobody
+            deleted = self.store.delete_message(message.id, by=self.user.login)
+            self.store.replace_mentions(message.id, [])
+        return deleted
 
     def message_versions(self, message_id: int) -> list[MessageVersion]:
         """Earlier bodies of a message the user may read, oldest first."""
         message, _conv = self.readable_message(message_id)
         return self.store.message_versions(message.id)
 
-    def messages_around(self, message_id: int, *, before: int | None = None, after: int | None = None) -> list[Message]:
-        """The window of a readable message's conversation around it (for "jump to the original")."""
+    def messages_around(
+        self,
+        message_id: int,
+        *,
+        conversation_id: int | None = None,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> list[Message]:
+        """The window of a readable message's conversation around it, oldest first (jump to a reply's original,
+        open a search hit in context). With ``conversation_id``, a message of another conversation is ``NotFound``."""
         message, conv = self.readable_message(message_id)
+        if conversation_id is not None and conv.id != conversation_id:
+            raise NotFound(f"No message {message_id} in this conversation.")
         half = max(1, self.settings.page_size // 2)
         before = half if before is None else max(0, min(int(before), 1000))
         after = half if after is None else max(0, min(int(after), 1000))

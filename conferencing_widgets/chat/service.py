@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import Select
 
 from conferencing_widgets.chat.editing import EditingMixin
+from conferencing_widgets.chat.mentions import MentionUseCases
 from conferencing_widgets.chat.reactions import ReactionsMixin
+from conferencing_widgets.chat.search import SearchUseCases
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
@@ -65,10 +67,11 @@ def new_client_id() -> str:
     return uuid.uuid4().hex
 
 
-class Service(EditingMixin, ReactionsMixin):
+class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
     """What one user may do. Cheap to create; share the ``Store`` between services.
 
-    Replies, edits, deletions and versions come from ``chat/editing.py``, reactions from ``chat/reactions.py``.
+    Replies, edits, deletions and versions come from ``chat/editing.py``, reactions from ``chat/reactions.py``,
+    mentions from ``chat/mentions.py`` and search from ``chat/search.py``.
     """
 
     def __init__(self, store: Store, login: str, settings: Settings | None = None) -> None:
@@ -349,12 +352,14 @@ class Service(EditingMixin, ReactionsMixin):
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
                 raise InvalidInput("The client id must be 1 to 64 printable characters.")
         # One transaction for the checks and the write: one connection and one BEGIN/COMMIT instead of four, and
-        # the rights and the rate are checked against the state the message is written into.
+        # the rights, the rate and the mentions are checked against the state the message is written into. The
+        # mentions commit with the message, or neither does.
         with self.store.atomic():
             conv = self.require_writable(conversation_id)
             reply_id = self.check_reply(conv, reply_to)
+            mentions = self.check_mentions(conv, text) if kind is MessageKind.TEXT else []
             self._check_rate()
-            message, _created = self.store.post_message(
+            message, created = self.store.post_message(
                 NewMessage(
                     conversation_id=conv.id,
                     body=text,
@@ -365,7 +370,9 @@ class Service(EditingMixin, ReactionsMixin):
                 ),
                 author=self.login,
             )
-        if _created:
+            if created and mentions:
+                self.store.add_mentions(message.id, conv.id, mentions)
+        if created:
             for hook in list(self.post_hooks.values()):
                 hook(conv, message)
         return message

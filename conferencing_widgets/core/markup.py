@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import nh3
@@ -25,6 +26,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.mentions import MENTION, login_of
 
 __all__ = ["escape_text", "plain_preview", "render_markdown", "safe_filename_display"]
 
@@ -32,13 +34,16 @@ __all__ = ["escape_text", "plain_preview", "render_markdown", "safe_filename_dis
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
         "a", "blockquote", "br", "code", "del", "em", "hr", "li", "ol", "p", "pre", "s", "strong",
-        "table", "tbody", "td", "th", "thead", "tr", "ul",
+        "span", "table", "tbody", "td", "th", "thead", "tr", "ul",
     }
 )  # fmt: skip
+MENTION_CLASS = "cw-mention"
+"""The only class any element may carry: a stored mention, ``<span class="cw-mention">@Name</span>``."""
 #: Attributes that survive, per tag (values are checked further in ``_attribute_filter``). nh3 adds ``rel``.
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "target"},
     "ol": {"start"},
+    "span": {"class"},
     "td": {"align"},
     "th": {"align"},
 }
@@ -132,9 +137,37 @@ def _safe_inline(children: list[Token]) -> list[Token]:
     return out
 
 
+def _mention_tokens(children: list[Token], names: Mapping[str, str]) -> list[Token]:
+    """``@login`` in plain text (not in code or links) -> a ``cw-mention`` span with the escaped display name,
+    for the logins the message's stored mentions name (``names``); any other ``@word`` stays text."""
+    out: list[Token] = []
+    in_link = False
+    for tok in children:
+        if tok.type in ("link_open", "link_close"):
+            in_link = tok.type == "link_open"
+        if tok.type != "text" or in_link or "@" not in tok.content:
+            out.append(tok)
+            continue
+        pos = 0
+        for m in MENTION.finditer(tok.content):
+            login = login_of(m)
+            if login not in names:
+                continue
+            out.append(_text_token(tok.content[pos : m.start()]))
+            span = Token("html_inline", "", 0)
+            span.content = f'<span class="{MENTION_CLASS}">@{html.escape(names[login], quote=True)}</span>'
+            out.append(span)
+            pos = m.start() + 1 + len(login)
+        out.append(_text_token(tok.content[pos:]))
+    return out
+
+
 def _safe_tokens(state: StateCore) -> None:
     """Core rule run after parsing: the token-level half of the sanitising (see module docstring)."""
+    names = state.env.get("mentions") if isinstance(state.env, dict) else None
     for tok in state.tokens:
+        if names and tok.type == "inline" and tok.children:
+            tok.children = _mention_tokens(tok.children, names)
         if tok.type == "inline" and tok.children:
             tok.children = _safe_inline(tok.children)
         elif tok.type in ("heading_open", "heading_close"):
@@ -179,6 +212,8 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
         return value if value in _ALIGN_VALUES else None
     if tag == "a" and attr == "rel":  # nh3 runs the filter on the rel it adds itself
         return LINK_REL
+    if tag == "span" and attr == "class":
+        return MENTION_CLASS if value == MENTION_CLASS else None
     return None  # nothing else is on the allow-list
 
 
@@ -195,17 +230,20 @@ def _sanitize(fragment: str) -> str:
     )
 
 
-def render_markdown(text: str) -> str:
+def render_markdown(text: str, mentions: Mapping[str, str] | None = None) -> str:
     """Render a message's Markdown source as a safe HTML fragment for ``innerHTML``.
 
     Raw HTML in the source is shown as text. Bold, italics, code, lists, quotes, tables, strikethrough and
     http(s)/mailto links (opening in a new tab with ``rel="noopener noreferrer nofollow"``) are kept; images
     are shown as links with their alt text; every other link target is dropped and its text kept.
+    ``mentions`` maps the logins the message mentions (stored references) to display names: those ``@login``s
+    become ``<span class="cw-mention">@Display Name</span>``.
     """
     source = _require_text(text, "message text")
     if not source.strip():
         return ""
-    return _sanitize(_MD.render(source)).strip()
+    env = {"mentions": dict(mentions)} if mentions else {}
+    return _sanitize(_MD.render(source, env)).strip()
 
 
 def escape_text(text: str) -> str:

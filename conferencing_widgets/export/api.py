@@ -20,7 +20,7 @@ Tables and their columns (every timestamp is UTC and tz-aware; ids are ``Int64``
   chat, the creator's group for a direct chat), created_by, created_at, last_activity_at.
 - ``members``: conversation_id, login, display_name, group, role, joined_at.
 - ``messages``: id, conversation_id, author, author_group, author_role, created_at, kind, body, ref_id,
-  edited_at, deleted.
+  edited_at, deleted, mentions (the @mentioned logins, comma-separated; "" for none).
 - ``files``: id, conversation_id, uploader, name, media_type, size, sha256, created_at.
 - ``whiteboards``: id, conversation_id, title, created_by, created_at, background_attachment_id, strokes
   (strokes not erased).

@@ -150,10 +150,18 @@ def _messages(sel: Selection) -> Select[Any]:
             m.c.deleted,
             m.c.reply_to_id,
             func.coalesce(reactions, literal("")).label("reactions"),
+            _mentions_of(m.c.id),
         )
         .where(*sel.of_selected(m.c.conversation_id), *sel.in_range(m.c.created_at))
         .order_by(m.c.id)
     )
+
+
+def _mentions_of(message_id: Any) -> Any:
+    """The logins a message mentions, comma-separated ('' for none): one primary-key range per message."""
+    mm = s.message_mentions
+    logins = select(func.aggregate_strings(mm.c.login, ",")).where(mm.c.message_id == message_id).scalar_subquery()
+    return func.coalesce(logins, "").label("mentions")
 
 
 def _files(sel: Selection) -> Select[Any]:

@@ -149,6 +149,8 @@ SPECS: dict[str, Table] = {
                     ("deleted", BOOL),
                     ("reply_to_id", INT),
                     ("reactions", STR),
+                    # The logins the message @mentions, comma-separated; '' for none (revision 0009).
+                    ("mentions", STR),
                 ]
             ),
             categories=("author_group", "author_role", "kind"),

@@ -21,8 +21,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from conferencing_widgets.store import search_schema
 
 metadata = MetaData()
 
@@ -217,6 +220,21 @@ message_reactions = Table(
     Column("login", String(64), ForeignKey("users.login"), primary_key=True),
     Column("emoji", String(64), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The full-text index of message bodies follows ``messages.body`` (revision 0009, ``store/search_schema.py``):
+# SQLite FTS5 with triggers, PostgreSQL a GIN expression index. Created with the table, as the migration does.
+event.listen(messages, "after_create", lambda _t, conn, **_kw: search_schema.create(conn))
+
+message_mentions = Table(
+    # ``@login`` references of a message (revision 0009), written in the post transaction; only members.
+    # ``conversation_id`` is denormalised so "unread mentions per conversation" is one index range per user.
+    "message_mentions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id"), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Index("ix_message_mentions_login", "login", "conversation_id", "message_id"),
 )
 
 read_marks = Table(

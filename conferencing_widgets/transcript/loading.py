@@ -7,7 +7,7 @@ with one user's read rights (``document_for_service``: the chat service checks t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,8 @@ class Chat:
     calls: list[CallRecord]
     reactions: dict[int, list[Reaction]]
     """Reactions per message id (tombstones have none)."""
+    mentions: dict[int, list[str]] = field(default_factory=dict)
+    """The logins each message @mentions (messages without any left out)."""
 
     def replied(self, message: Message) -> Message | None:
         """The message ``message`` replies to, when it is in this chat."""
@@ -70,6 +72,10 @@ class Document:
         """Several people, comma-separated ('' for none)."""
         return ", ".join(self.name(login) for login in logins)
 
+    def mention_names(self, logins: Iterable[str]) -> dict[str, str]:
+        """``login -> display name`` of mentioned people, for rendering mentions as ``@Display Name``."""
+        return {login: self.people[login].display_name if login in self.people else login for login in logins}
+
     def is_vendor(self, login: str) -> bool:
         """Whether this author is vendor staff (their messages are marked as the vendor's side)."""
         user = self.people.get(login)
@@ -100,7 +106,16 @@ def _load_chat(store: Store, conv: Conversation) -> Chat:
         boards=records.boards,
         calls=records.calls,
         reactions=store.reactions_of(conv.id, [m.id for m in msgs]),
+        mentions=_mentions(store, msgs),
     )
+
+
+def _mentions(store: Store, msgs: Sequence[Message]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    ids = [m.id for m in msgs if not m.deleted]
+    for i in range(0, len(ids), _PAGE):
+        out |= store.mentions_of(ids[i : i + _PAGE])
+    return out
 
 
 def load_document(store: Store, conversations: Sequence[Conversation], case: ServiceCase | None) -> Document:
@@ -110,6 +125,7 @@ def load_document(store: Store, conversations: Sequence[Conversation], case: Ser
     for chat in chats:
         logins |= set(chat.conversation.members) | {m.author for m in chat.messages}
         logins |= {who for rs in chat.reactions.values() for r in rs for who in r.logins}
+        logins |= {login for found in chat.mentions.values() for login in found}
         logins |= {f.uploader for f in chat.files} | {b.created_by for b in chat.boards}
         for call in chat.calls:
             logins |= {call.started_by, *call.participants}

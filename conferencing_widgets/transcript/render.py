@@ -173,7 +173,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         md=_md,
         md_body=_md_body,
-        markdown=lambda text: Markup(render_markdown(text)),
+        markdown=lambda text, mentions=None: Markup(render_markdown(text, mentions)),
         utc=_when,
         iso=_iso,
         human_size=human_size,

@@ -72,6 +72,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         top.add_class("cw-top")
         self.children = [app_style(), self.accessibility, top, areas]
         self.history.on_open(self.open_conversation)
+        self.history.search.on_open(self.open_message)
         self.history.dialog.on_created(self._on_created)
         self.messages.on_sent(lambda _m: self.history.refresh())
         # The features, in this order: the calls feature's list goes into the files feature's Media section.
@@ -104,9 +105,13 @@ class ConferencingApp(FollowsFeed, w.VBox):
         """The open conversation."""
         return self.messages.conversation
 
-    def open_conversation(self, conversation_id: int) -> None:
-        """Open a conversation in areas 2 and 3 and mark it read."""
-        self.messages.show(conversation_id)
+    def open_message(self, conversation_id: int, message_id: int) -> None:
+        """Open a conversation around one of its messages (a search result), highlighted."""
+        self.open_conversation(conversation_id, focus=message_id)
+
+    def open_conversation(self, conversation_id: int, *, focus: int | None = None) -> None:
+        """Open a conversation in areas 2 and 3 and mark it read (``focus``: around that message)."""
+        self.messages.show(conversation_id, focus=focus)
         if self.messages.conversation is None or self.messages.conversation.id != conversation_id:
             return
         self.details.show(conversation_id)

@@ -10,9 +10,11 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import ConversationKind, ConversationSummary
 from conferencing_widgets.ui.dialog import NewConversationDialog
 from conferencing_widgets.ui.rows import tile
+from conferencing_widgets.ui.search import SearchWidget
 from conferencing_widgets.ui.widgets import HistoryListWidget
 
 PAGE = 50
@@ -42,7 +44,15 @@ class HistoryArea(w.VBox):
         self.error = w.HTML()
         self.error.add_class("cw-error")
         title = w.HTML('<div class="cw-area-title">History</div>')
-        self.children = [title, self.new_button, self.dialog, self.error, self.direct, self.cases]
+        self.search = SearchWidget(service)
+        self.mentions_filter = w.ToggleButton(
+            description=_("Mentions"), tooltip=_("Show only conversations where someone mentioned you")
+        )
+        self.mentions_filter.add_class("cw-mentions-filter")
+        self.mentions_filter.observe(lambda _c: self.refresh(), "value")
+        tools = w.HBox([self.new_button, self.mentions_filter])
+        tools.add_class("cw-history-tools")
+        self.children = [title, self.search, tools, self.dialog, self.error, self.direct, self.cases]
         self.new_button.on_click(lambda _b: self.dialog.show())
         for section, kind in ((self.direct, ConversationKind.DIRECT), (self.cases, ConversationKind.SERVICE_CASE)):
             section.on_open(self.open_conversation)
@@ -65,12 +75,16 @@ class HistoryArea(w.VBox):
     def refresh(self) -> None:
         """Re-read both sections from the store (called on relevant feed events only)."""
         try:
+            mentioned = self.service.mention_history(limit=200) if self.mentions_filter.value else None
+            shown = []
             for section, kind in (
                 (self.direct, ConversationKind.DIRECT),
                 (self.cases, ConversationKind.SERVICE_CASE),
             ):
                 limit = self._limits[kind]
-                if kind is ConversationKind.SERVICE_CASE and self.case_rows is not None:
+                if mentioned is not None:  # the "Mentions" filter: chats that mention me, most recently first
+                    rows = [s for s in mentioned if s.conversation.kind is kind]
+                elif kind is ConversationKind.SERVICE_CASE and self.case_rows is not None:
                     rows = self.case_rows(limit + 1)
                 else:
                     rows = self.service.history(kind=kind, limit=limit + 1)
@@ -79,13 +93,25 @@ class HistoryArea(w.VBox):
                     fields = extra(rows[:limit])
                     for t in tiles:
                         t.update(fields.get(t["id"], {}))
+                shown.append((section, tiles, len(rows) > limit))
+            badges = self.service.unread_mentions([t["id"] for _s, tiles, _m in shown for t in tiles])
+            for section, tiles, has_more in shown:
+                for t in tiles:
+                    t["mentions"] = badges.get(t["id"], 0)
                 # Assign only on change: every assignment is a websocket message and counts as kernel activity.
                 if tiles != section.tiles:
                     section.tiles = tiles
-                section.has_more = len(rows) > limit
+                section.has_more = has_more
             self.error.value = ""
         except ConferencingError as exc:
             self.error.value = f"Could not load your conversations: {exc}"
+
+    def mentions_for(self, conversation_id: int) -> int | None:
+        """The mention badge a tile currently shows (None when it is not in the window)."""
+        for t in self.direct.tiles + self.cases.tiles:
+            if t["id"] == conversation_id:
+                return int(t.get("mentions", 0))
+        return None
 
     def unread_for(self, conversation_id: int) -> int | None:
         """The badge a tile currently shows (None when it is not in the window)."""

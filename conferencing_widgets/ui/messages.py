@@ -66,6 +66,7 @@ class MessagesArea(w.VBox):
         """Reply, edit, delete, react and jump (``ui/message_actions.py``)."""
         self.stream.on_message_action(self.actions.handle)
         self.composer.on_edit_last(self.actions.edit_last)
+        self.composer.set_mention_source(self._mention_candidates)
         self.join.on_click(lambda _b: self.join_conversation())
         self.video.on_click(lambda _b: self.start_video())
         self.plus.on_click(lambda _b: self.toggle_plus_menu())
@@ -75,11 +76,16 @@ class MessagesArea(w.VBox):
 
     # -- opening and paging ------------------------------------------------------------------------
 
-    def show(self, conversation_id: int) -> None:
-        """Open a conversation: the latest page of messages, newest last."""
+    def show(self, conversation_id: int, *, focus: int | None = None) -> None:
+        """Open a conversation: the latest page of messages, newest last; with ``focus`` (a message id) the
+        window around that message instead, scrolled to it and highlighted."""
         try:
             conv = self.service.conversation(conversation_id)
-            page = self.service.messages(conv.id)
+            page = (
+                self.service.messages_around(focus, conversation_id=conv.id)
+                if focus
+                else self.service.messages(conv.id)
+            )
             may_post = self.service.can_post(conv.id)
             may_join = not may_post and self.service.can_join(conv.id)
         except ConferencingError as exc:
@@ -92,7 +98,8 @@ class MessagesArea(w.VBox):
         self.error.value = ""
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
         self.stream.empty_text = "No messages yet. Say hello!"
-        self.stream.reset(self._rows(page), has_older=len(page) >= self.service.settings.page_size)
+        has_older = bool(focus) or len(page) >= self.service.settings.page_size
+        self.stream.reset(self._rows(page), has_older=has_older, focus=focus)
         self._set_controls()
         if page:
             self.service.mark_read(conv.id, page[-1].id)
@@ -190,6 +197,16 @@ class MessagesArea(w.VBox):
         self.catch_up()
         self._sent(message)
         return None
+
+    def _mention_candidates(self, prefix: str) -> list[dict[str, str]]:
+        """The composer's ``@`` autocomplete: members of the open conversation (the service filters)."""
+        if self.conversation is None or self.read_only:
+            return []
+        try:
+            people = self.service.mention_candidates(self.conversation.id, prefix)
+        except ConferencingError:
+            return []
+        return [{"login": u.login, "name": u.display_name} for u in people]
 
     def _rows(self, messages: list[Message]) -> list[dict[str, Any]]:
         return message_rows(self.service, messages, self.kind_renderers)

@@ -29,8 +29,8 @@ KindRenderer = Callable[[Message], str]
 Renderers = Mapping[MessageKind, KindRenderer]
 
 
-def body_html(message: Message, renderers: Renderers) -> str:
-    """Safe HTML for a message body."""
+def body_html(message: Message, renderers: Renderers, mentions: Mapping[str, str] | None = None) -> str:
+    """Safe HTML for a message body; ``mentions`` (login -> display name) become ``cw-mention`` spans."""
     if message.deleted:
         return f'<em class="cw-muted">{escape_text(_("message deleted"))}</em>'
     renderer = renderers.get(message.kind)
@@ -38,7 +38,7 @@ def body_html(message: Message, renderers: Renderers) -> str:
         return renderer(message)
     if message.kind is MessageKind.SYSTEM:
         return f'<em class="cw-muted">{escape_text(message.body)}</em>'
-    return render_markdown(message.body)
+    return render_markdown(message.body, mentions)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +52,8 @@ class PageContext:
     reactions: dict[int, list[Reaction]]
     actions: dict[int, tuple[str, ...]]
     """Per message, what this viewer may do (computed by the service)."""
+    mentions: dict[int, list[str]]
+    """Per message, the logins it @mentions."""
 
 
 def _name(people: dict[str, User], login: str) -> str:
@@ -98,7 +100,7 @@ def message_row(service: Service, message: Message, ctx: PageContext, renderers:
         "author": name,
         "group": group,
         "time": message.created_at.isoformat(),
-        "html": body_html(message, renderers),
+        "html": body_html(message, renderers, _names(ctx.mentions.get(message.id, []), ctx.people)),
         "kind": message.kind.value,
         "mine": message.author == service.login,
         "reply_to": message.reply_to_id or 0,
@@ -107,6 +109,7 @@ def message_row(service: Service, message: Message, ctx: PageContext, renderers:
         "deleted": message.deleted,
         "reactions": reaction_chips(ctx.reactions.get(message.id, []), ctx.people, service.login),
         "actions": list(ctx.actions.get(message.id, ())),
+        "mentions_me": service.login in ctx.mentions.get(message.id, []),
     }
 
 
@@ -120,8 +123,10 @@ def message_rows(service: Service, messages: list[Message], renderers: Renderers
     if not messages:
         return []
     extras = service.message_extras(messages[0].conversation_id, messages)
+    mentions = service.mentions_of(messages)
     logins = {m.author for m in messages} | {m.author for m in extras.originals.values()}
     logins |= {who for rs in extras.reactions.values() for r in rs for who in r.logins}
+    logins |= {who for found in mentions.values() for who in found}
     people = service.people(logins)
     ctx = PageContext(
         people=people,
@@ -129,8 +134,13 @@ def message_rows(service: Service, messages: list[Message], renderers: Renderers
         originals=extras.originals,
         reactions=extras.reactions,
         actions=extras.actions,
+        mentions=mentions,
     )
     return [message_row(service, m, ctx, renderers) for m in messages]
+
+
+def _names(logins: list[str], people: Mapping[str, User]) -> dict[str, str]:
+    return {login: people[login].display_name if login in people else login for login in logins}
 
 
 def tile(summary: ConversationSummary) -> dict[str, Any]:
@@ -148,6 +158,7 @@ def tile(summary: ConversationSummary) -> dict[str, Any]:
         "preview": preview,
         "when": summary.last_activity_at.isoformat(),
         "unread": summary.unread,
+        "mentions": 0,
         "kind": conv.kind.value,
     }
 

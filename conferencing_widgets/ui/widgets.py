@@ -35,12 +35,15 @@ class MessageStreamWidget(anywidget.AnyWidget):
 
     # -- Python side of the window ---------------------------------------------------------------
 
-    def reset(self, rows: list[dict[str, Any]], *, has_older: bool) -> None:
-        """Replace the window (opening a conversation)."""
+    def reset(self, rows: list[dict[str, Any]], *, has_older: bool, focus: int | None = None) -> None:
+        """Replace the window (opening a conversation); ``focus``: a message id to scroll to and highlight."""
         self.window = list(rows)
         with self.hold_sync():
             self.has_older = has_older
             self.rows = list(rows)
+        if focus is not None:
+            # After the state: the view redraws from ``rows``, then scrolls to and highlights the message.
+            self.send({"type": "reset", "rows": self.window, "focus": int(focus)})
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Add new rows at the end without resending the window."""
@@ -180,6 +183,7 @@ class ComposerWidget(anywidget.AnyWidget):
         self._send_callbacks = CallbackDispatcher()
         self._edit_last = CallbackDispatcher()
         self._draft = ""
+        self._mention_source: Any = None
         self.on_msg(self._on_custom)
 
     # -- edit and reply mode (issue 13): kept apart from sending and from other composer additions ------------
@@ -255,3 +259,17 @@ class ComposerWidget(anywidget.AnyWidget):
         if content.get("type") == "send" and isinstance(content.get("text"), str):
             client_id = content.get("client_id")
             self.send_text(content["text"], client_id if isinstance(client_id, str) else None)
+        elif content.get("type") == "mention_query" and isinstance(content.get("prefix"), str):
+            self.answer_mention_query(content["prefix"][:64], content.get("seq"))
+
+    # -- @mention autocomplete -------------------------------------------------------------------
+
+    def set_mention_source(self, source: Any) -> None:
+        """``source(prefix) -> [{"login", "name"}]``: who ``@prefix`` may complete to (members only)."""
+        self._mention_source = source
+
+    def answer_mention_query(self, prefix: str, seq: Any = None) -> list[dict[str, str]]:
+        """Send the candidates for ``@prefix`` to the browser (also callable from code); returns them."""
+        items = list(self._mention_source(prefix)) if self._mention_source else []
+        self.send({"type": "mention_candidates", "prefix": prefix, "seq": seq, "items": items})
+        return items

@@ -162,6 +162,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileWorld]:
             ):
                 if _refusing(w, place, p, action) is not None:
                     rows += 1
+        # Mentions of every author of the chunk: their (hostile) display names render as cw-mention spans.
+        alice.post(conv.id, "Ping " + " ".join(f"@x{i}" for i, _ in chunk))
+        rows += 1
         w.chats.append(conv.id)
         w.expected_rows[conv.id] = rows
 

@@ -46,6 +46,106 @@ function focusEnd(box) {
   box.setSelectionRange(box.value.length, box.value.length);
 }
 
+// -- @mention autocomplete: typing "@" asks Python for matching members; arrows move, Enter/Tab picks, Esc closes.
+// Everything here is self-contained: mentionAutocomplete(...) returns {handleKey(ev) -> bool, close()}.
+const MENTION_BEFORE_CARET = /(?:^|[^\w@.])@([A-Za-z0-9._-]{0,64})$/;
+
+function mentionAutocomplete(model, box, el) {
+  const list = document.createElement("ul");
+  list.className = "cw-mention-list";
+  list.setAttribute("role", "listbox");
+  list.setAttribute("aria-label", "Mention a member");
+  list.id = "cw-mention-list-" + Math.random().toString(36).slice(2);
+  list.hidden = true;
+  el.append(list);
+  box.setAttribute("aria-autocomplete", "list");
+  box.setAttribute("aria-controls", list.id);
+  let items = [];
+  let active = 0;
+  let seq = 0;
+  let query = null; // {start, prefix} of the "@prefix" being completed
+
+  function close() {
+    list.hidden = true;
+    items = [];
+    query = null;
+    box.setAttribute("aria-expanded", "false");
+    box.removeAttribute("aria-activedescendant");
+  }
+
+  function draw() {
+    list.replaceChildren();
+    items.forEach((it, i) => {
+      const li = document.createElement("li");
+      li.className = "cw-mention-option" + (i === active ? " cw-active" : "");
+      li.id = list.id + "-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", i === active ? "true" : "false");
+      const name = document.createElement("span");
+      name.className = "cw-mention-name";
+      name.textContent = it.name;
+      const login = document.createElement("span");
+      login.className = "cw-mention-login";
+      login.textContent = "@" + it.login;
+      li.append(name, login);
+      li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pick(i); });
+      list.append(li);
+    });
+    list.hidden = items.length === 0;
+    box.setAttribute("aria-expanded", items.length ? "true" : "false");
+    if (items.length) box.setAttribute("aria-activedescendant", list.id + "-" + active);
+  }
+
+  function pick(i) {
+    const it = items[i];
+    if (!it || !query) return close();
+    const before = box.value.slice(0, query.start);
+    const after = box.value.slice(box.selectionStart);
+    const insert = "@" + it.login + " ";
+    box.value = before + insert + after;
+    const caret = before.length + insert.length;
+    box.setSelectionRange(caret, caret);
+    close();
+    box.focus();
+  }
+
+  function onInput() {
+    const upto = box.value.slice(0, box.selectionStart);
+    const m = MENTION_BEFORE_CARET.exec(upto);
+    if (!m || model.get("disabled")) return close();
+    query = { start: upto.length - m[1].length - 1, prefix: m[1] };
+    seq += 1;
+    model.send({ type: "mention_query", prefix: m[1], seq });
+  }
+
+  model.on("msg:custom", (msg) => {
+    if (msg.type !== "mention_candidates" || !query || msg.seq !== seq) return;
+    items = Array.isArray(msg.items) ? msg.items : [];
+    active = 0;
+    draw();
+  });
+  box.addEventListener("input", onInput);
+  box.addEventListener("blur", () => setTimeout(close, 150));
+
+  function handleKey(ev) {
+    if (list.hidden || !items.length) return false;
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      active = (active + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      draw();
+    } else if (ev.key === "Enter" || ev.key === "Tab") {
+      pick(active);
+    } else if (ev.key === "Escape") {
+      close();
+    } else {
+      return false;
+    }
+    ev.preventDefault();
+    ev.stopPropagation();
+    return true;
+  }
+  return { handleKey, close };
+}
+
 function render({ model, el }) {
   el.classList.add("cw-composer-root");
   const box = document.createElement("textarea");
@@ -89,13 +189,15 @@ function render({ model, el }) {
     model.send({ type: "send", text, client_id: clientId });
   }
 
+  const mentions = mentionAutocomplete(model, box, el);
   box.addEventListener("keydown", (ev) => {
+    if (mentions.handleKey(ev)) return; // the open mention list takes arrows, Enter, Tab and Esc first
     if (modeKeys(model, box, ev)) return;
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); submit(); }
   });
   send.addEventListener("click", submit);
   model.on("msg:custom", (msg) => {
-    if (msg.type === "sent") { pending = false; box.value = ""; sentText = null; clientId = null; sync(); box.focus(); }
+    if (msg.type === "sent") { pending = false; box.value = ""; sentText = null; clientId = null; mentions.close(); sync(); box.focus(); }
     else if (msg.type === "failed") { pending = false; sync(); box.focus(); }
     else if (msg.type === "mode") { sync(); focusEnd(box); }
   });

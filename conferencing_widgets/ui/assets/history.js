@@ -54,6 +54,12 @@ function render({ model, el }) {
       const top = document.createElement("div");
       top.className = "cw-tile-top";
       top.append(text("span", "cw-tile-title", t.title), text("span", "cw-tile-when", fmtWhen(t.when)));
+      if (t.mentions) {
+        const badge = text("span", "cw-mention-badge", "@" + (t.mentions >= 100 ? "99+" : String(t.mentions)));
+        badge.title = t.mentions === 1 ? "You were mentioned" : "You were mentioned " + t.mentions + " times";
+        badge.setAttribute("aria-label", badge.title);
+        top.append(badge);
+      }
       if (t.unread) top.append(text("span", "cw-unread", t.unread >= 100 ? "99+" : String(t.unread)));
       tile.append(top);
       if (t.case) tile.append(text("div", "cw-tile-case", t.case));

@@ -127,7 +127,8 @@ function render({ model, el }) {
 
   function node(row) {
     const item = document.createElement("div");
-    item.className = "cw-message cw-kind-" + row.kind + (row.mine ? " cw-mine" : "") + (row.deleted ? " cw-deleted" : "");
+    item.className = "cw-message cw-kind-" + row.kind + (row.mine ? " cw-mine" : "") + (row.deleted ? " cw-deleted" : "")
+      + (row.mentions_me ? " cw-mentions-me" : "");
     item.dataset.id = String(row.id);
     item.dataset.day = new Date(row.time).toDateString();
     const head = document.createElement("div");
@@ -223,10 +224,20 @@ function render({ model, el }) {
 
   function reset(newRows) { rows = newRows.slice(); redraw(); toBottom(); }
 
+  // A message opened in context (a search hit, a reply's original): scroll to it and highlight it.
+  function focusOn(id) {
+    const n = byId.get(id);
+    if (!n) return;
+    for (const old of list.querySelectorAll(".cw-focus")) old.classList.remove("cw-focus");
+    n.classList.add("cw-focus");
+    n.scrollIntoView({ block: "center" });
+    jump.hidden = nearBottom();
+  }
+
   model.on("msg:custom", (msg) => {
     if (msg.type === "append") append(msg.rows);
     else if (msg.type === "prepend") prepend(msg.rows);
-    else if (msg.type === "reset") reset(msg.rows);
+    else if (msg.type === "reset") { reset(msg.rows); if (msg.focus) focusOn(msg.focus); }
     else if (msg.type === "highlight") highlight(msg.id);
     else if (msg.type === "versions") showVersions(msg.id, msg.versions);
     else if (msg.type === "update") {

@@ -1,7 +1,7 @@
 """Case workflow: a status history per case, a priority column, and the new status names.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 Statuses are now open -> waiting_on_customer <-> waiting_on_vendor -> resolved -> closed. Stored values of the
 old names are renamed: ``in_progress`` becomes ``waiting_on_vendor`` (the vendor was working on it, so the ball
@@ -15,7 +15,7 @@ from alembic import op
 from conferencing_widgets.store.schema import Id, UTCDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 
 RENAMES = {"in_progress": "waiting_on_vendor", "waiting_for_customer": "waiting_on_customer"}
 
