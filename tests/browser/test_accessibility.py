@@ -40,17 +40,25 @@ LAYOUT_PROBLEMS = """() => {
   for (const n of controls) {
     if (n.offsetParent === null) continue;
     const r = n.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0) continue;
+    if (r.width < 2 || r.height < 2) continue;  // absent, or visually hidden for screen readers only
     const text = (n.textContent || n.placeholder || '').trim().slice(0, 30);
     const name = n.className.toString().slice(0, 50) + ' "' + text + '"';
-    const outside = r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5;
-    if (outside) problems.push('outside viewport: ' + name);
+    // Controls inside a scrolling area (the history, Details, the stream) may lie scrolled out of view: the user
+    // scrolls to them. Everything else (toolbars, the composer and its hint) must fit in the viewport and in every
+    // ancestor that clips.
+    let scrolled = false;
     for (let a = n.parentElement; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if ((s.overflowY === 'auto' || s.overflowY === 'scroll') && a.scrollHeight > a.clientHeight + 1) {
+        scrolled = true; break;
+      }
+    }
+    const outside = r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5;
+    if (outside && !scrolled) problems.push('outside viewport: ' + name);
+    for (let a = n.parentElement; a && a !== document.body && !scrolled; a = a.parentElement) {
       const s = getComputedStyle(a);
       if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
       const b = a.getBoundingClientRect();
-      // A scrolling list may hold rows scrolled out of view; controls of the layout itself must fit.
-      if (a.scrollHeight > a.clientHeight + 1 && s.overflowY !== 'hidden') break;
       if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5) {
         problems.push('clipped by ' + a.className.toString().slice(0, 40) + ': ' + name); break;
       }

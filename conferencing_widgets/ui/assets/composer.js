@@ -58,6 +58,7 @@ function mentionAutocomplete(model, box, el) {
   list.id = "cw-mention-list-" + Math.random().toString(36).slice(2);
   list.hidden = true;
   el.append(list);
+  // A textarea (role textbox) may carry aria-autocomplete/controls/activedescendant, not aria-expanded (axe).
   box.setAttribute("aria-autocomplete", "list");
   box.setAttribute("aria-controls", list.id);
   let items = [];
@@ -69,7 +70,6 @@ function mentionAutocomplete(model, box, el) {
     list.hidden = true;
     items = [];
     query = null;
-    box.setAttribute("aria-expanded", "false");
     box.removeAttribute("aria-activedescendant");
   }
 
@@ -92,7 +92,6 @@ function mentionAutocomplete(model, box, el) {
       list.append(li);
     });
     list.hidden = items.length === 0;
-    box.setAttribute("aria-expanded", items.length ? "true" : "false");
     if (items.length) box.setAttribute("aria-activedescendant", list.id + "-" + active);
   }
 
