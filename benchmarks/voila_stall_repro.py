@@ -115,6 +115,41 @@ async def run_bursts(
     return results
 
 
+READY_AT = """(selector) => {
+  const seen = () => document.querySelector(selector) && (window.__readyAt = performance.now());
+  if (!seen()) new MutationObserver((_, obs) => seen() && obs.disconnect())
+    .observe(document, {childList: true, subtree: true});
+}"""
+
+
+def routed_gap(url: str, target: Target, gap: float, *, route: bool) -> float:
+    """Seconds from navigation to ``target.ready`` measured in the page, when the test thread spends ``gap`` s
+    outside Playwright right after ``goto`` (as a test does while it polls a server or posts from a store).
+
+    With ``route`` every request goes through a Playwright route handler (what the browser tests did before
+    commit 85a82b2). The sync API runs handlers only while its thread is inside a Playwright call, so the page's
+    own requests wait out the gap; without routing they do not.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            if route:
+                context.route("**/*", lambda r: r.continue_())
+            page = context.new_page()
+            page.add_init_script(f"({READY_AT})({target.ready!r})")
+            page.goto(url, wait_until="commit")
+            time.sleep(gap)  # the test thread is busy elsewhere: no Playwright call
+            page.locator(target.ready).first.wait_for(state="visible", timeout=120_000)
+            ready = page.evaluate("() => window.__readyAt") / 1000
+            page.close(run_before_unload=True)
+            return float(ready)
+        finally:
+            browser.close()
+
+
 def _pct(values: list[float], q: float) -> float:
     finite = sorted(v for v in values if v != float("inf"))
     if not finite:
@@ -130,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stall", type=float, default=5.0, help="seconds above which a page counts as stalled")
     parser.add_argument("--timeout", type=float, default=40.0, help="seconds to wait per step before giving up")
     parser.add_argument("--dashboard", action="store_true", help="open the real dashboard (demo data) instead")
+    parser.add_argument(
+        "--route-gap",
+        type=float,
+        default=0.0,
+        help="instead of bursts: time one page with and without Playwright routing while the sync API's thread "
+        "is away for this many seconds (the stall of the old browser harness)",
+    )
     args = parser.parse_args(argv)
     env = {"STALL_LIVE": "1" if args.live else "0"}
     with tempfile.TemporaryDirectory(prefix="cw-stall-") as tmp:
@@ -154,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 url = served.url(SERVED_AS)
             target = DASHBOARD if args.dashboard else TINY
+            if args.route_gap > 0:
+                for route in (False, True, False, True):
+                    ready = routed_gap(url, target, args.route_gap, route=route)
+                    name = "every request routed" if route else "no routing          "
+                    print(f"{name}: widgets after {ready:.2f} s (thread away {args.route_gap:.0f} s)", flush=True)
+                return 0
             results = asyncio.run(run_bursts(url, target, args.iterations, args.pages, args.stall, args.timeout))
             log = served.log()
     renders = [r for r, _ in results]
