@@ -121,3 +121,18 @@ def test_abandon_timeout_defaults_to_the_idle_timeout_and_zero_turns_it_off(
     clock.now += 10**6
     cull(km)
     assert shut == ([] if expected == 0 else [KID])
+
+
+def test_voila_json_ends_abandoned_kernels_and_forces_no_reconnects() -> None:
+    import json
+
+    from conferencing_widgets.voila.serve import voila_config_dir
+
+    config = json.loads((voila_config_dir() / "voila.json").read_text(encoding="utf-8"))
+    tornado = config["Voila"]["tornado_settings"]
+    # ws_ping_timeout <= ws_ping_interval closes every kernel socket at its first ping (a reconnect per interval).
+    assert "ws_ping_timeout" not in tornado
+    assert isinstance(tornado["ws_ping_interval"], int) and 0 < tornado["ws_ping_interval"] <= 30_000
+    assert config["PoolKernelManager"]["abandon_timeout"] > 0
+    assert config["MappingKernelManager"]["cull_idle_timeout"] > 0  # the culler runs the abandon rule too
+    assert config["MappingKernelManager"]["cull_connected"] is False
