@@ -214,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:12s} p50 {statistics.median(finite) if finite else float('inf'):.2f} s  "
             f"p95 {_pct(values, 0.95):.2f} s  max {max(values):.2f} s  never {len(values) - len(finite)}"
         )
-    print(f"Voilà log: {log.count('ping timeout')} ping timeouts, {log.count('Nudge: attempt')} nudge warnings")
+    print(
+        f"Voilà log: {log.count('ping timeout')} ping timeouts, {log.count('Nudge: attempt')} nudge warnings, "
+        f"{log.count('the nudge consumed')} IOPub messages the nudge consumed and kernel_ws delivered"
+    )
     return 1 if stalled else 0
 
 
