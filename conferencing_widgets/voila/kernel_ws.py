@@ -1,10 +1,28 @@
 """The kernel websocket connection Voilà uses (``voila.json``: ``Voila.kernel_websocket_connection_class``).
 
-jupyter_server's connection class, with one change: ``TCP_NODELAY`` on the websocket. Tornado leaves Nagle's
-algorithm on, so when the kernel answers with several small messages in a row (``status: busy``, the reply,
-``status: idle``) the second one waits for the browser's delayed ACK: a fixed ~40 ms on every back-to-back
-exchange. Measured on loopback, a widget message round trip fell from 48 ms to 3 ms, and a chunked upload
-(one acknowledgement per chunk) stopped being capped by that wait.
+jupyter_server's connection class, with two additions.
+
+``TCP_NODELAY`` on the websocket. Tornado leaves Nagle's algorithm on, so when the kernel answers with several
+small messages in a row (``status: busy``, the reply, ``status: idle``) the second one waits for the browser's
+delayed ACK: a fixed ~40 ms on every back-to-back exchange. Measured on loopback, a widget message round trip fell
+from 48 ms to 3 ms, and a chunked upload (one acknowledgement per chunk) stopped being capped by that wait.
+
+A log line when a connection is slow to become live. Tornado reads no frame from the page until ``open()`` has
+returned, and ``open()`` waits for jupyter_server's *nudge* (kernel_info requests until the kernel answers and this
+socket's IOPub subscription delivers). A page whose first kernel messages stall is therefore a nudge that does not
+finish, and it shows here (``Voila --debug`` logs every connection's timing). Issue 12 hunted such stalls:
+see ARCHITECTURE.md, "Voilà pages that never stall", and ``benchmarks/voila_stall_repro.py``.
+
+**No IOPub message is swallowed by the nudge** (an upstream jupyter_server 2.21 bug, worked around here only).
+The nudge's IOPub handler takes the first IOPub message this socket's channel receives as proof that the
+subscription works, and drops it. On a fresh socket that is usually the status of the nudge's own kernel_info
+request, but it is whatever the kernel published first: a live update (a new message row, a widget state reply)
+sent while the page connects. On a *reconnect* the channel is the one that buffered while the page was away, so
+the first message after the buffer is a real one whenever the conversation is busy. It never reached the page:
+``tests/browser/test_abandoned_page.py`` cut ten pages' connections while messages kept arriving, and a page
+missed one. Here every IOPub message the nudge sees is recorded, and those that do not answer the server's own
+kernel_info requests are sent to the page once the connection is live, after jupyter_server's buffer replay and
+before anything newer.
 
 This module is imported by the Voilà *server* process; it imports nothing heavy of its own.
 """
@@ -12,16 +30,84 @@ This module is imported by the Voilà *server* process; it imports nothing heavy
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
+SLOW_CONNECT_S = 5.0
+"""A connection that takes longer than this to become live is logged as a warning."""
+
 
 class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
-    """``ZMQChannelsWebsocketConnection`` that turns Nagle's algorithm off for its websocket."""
+    """``ZMQChannelsWebsocketConnection`` with Nagle off and the time to a live connection logged."""
 
     def connect(self) -> Any:
         # The handler calls connect() from open(), once the websocket handshake is done.
         with contextlib.suppress(AttributeError, AssertionError, OSError):
             self.websocket_handler.set_nodelay(True)
-        return super().connect()
+        started = time.monotonic()
+        state = getattr(self.kernel_manager, "execution_state", None)
+        self._nudge_seen: list[list[Any]] = []
+        self._own_requests: set[str] = set()
+        connected = super().connect()
+        if connected is not None:
+            # Added after jupyter_server's replay and subscribe callbacks, so it runs right after them.
+            connected.add_done_callback(lambda _f: self._deliver_nudge_seen())
+            connected.add_done_callback(lambda _f: self._log_connected(started, state))
+        return connected
+
+    def nudge(self) -> Any:
+        """jupyter_server's nudge, recording what its IOPub handler consumes and which requests it sends."""
+        iopub = self.channels.get("iopub")
+        if iopub is None:
+            return super().nudge()
+        seen = self._nudge_seen
+        original_on_recv = iopub.on_recv
+        original_send = self.session.send
+
+        def on_recv(callback: Any, copy: bool = True) -> None:
+            if callback is None:
+                return original_on_recv(None, copy)
+
+            def record(msg_list: list[Any]) -> None:
+                seen.append(msg_list)
+                callback(msg_list)
+
+            return original_on_recv(record, copy)
+
+        def send(stream: Any, msg_or_type: Any, *args: Any, **kwargs: Any) -> Any:
+            msg = original_send(stream, msg_or_type, *args, **kwargs)
+            if msg_or_type == "kernel_info_request" and isinstance(msg, dict):  # the nudge's own probe
+                self._own_requests.add(str(msg["header"]["msg_id"]))
+            return msg
+
+        iopub.on_recv = on_recv  # only while super() registers its handler
+        self.session.send = send  # type: ignore[method-assign]  # the probes go out later, from the loop
+        try:
+            nudged = super().nudge()
+        finally:
+            del iopub.on_recv
+        nudged.add_done_callback(lambda _f: self.session.__dict__.pop("send", None))
+        return nudged
+
+    def _deliver_nudge_seen(self) -> None:
+        """Send the page the IOPub messages the nudge consumed, except answers to our own probes."""
+        seen, self._nudge_seen = self._nudge_seen, []
+        if not self.channels:
+            return  # closed meanwhile
+        for msg_list in seen:
+            try:
+                _idents, fed = self.session.feed_identities(msg_list)
+                parent = self.session.deserialize(fed, content=False).get("parent_header") or {}
+            except Exception:  # noqa: BLE001 - not a message we can read: jupyter_server would not forward it
+                continue
+            if parent.get("msg_id") in self._own_requests:
+                continue
+            self.log.info("Delivering an IOPub message the nudge consumed on kernel %s.", self.kernel_id)
+            self.handle_outgoing_message("iopub", msg_list)
+
+    def _log_connected(self, started: float, state: object) -> None:
+        took = time.monotonic() - started
+        log = self.log.warning if took > SLOW_CONNECT_S else self.log.debug
+        log("Kernel %s websocket live after %.3f s (kernel was %s).", self.kernel_id, took, state)

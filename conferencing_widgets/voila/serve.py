@@ -22,9 +22,16 @@ What ``voila.json`` sets, and why (JSON cannot carry comments, so they live here
   UUIDs that are never shown to other users). No cookie-authorised endpoint changes our data: every write goes
   through the kernel, which checks the signed link, or through the upload endpoint, which takes a bearer token in
   a header that a cross-site page cannot send. We accept that; culling is the second line of defence.
-- ``MappingKernelManager.cull_idle_timeout`` 600 s / ``cull_interval`` 60 s, ``cull_connected`` false: kernels
-  of pages that vanished without the beacon (crash, lost network) are reclaimed; an open page is never culled.
-  A kernel whose background task keeps updating widgets is never idle, so the UI updates only on real changes.
+- ``MappingKernelManager.cull_idle_timeout`` 600 s / ``cull_interval`` 60 s, ``cull_connected`` false: an open
+  page is never culled. Kernels of pages that vanished without the beacon (crash, lost network) are shut down by
+  ``voila.kernel_pool.PoolKernelManager`` once they have had no websocket connection for ``abandon_timeout``
+  (``PoolKernelManager.abandon_timeout``, default: ``cull_idle_timeout``), however busy their conversations are:
+  the idle rule alone never fired for them, because live widget updates count as activity.
+- ``Voila.tornado_settings.ws_ping_interval`` 10000 ms (jupyter_server's websocket ping; its timeout defaults to
+  3 intervals): a page whose network vanished without closing the connection is disconnected within ~30-40 s, and
+  then counts as abandoned. Do NOT set ``ws_ping_timeout`` to the interval or less: jupyter_server checks the
+  pong age *before* sending each ping, so every socket is then closed at its first ping (measured: each page
+  reconnected every 30 s with the old ``ws_ping_timeout: 30000``, which had hidden a test-harness stall).
 - ``Voila.ip`` 127.0.0.1 and ``open_browser`` false: put a reverse proxy in front for remote users.
 - ``Voila.kernel_websocket_connection_class`` = ``voila.kernel_ws.NoDelayKernelWebsocketConnection``:
   jupyter_server's class with ``TCP_NODELAY`` set. Tornado leaves Nagle on, which added ~40 ms to every widget
