@@ -146,6 +146,55 @@ function mentionAutocomplete(model, box, el) {
   return { handleKey, close };
 }
 
+// -- typing and drafts (issue 13): "typing" at most every 2 s while the box has text, "typing off" when it
+// empties; the text is saved as a draft 1 s after typing stops, under the conversation it was typed in
+// (draft_key), and flushed at once when the conversation changes or the page is hidden.
+const TYPING_EVERY_MS = 2000;
+const DRAFT_AFTER_MS = 1000;
+
+function typingAndDrafts(model, box) {
+  let lastTyping = 0;
+  let typing = false;
+  let timer = null;
+  let pending = null; // {key, text} not yet sent
+
+  function flush() {
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (pending && pending.key) model.send({ type: "draft", key: pending.key, text: pending.text });
+    pending = null;
+  }
+
+  function cancel() {
+    if (timer) { clearTimeout(timer); timer = null; }
+    pending = null;
+    typing = false;
+    lastTyping = 0;
+  }
+
+  box.addEventListener("input", () => {
+    if (model.get("disabled") || model.get("mode") === "edit") return;
+    const now = Date.now();
+    if (box.value.trim()) {
+      if (!typing || now - lastTyping >= TYPING_EVERY_MS) { model.send({ type: "typing", active: true }); lastTyping = now; }
+      typing = true;
+    } else if (typing) {
+      model.send({ type: "typing", active: false });
+      typing = false;
+    }
+    pending = { key: model.get("draft_key"), text: box.value };
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(flush, DRAFT_AFTER_MS);
+  });
+  model.on("change:draft_key", () => {
+    flush(); // the text typed so far belongs to the conversation being left
+    if (typing) { model.send({ type: "typing", active: false }); typing = false; }
+    box.value = model.get("value");
+  });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
+  window.addEventListener("pagehide", flush);
+  return { flush, cancel };
+}
+
 function render({ model, el }) {
   el.classList.add("cw-composer-root");
   const box = document.createElement("textarea");
@@ -184,12 +233,14 @@ function render({ model, el }) {
     if (pending || model.get("disabled")) return;
     if (!text.trim()) { model.set("error", "The message is empty. Type something before sending."); model.save_changes(); return; }
     if (text !== sentText) { clientId = newId(); sentText = text; }
+    if (model.get("mode") !== "edit") drafts.cancel(); // posting clears the draft on the server
     pending = true;
     sync();
     model.send({ type: "send", text, client_id: clientId });
   }
 
   const mentions = mentionAutocomplete(model, box, el);
+  const drafts = typingAndDrafts(model, box);
   box.addEventListener("keydown", (ev) => {
     if (mentions.handleKey(ev)) return; // the open mention list takes arrows, Enter, Tab and Esc first
     if (modeKeys(model, box, ev)) return;
