@@ -14,6 +14,7 @@ from conferencing_widgets.cases.service import CaseService
 from conferencing_widgets.chat.drafts import Drafts
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.preferences import Preferences
+from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.config import Settings, load_settings
@@ -52,6 +53,8 @@ class Session:
         self.drafts = Drafts(chat)
         """Unsent text per conversation (``chat/drafts.py``), cleared when the user posts there."""
         chat.post_hooks["drafts"] = self.drafts.after_post
+        self.receipts = Receipts(chat, self.preferences)
+        """ "Seen by" from the read marks, with the ``receipts`` opt-out (``chat/receipts.py``)."""
 
     @classmethod
     def open(cls, login: str, *, settings: Settings | None = None, store: Store | None = None) -> Session:

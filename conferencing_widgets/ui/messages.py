@@ -9,6 +9,7 @@ import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.drafts import Drafts
+from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.chat.signals import Signals, SignalState
 from conferencing_widgets.core.errors import ConferencingError, StorageError
@@ -70,6 +71,9 @@ class MessagesArea(w.VBox):
         # Posting clears the author's draft however the message is posted (also set by ``Session``).
         service.post_hooks["drafts"] = self.drafts.after_post
         self.signals = Signals(service)
+        self.receipts = Receipts(service)
+        self._last_seen: list[tuple[str, int]] = []
+        """The ``seen`` wake-ups last handed over: a change re-reads the seen-by line."""
         self.signal_follower = SignalFollower(self.signals.watch(), self.apply_signals, name="messages signals")
         self.composer.on_typing(self._on_typing)
         self.composer.on_draft(self._on_draft)
@@ -120,6 +124,8 @@ class MessagesArea(w.VBox):
         self._set_controls()
         if page:
             self.service.mark_read(conv.id, page[-1].id)
+            self._announce_read(page[-1].id)
+        self.refresh_seen()
 
     # -- typing, drafts (issue 13) ------------------------------------------------------------------------
 
@@ -133,6 +139,7 @@ class MessagesArea(w.VBox):
                 draft = ""
         self.composer.open_draft(conversation_id, draft)
         self.status.clear()
+        self._last_seen = []
         try:
             self.signal_follower.follow(conversation_id)
         except ConferencingError:
@@ -143,6 +150,28 @@ class MessagesArea(w.VBox):
         if self.conversation is None or state.conversation_id != self.conversation.id:
             return
         self.status.show_typing(state.typing)
+        if state.seen != self._last_seen:
+            self._last_seen = state.seen
+            self.refresh_seen()
+
+    def refresh_seen(self) -> None:
+        """Re-read who has seen the latest message (the service applies the rights and the opt-out)."""
+        if self.conversation is None:
+            self.status.show_seen([])
+            return
+        try:
+            self.status.show_seen(self.receipts.seen_by(self.conversation.id).names)
+        except ConferencingError:
+            self.status.show_seen([])
+
+    def _announce_read(self, message_id: int) -> None:
+        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays).
+        if self.conversation is None:
+            return
+        try:
+            self.receipts.announce(self.conversation.id, message_id)
+        except ConferencingError:
+            log.info("could not announce the read mark", exc_info=True)
 
     def start_signals(self) -> None:
         """Follow typing live in the kernel's event loop (the app calls it with its feed follower)."""
@@ -219,6 +248,8 @@ class MessagesArea(w.VBox):
         if new:
             self.stream.append(self._rows(new))
             self.service.mark_read(self.conversation.id, new[-1].id)
+            self._announce_read(new[-1].id)
+            self.refresh_seen()
         return [m.id for m in new]
 
     def refresh_rows(self, message_ids: list[int]) -> None:
