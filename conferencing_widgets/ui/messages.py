@@ -74,6 +74,7 @@ class MessagesArea(w.VBox):
         self.receipts = Receipts(service)
         self._last_seen: list[tuple[str, int]] = []
         """The ``seen`` wake-ups last handed over: a change re-reads the seen-by line."""
+        self._signals_live = False
         self.signal_follower = SignalFollower(self.signals.watch(), self.apply_signals, name="messages signals")
         self.composer.on_typing(self._on_typing)
         self.composer.on_draft(self._on_draft)
@@ -144,6 +145,9 @@ class MessagesArea(w.VBox):
             self.signal_follower.follow(conversation_id)
         except ConferencingError:
             log.warning("cannot follow the signals of conversation %s", conversation_id, exc_info=True)
+            return
+        if self._signals_live:
+            self.signal_follower.start()
 
     def apply_signals(self, state: SignalState) -> None:
         """The follower's hand-over: who else types in the open conversation."""
@@ -174,8 +178,14 @@ class MessagesArea(w.VBox):
             log.info("could not announce the read mark", exc_info=True)
 
     def start_signals(self) -> None:
-        """Follow typing live in the kernel's event loop (the app calls it with its feed follower)."""
-        self.signal_follower.start()
+        """Follow typing live in the kernel's event loop (the app calls it with its feed follower).
+
+        The loop starts once a conversation is followed: a watch without one would sleep its safety interval
+        (30 s) before noticing the first conversation's doorbell.
+        """
+        self._signals_live = True
+        if self.conversation is not None:
+            self.signal_follower.start()
 
     def stop_signals(self) -> None:
         """Stop following typing and release the watch."""
