@@ -9,6 +9,8 @@ import anywidget
 import traitlets
 from ipywidgets import CallbackDispatcher
 
+from conferencing_widgets.core.i18n import _
+
 ASSETS = Path(__file__).parent / "assets"
 
 
@@ -176,11 +178,22 @@ class ComposerWidget(anywidget.AnyWidget):
     )
     mode_cancel = traitlets.Unicode("Cancel", help="The cancel button's label in edit/reply mode.").tag(sync=True)
     target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).")
+    paste_labels: traitlets.Dict[str, str] = traitlets.Dict(
+        help="Words of a file pasted or dropped into the box: uploading ({name}, {pct}), done ({name}), unavailable."
+    ).tag(sync=True)
     draft_key = traitlets.Int(0, help="The conversation the box's text belongs to (drafts are saved under it).").tag(
         sync=True
     )
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "paste_labels",
+            {
+                "uploading": _("Uploading {name}: {pct}%"),
+                "done": _("{name} shared"),
+                "unavailable": _("File uploads are not available here."),
+            },
+        )
         super().__init__(**kwargs)
         # Not ``_send``: that name is ipywidgets' own comm sender, and shadowing it drops every state update.
         self._send_callbacks = CallbackDispatcher()

@@ -117,3 +117,30 @@ def test_a_draft_survives_a_reload(world: tuple[Store, Path], server: VoilaServe
     alice.locator(".cw-composer textarea").press("Enter")
     wait_for_text(alice.locator(".cw-stream .cw-message"), f"Half-written <b>answer</b> {tag}")
     wait_until(lambda: drafts_store.draft(store, "alice", cid) == "", 15, "the draft cleared by the send")
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PASTE = """([name, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, { type: "image/png" }));
+  const box = document.querySelector(".cw-composer textarea");
+  box.focus();
+  box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_an_image_pasted_into_the_composer_is_uploaded_and_posted(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"Paste {tag}"
+    new_chat(store, title)
+    alice = open_chat(page, server, "alice", title)
+    tom = open_chat(page, server, "tom.tech", title)
+    name = f"pasted-{tag}.png"
+    alice.evaluate(PASTE, [name, PNG_1PX])
+    wait_for_text(alice.locator(".cw-composer .cw-composer-upload"), f"{name} shared")
+    wait_for_text(tom.locator(".cw-stream .cw-message"), name)
+    assert alice.locator(".cw-composer textarea").input_value() == "", "the file is not pasted as text"

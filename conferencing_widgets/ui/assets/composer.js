@@ -195,6 +195,56 @@ function typingAndDrafts(model, box) {
   return { flush, cancel };
 }
 
+// -- paste or drop a file into the composer (issue 13): the files go to the upload widget of the same app
+// ("cw-upload-files", see upload.js), which uploads and posts them as chosen files are; its progress comes
+// back as "cw-upload-progress" and is shown in a status line under the box.
+function pasteAndDrop(model, box, el, labels) {
+  const status = document.createElement("div");
+  status.className = "cw-composer-upload";
+  status.setAttribute("role", "status");
+  status.hidden = true;
+  const name = document.createElement("span");
+  const bar = document.createElement("progress");
+  bar.className = "cw-composer-upload-progress";
+  status.append(name, bar);
+  el.append(status);
+  const mine = new Set(); // names handed over from this composer
+
+  function hand(files) {
+    if (!files.length || model.get("disabled")) return false;
+    const detail = { files, root: el.closest(".cw-app"), handled: false };
+    window.dispatchEvent(new CustomEvent("cw-upload-files", { detail }));
+    if (!detail.handled) { model.set("error", labels.unavailable); model.save_changes(); return true; }
+    for (const f of files) mine.add(f.name);
+    return true;
+  }
+  box.addEventListener("paste", (ev) => {
+    const files = Array.from((ev.clipboardData && ev.clipboardData.files) || []);
+    if (files.length && hand(files)) ev.preventDefault(); // a pasted file is uploaded, never pasted as text
+  });
+  el.addEventListener("dragover", (ev) => {
+    if (ev.dataTransfer && Array.from(ev.dataTransfer.types || []).includes("Files")) ev.preventDefault();
+  });
+  el.addEventListener("drop", (ev) => {
+    const files = Array.from((ev.dataTransfer && ev.dataTransfer.files) || []);
+    if (files.length) { ev.preventDefault(); hand(files); }
+  });
+  window.addEventListener("cw-upload-progress", (ev) => {
+    const d = ev.detail || {};
+    if (d.root !== el.closest(".cw-app")) return;
+    const items = (d.items || []).filter((i) => mine.has(i.name));
+    const item = items[items.length - 1];
+    if (!item) { status.hidden = true; return; }
+    status.hidden = false;
+    status.dataset.status = item.status;
+    bar.max = Math.max(1, item.size);
+    bar.value = item.acked;
+    const pct = Math.floor((100 * item.acked) / Math.max(1, item.size));
+    name.textContent = item.status === "done" ? labels.done.replace("{name}", item.name)
+      : item.message ? item.message : labels.uploading.replace("{name}", item.name).replace("{pct}", String(pct));
+  });
+}
+
 function render({ model, el }) {
   el.classList.add("cw-composer-root");
   const box = document.createElement("textarea");
@@ -241,6 +291,7 @@ function render({ model, el }) {
 
   const mentions = mentionAutocomplete(model, box, el);
   const drafts = typingAndDrafts(model, box);
+  pasteAndDrop(model, box, el, model.get("paste_labels"));
   box.addEventListener("keydown", (ev) => {
     if (mentions.handleKey(ev)) return; // the open mention list takes arrows, Enter, Tab and Esc first
     if (modeKeys(model, box, ev)) return;
