@@ -4,6 +4,12 @@ function render({ model, el }) {
   const line = document.createElement("div");
   line.className = model.get("css_class");
   if (model.get("live")) line.setAttribute("aria-live", model.get("live"));
+  // The line keeps its height when empty: text coming and going never shifts the stream or the composer.
+  line.style.minHeight = "1.4em";
+  line.style.lineHeight = "1.4em";
+  line.style.overflow = "hidden";
+  line.style.whiteSpace = "nowrap";
+  line.style.textOverflow = "ellipsis";
   function sync() {
     line.textContent = model.get("text");
     line.dataset.empty = model.get("text") ? "false" : "true";
