@@ -2,7 +2,8 @@
 
 Covered: "Alice Moreau is typing…" shown live in the other page (an aria-live region with ``cw-typing``) and
 cleared on send; "Seen by" (``cw-seen``) appearing live when the other user opens the conversation; a draft
-kept on the server after the typing stops and restored after a reload. Pasting an image is not built yet.
+kept on the server after the typing stops and restored after a reload; an image pasted into the composer
+uploaded with progress and posted.
 """
 
 from __future__ import annotations
