@@ -1,7 +1,8 @@
 """The one wiring point: a signed-in user's services, built once per page or notebook.
 
 ``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards``,
-``.calls``, ``.cases`` (status, whose turn, response clocks), ``.signals`` (typing, presence) and ``.preferences``.
+``.calls``, ``.cases`` (status, whose turn, response clocks), ``.signals`` (typing, presence), ``.drafts``,
+``.receipts`` ("seen by") and ``.preferences``.
 The UI, the CLI, the notebooks and the tests reach every feature through it; nothing is looked up in process-wide
 registries.
 """
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.cases.service import CaseService
+from conferencing_widgets.chat.drafts import Drafts
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.preferences import Preferences
+from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.config import Settings, load_settings
@@ -25,9 +28,7 @@ from conferencing_widgets.whiteboard.service import WhiteboardService
 class Session:
     """Everything one user may do. Cheap to build; share the ``Store`` between sessions."""
 
-    def __init__(
-        self, settings: Settings | None, store: Store, login: str, *, blobs: BlobStore | None = None
-    ) -> None:
+    def __init__(self, settings: Settings | None, store: Store, login: str, *, blobs: BlobStore | None = None) -> None:
         self._wire(Service(store, login, settings), blobs)
 
     @classmethod
@@ -49,6 +50,11 @@ class Session:
         chat.post_hooks["cases"] = self.cases.after_post
         self.signals = Signals(chat)
         """Ephemeral typing and presence (``chat/signals.py``): never stored as events, expire on their own."""
+        self.drafts = Drafts(chat)
+        """Unsent text per conversation (``chat/drafts.py``), cleared when the user posts there."""
+        chat.post_hooks["drafts"] = self.drafts.after_post
+        self.receipts = Receipts(chat, self.preferences)
+        """ "Seen by" from the read marks, with the ``receipts`` opt-out (``chat/receipts.py``)."""
 
     @classmethod
     def open(cls, login: str, *, settings: Settings | None = None, store: Store | None = None) -> Session:

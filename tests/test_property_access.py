@@ -4,7 +4,8 @@ Hypothesis generates groups, users (some disabled), service cases with assigned 
 sequences of actions by random users: create conversations, add members, post, read (messages, members, summary,
 unread, read marks), upload and open files, start, view and join calls, start, open and draw on whiteboards, mention
 members and search (exactly the readable messages, mentions only of active members), export
-(``export.frames(service=...)``), and an operator disabling or re-enabling accounts. After every step it checks
+(``export.frames(service=...)``), signal typing, read and announce receipts, keep drafts, and an operator
+disabling or re-enabling accounts. After every step it checks
 that no user read or changed anything outside their rights, against a model of the rights computed here,
 independently of ``policy.py``:
 
@@ -23,6 +24,9 @@ independently of ``policy.py``:
 Whiteboards are covered too: starting a board (members), opening it (readers) and drawing on it (members).
 So are message actions: reacting (members, on live messages), editing (the author, while a member), deleting
 (the author while a member, or an admin who reads the chat) and reading earlier versions (readers).
+
+Typing, receipts and drafts: typing is signalled by posters and shown to readers only from posters; receipts go
+out only from readers who share them and reach only readers who share theirs; drafts are kept by posters only.
 
 Case status too: vendor staff set any status of any case; a customer never does, except reopen (to waiting on
 vendor) their own company's resolved case; nobody reaches another company's case (``NotFound``). Whose turn is
@@ -59,9 +63,14 @@ from conferencing_widgets import (
 )
 from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.cases.service import CaseService
+from conferencing_widgets.chat.drafts import Drafts
+from conferencing_widgets.chat.preferences import Preferences
+from conferencing_widgets.chat.receipts import Receipts
+from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.model import CaseStatus
 from conferencing_widgets.export import api as cw_export
 from conferencing_widgets.files.service import FileService
+from conferencing_widgets.store import receipts as receipts_store
 from conferencing_widgets.store import schema
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
@@ -143,6 +152,8 @@ class AccessMachine(RuleBasedStateMachine):
         self.deleted: set[int] = set()
         self.mentions: dict[str, set[int]] = {}
         """Message ids mentioning each login."""
+        self.receipts_off: set[str] = set()
+        """Logins who turned read receipts off."""
 
     def teardown(self) -> None:
         self.store.close()
@@ -494,6 +505,112 @@ class AccessMachine(RuleBasedStateMachine):
         }
         for name, run in checks.items():
             self.attempt(run, allowed=refusal is None, errors=errors, what=f"{actor} reads {name} of {cid}")
+
+    @precondition(lambda self: self.convs)
+    @rule(data=st.data(), stop=st.booleans())
+    def typing(self, data: st.DataObject, stop: bool) -> None:
+        """Typing is signalled only by those who may post, and shown only to readers, only from posters."""
+        cid, actor = self.conversation_and_actor(data)
+        svc = self.session(actor)
+        if svc is None:
+            return
+        refusal = self.denial(actor, cid, write=True)
+        signalled = self.attempt(
+            lambda: Signals(svc).signal_typing(cid) or True,
+            allowed=refusal is None,
+            errors=(refusal or NotFound,),
+            what=f"{actor} types in {cid}",
+        )
+        if stop and signalled:
+            Signals(svc).stop_typing(cid)
+        for observer in sorted(self.users):  # everyone who has a session looks
+            osvc = self.session(observer)
+            if osvc is None:
+                continue
+            refusal = self.denial(observer, cid, write=False)
+            names = self.attempt(
+                lambda osvc=osvc: Signals(osvc).typing(cid),  # type: ignore[misc]
+                allowed=refusal is None,
+                errors=(refusal or NotFound,),
+                what=f"{observer} sees who types in {cid}",
+            )
+            if names is None:
+                continue
+            posters = {u.upper() for u in self.users if self.can_post(u, cid) and u != observer}
+            assert set(names) <= posters, f"{observer} saw typing from someone who may not post in {cid}"
+            if signalled and observer != actor and self.can_post(actor, cid):
+                assert (actor.upper() in names) != stop, f"{observer}: {actor} typing shown wrongly (stop={stop})"
+
+    @precondition(lambda self: self.convs)
+    @rule(data=st.data(), off=st.booleans())
+    def receipts(self, data: st.DataObject, off: bool) -> None:
+        """Receipts are sent only by readers who share them, and seen only by readers who share theirs."""
+        cid, actor = self.conversation_and_actor(data)
+        svc = self.session(actor)
+        if svc is None:
+            return
+        if self.active(actor):
+            Preferences(svc).set("receipts", "off" if off else "on")
+            (self.receipts_off.add if off else self.receipts_off.discard)(actor)
+        poster = next((u for u in sorted(self.convs[cid].members) if self.can_post(u, cid) and u != actor), None)
+        psvc = None if poster is None else self.session(poster)
+        if psvc is not None:  # a fresh message, so there is something to have seen
+            msg = psvc.post(cid, f"ping from {poster}")
+            self.convs[cid].messages.append(msg.id)
+            self.authors[msg.id] = str(poster)
+        latest = receipts_store.latest_message(self.store, cid)
+        for reader in sorted(self.users):  # everyone with a session reads the conversation (or is refused)
+            rsvc = self.session(reader)
+            if rsvc is None:
+                continue
+            refusal = self.denial(reader, cid, write=False)
+            self.attempt(
+                lambda rsvc=rsvc: (rsvc.mark_read(cid), Receipts(rsvc).announce(cid, latest[0] if latest else 0)),
+                allowed=refusal is None,
+                errors=(refusal or NotFound,),
+                what=f"{reader} reads {cid} and announces it",
+            )
+        for observer in sorted(self.users):  # everyone who has a session looks
+            osvc = self.session(observer)
+            if osvc is None:
+                continue
+            refusal = self.denial(observer, cid, write=False)
+            seen = self.attempt(
+                lambda osvc=osvc: Receipts(osvc).seen_by(cid),  # type: ignore[misc]
+                allowed=refusal is None,
+                errors=(refusal or NotFound,),
+                what=f"{observer} sees who has seen {cid}",
+            )
+            if seen is None:
+                continue
+            if observer in self.receipts_off:
+                assert seen.names == [], f"{observer} turned receipts off but sees some"
+                continue
+            sharing = {u.upper() for u in self.readable_by(cid) if u not in self.receipts_off and u != observer}
+            if latest is not None:
+                sharing.discard(latest[1].upper())  # the author's own message is not "seen" by them
+            assert set(seen.names) == (sharing if latest else set()), f"{observer}'s seen-by of {cid}"
+
+    @precondition(lambda self: self.convs)
+    @rule(data=st.data())
+    def draft(self, data: st.DataObject) -> None:
+        """Drafts are kept and read only by those who may post, and only their own."""
+        cid, actor = self.conversation_and_actor(data)
+        svc = self.session(actor)
+        if svc is None:
+            return
+        refusal = self.denial(actor, cid, write=True)
+        self.attempt(
+            lambda: Drafts(svc).save(cid, f"draft of {actor}"),
+            allowed=refusal is None,
+            errors=(refusal or NotFound,),
+            what=f"{actor} keeps a draft in {cid}",
+        )
+        got = self.attempt(
+            lambda: Drafts(svc).get(cid), allowed=refusal is None, errors=(refusal or NotFound,),
+            what=f"{actor} reads their draft in {cid}",
+        )  # fmt: skip
+        assert got in (None, f"draft of {actor}")
 
     # -- case status ------------------------------------------------------------------------------------
 

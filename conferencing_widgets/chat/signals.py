@@ -22,6 +22,7 @@ from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import NotFound, PermissionDenied
 from conferencing_widgets.store import Store
+from conferencing_widgets.store import preferences as prefs_store
 from conferencing_widgets.store.signals import Signal, SignalWatch
 
 TYPING_TTL_S = 6.0
@@ -42,6 +43,9 @@ class SignalState:
     """Display names of the other people typing, sorted."""
     present: list[str] = field(default_factory=list)
     """Display names of the other people who have the conversation open, sorted."""
+    seen: list[tuple[str, int]] = field(default_factory=list)
+    """(login, message id) of the others' recent ``seen`` signals: a wake-up for "seen by", which is re-read
+    through ``chat/receipts.py`` (where the opt-out applies). Empty for a viewer who turned receipts off."""
 
 
 class Signals:
@@ -131,6 +135,25 @@ class Signals:
                 out[x.kind].append(user.display_name)
         return {k: sorted(v) for k, v in out.items()}
 
+    def _seen_of(self, conversation_id: int, found: list[Signal]) -> list[tuple[str, int]]:
+        """(login, message id) of the others' ``seen`` signals among ``found``, for a reader who shares receipts."""
+        seen = [x for x in found if x.kind == "seen" and x.login != self.chat.login]
+        if not seen:
+            return []
+        # A viewer who opted out gets no wake-up data either; the rights were checked by ``_state_of``.
+        if prefs_store.preferences(self.store, self.chat.login).get("receipts", "on") == "off":
+            return []
+        conv = self.chat.require_readable(conversation_id)
+        people = self.chat.people({x.login for x in seen})
+        return sorted(
+            (x.login, int(x.data["message_id"]))
+            for x in seen
+            if isinstance(x.data.get("message_id"), int)
+            and (u := people.get(x.login)) is not None
+            and not u.disabled
+            and policy.can_read_conversation(u, conv, is_member=u.login in conv.members)
+        )
+
     def watch(self) -> SignalSource:
         """A source that follows one conversation's signals at a time (``follow``); close it when done."""
         return SignalSource(self)
@@ -167,9 +190,10 @@ class SignalSource:
             return SignalState(conversation_id=None)
         try:
             names = self._signals._state_of(cid, found)
+            seen = self._signals._seen_of(cid, found)
         except (NotFound, PermissionDenied):
             return SignalState(conversation_id=cid)  # no longer readable: show nothing
-        return SignalState(conversation_id=cid, typing=names["typing"], present=names["presence"])
+        return SignalState(conversation_id=cid, typing=names["typing"], present=names["presence"], seen=seen)
 
     async def wait(self) -> bool:
         """Until a signal of the followed conversation changes or expires (True after a ring)."""

@@ -372,3 +372,14 @@ signals = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("data", JSON, nullable=True),
 )
+
+drafts = Table(
+    # Text typed and not sent, per (user, conversation): kept on the server so it follows the user to another
+    # page or device; cleared on send (revision 0012).
+    "drafts",
+    metadata,
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

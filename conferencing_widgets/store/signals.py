@@ -32,7 +32,7 @@ from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import BELLS_KEY, StoreBase, utcnow
 from conferencing_widgets.store.wakers import POLL_INTERVAL, Waker, make_waker
 
-KINDS = frozenset({"typing", "presence"})
+KINDS = frozenset({"typing", "presence", "seen"})
 """Signal kinds the store accepts (a new kind is one more name here and a service method)."""
 MAX_TTL_S = 300.0
 """Longest lifetime of one signal: a signal is refreshed, never kept."""
@@ -53,7 +53,7 @@ class Signal:
     login: str
     """Who sends it."""
     kind: str
-    """``typing`` or ``presence``."""
+    """``typing``, ``presence`` or ``seen`` (read receipts' wake-up, ``chat/receipts.py``)."""
     expires_at: datetime
     """Server time after which it no longer counts."""
     data: dict[str, Any] = field(default_factory=dict)

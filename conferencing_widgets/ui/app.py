@@ -167,6 +167,18 @@ class ConferencingApp(FollowsFeed, w.VBox):
             except Exception:  # noqa: BLE001 - one failing feature never stops the others
                 log.exception("event hook failed")
 
+    def start_live(self) -> None:
+        """Follow the feed, and the open conversation's typing signals, in the kernel's event loop."""
+        super().start_live()
+        self.messages.start_signals()
+
+    def stop_live(self) -> None:
+        """Stop following the feed and the signals (safe on a half-built page)."""
+        super().stop_live()
+        messages = self.__dict__.get("messages")
+        if isinstance(messages, MessagesArea):
+            messages.stop_signals()
+
     def close(self) -> None:
         """Stop following and close the widgets."""
         self.stop_live()

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
+from conferencing_widgets.chat.drafts import Drafts
+from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.chat.signals import Signals, SignalState
 from conferencing_widgets.core.errors import ConferencingError, StorageError
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
+from conferencing_widgets.ui.live import SignalFollower
 from conferencing_widgets.ui.message_actions import MessageActions, stream_labels
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
+from conferencing_widgets.ui.typing import ConversationStatus
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
+
+log = logging.getLogger(__name__)
 
 
 class MessagesArea(w.VBox):
@@ -56,7 +64,20 @@ class MessagesArea(w.VBox):
         self.composer.add_class("cw-composer")
         self.error = w.HTML()
         self.error.add_class("cw-error")
-        self.children = [self.toolbar, self.plus_menu, self.extras, self.error, self.stream, self.composer]
+        self.status = ConversationStatus()
+        """The typing line (``cw-typing``) and the seen-by line (``cw-seen``) under the stream."""
+        self.children = [self.toolbar, self.plus_menu, self.extras, self.error, self.stream, self.status, self.composer]
+        self.drafts = Drafts(service)
+        # Posting clears the author's draft however the message is posted (also set by ``Session``).
+        service.post_hooks["drafts"] = self.drafts.after_post
+        self.signals = Signals(service)
+        self.receipts = Receipts(service)
+        self._last_seen: list[tuple[str, int]] = []
+        """The ``seen`` wake-ups last handed over: a change re-reads the seen-by line."""
+        self._signals_live = False
+        self.signal_follower = SignalFollower(self.signals.watch(), self.apply_signals, name="messages signals")
+        self.composer.on_typing(self._on_typing)
+        self.composer.on_draft(self._on_draft)
         self._sent = CallbackDispatcher()
         self._plus_handlers: dict[str, Any] = {}
         self._video_handler: Any = None
@@ -94,6 +115,7 @@ class MessagesArea(w.VBox):
         self.conversation = conv
         self.read_only = not may_post
         self.composer.cancel_mode()
+        self._open_extras(conv.id, may_post)
         self.join.layout.display = "" if may_join else "none"
         self.error.value = ""
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
@@ -103,6 +125,91 @@ class MessagesArea(w.VBox):
         self._set_controls()
         if page:
             self.service.mark_read(conv.id, page[-1].id)
+            self._announce_read(page[-1].id)
+        self.refresh_seen()
+
+    # -- typing, drafts (issue 13) ------------------------------------------------------------------------
+
+    def _open_extras(self, conversation_id: int, may_post: bool) -> None:
+        """The opened conversation's draft in the box, and its typing/seen lines followed live."""
+        draft = ""
+        if may_post:
+            try:
+                draft = self.drafts.get(conversation_id)
+            except ConferencingError:
+                draft = ""
+        self.composer.open_draft(conversation_id, draft)
+        self.status.clear()
+        self._last_seen = []
+        try:
+            self.signal_follower.follow(conversation_id)
+        except ConferencingError:
+            log.warning("cannot follow the signals of conversation %s", conversation_id, exc_info=True)
+            return
+        if self._signals_live:
+            self.signal_follower.start()
+
+    def apply_signals(self, state: SignalState) -> None:
+        """The follower's hand-over: who else types in the open conversation."""
+        if self.conversation is None or state.conversation_id != self.conversation.id:
+            return
+        self.status.show_typing(state.typing)
+        if state.seen != self._last_seen:
+            self._last_seen = state.seen
+            self.refresh_seen()
+
+    def refresh_seen(self) -> None:
+        """Re-read who has seen the latest message (the service applies the rights and the opt-out)."""
+        if self.conversation is None:
+            self.status.show_seen([])
+            return
+        try:
+            self.status.show_seen(self.receipts.seen_by(self.conversation.id).names)
+        except ConferencingError:
+            self.status.show_seen([])
+
+    def _announce_read(self, message_id: int) -> None:
+        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays).
+        if self.conversation is None:
+            return
+        try:
+            self.receipts.announce(self.conversation.id, message_id)
+        except ConferencingError:
+            log.info("could not announce the read mark", exc_info=True)
+
+    def start_signals(self) -> None:
+        """Follow typing live in the kernel's event loop (the app calls it with its feed follower).
+
+        The loop starts once a conversation is followed: a watch without one would sleep its safety interval
+        (30 s) before noticing the first conversation's doorbell.
+        """
+        self._signals_live = True
+        if self.conversation is not None:
+            self.signal_follower.start()
+
+    def stop_signals(self) -> None:
+        """Stop following typing and release the watch."""
+        follower = self.__dict__.get("signal_follower")
+        if follower is not None:
+            follower.stop()
+
+    def _on_typing(self, active: bool) -> None:
+        if self.conversation is None or self.read_only:
+            return
+        try:
+            if active:
+                self.signals.signal_typing(self.conversation.id)
+            else:
+                self.signals.stop_typing(self.conversation.id)
+        except ConferencingError:
+            pass  # typing is best effort: the send reports what matters
+
+    def _on_draft(self, conversation_id: int, text: str) -> None:
+        try:
+            self.drafts.save(conversation_id, text)
+        except ConferencingError as exc:
+            # Too long, or no longer allowed there: the text stays in the box; the send will say so too.
+            log.info("draft not kept: %s", exc)
 
     def _set_controls(self) -> None:
         closed = self.conversation is None
@@ -151,6 +258,8 @@ class MessagesArea(w.VBox):
         if new:
             self.stream.append(self._rows(new))
             self.service.mark_read(self.conversation.id, new[-1].id)
+            self._announce_read(new[-1].id)
+            self.refresh_seen()
         return [m.id for m in new]
 
     def refresh_rows(self, message_ids: list[int]) -> None:
@@ -194,6 +303,7 @@ class MessagesArea(w.VBox):
             return str(exc)
         if editing:
             return None
+        self._on_typing(False)
         self.catch_up()
         self._sent(message)
         return None

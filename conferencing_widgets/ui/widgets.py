@@ -9,6 +9,8 @@ import anywidget
 import traitlets
 from ipywidgets import CallbackDispatcher
 
+from conferencing_widgets.core.i18n import _
+
 ASSETS = Path(__file__).parent / "assets"
 
 
@@ -176,15 +178,58 @@ class ComposerWidget(anywidget.AnyWidget):
     )
     mode_cancel = traitlets.Unicode("Cancel", help="The cancel button's label in edit/reply mode.").tag(sync=True)
     target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).")
+    paste_labels: traitlets.Dict[str, str] = traitlets.Dict(
+        help="Words of a file pasted or dropped into the box: uploading ({name}, {pct}), done ({name}), unavailable."
+    ).tag(sync=True)
+    draft_key = traitlets.Int(0, help="The conversation the box's text belongs to (drafts are saved under it).").tag(
+        sync=True
+    )
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "paste_labels",
+            {
+                "uploading": _("Uploading {name}: {pct}%"),
+                "done": _("{name} shared"),
+                "unavailable": _("File uploads are not available here."),
+            },
+        )
         super().__init__(**kwargs)
         # Not ``_send``: that name is ipywidgets' own comm sender, and shadowing it drops every state update.
         self._send_callbacks = CallbackDispatcher()
         self._edit_last = CallbackDispatcher()
         self._draft = ""
         self._mention_source: Any = None
+        self._typing = CallbackDispatcher()
+        self._draft_saved = CallbackDispatcher()
         self.on_msg(self._on_custom)
+
+    # -- typing and drafts (issue 13): the browser reports typing (throttled) and the text, debounced ----------
+
+    def on_typing(self, callback: Any, remove: bool = False) -> None:
+        """Register ``callback(active: bool)``: the user types (True, at most every 2 s) or emptied the box."""
+        self._typing.register_callback(callback, remove=remove)
+
+    def on_draft(self, callback: Any, remove: bool = False) -> None:
+        """Register ``callback(conversation_id: int, text: str)``: the unsent text of that conversation changed."""
+        self._draft_saved.register_callback(callback, remove=remove)
+
+    def open_draft(self, conversation_id: int, text: str) -> None:
+        """Show a conversation's saved draft in the box (the browser flushes the old one under its own key)."""
+        with self.hold_sync():
+            self.error = ""
+            self.value = text
+            self.draft_key = int(conversation_id)
+
+    def _on_draft_message(self, content: dict[str, Any]) -> bool:
+        kind = content.get("type")
+        if kind == "typing":
+            self._typing(bool(content.get("active")))
+        elif kind == "draft" and isinstance(content.get("text"), str) and isinstance(content.get("key"), int):
+            self._draft_saved(content["key"], content["text"])
+        else:
+            return False
+        return True
 
     # -- edit and reply mode (issue 13): kept apart from sending and from other composer additions ------------
 
@@ -254,7 +299,7 @@ class ComposerWidget(anywidget.AnyWidget):
         return True
 
     def _on_custom(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        if self._on_mode_message(content):
+        if self._on_mode_message(content) or self._on_draft_message(content):
             return
         if content.get("type") == "send" and isinstance(content.get("text"), str):
             client_id = content.get("client_id")

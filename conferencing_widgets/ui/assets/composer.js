@@ -145,6 +145,105 @@ function mentionAutocomplete(model, box, el) {
   return { handleKey, close };
 }
 
+// -- typing and drafts (issue 13): "typing" at most every 2 s while the box has text, "typing off" when it
+// empties; the text is saved as a draft 1 s after typing stops, under the conversation it was typed in
+// (draft_key), and flushed at once when the conversation changes or the page is hidden.
+const TYPING_EVERY_MS = 2000;
+const DRAFT_AFTER_MS = 1000;
+
+function typingAndDrafts(model, box) {
+  let lastTyping = 0;
+  let typing = false;
+  let timer = null;
+  let pending = null; // {key, text} not yet sent
+
+  function flush() {
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (pending && pending.key) model.send({ type: "draft", key: pending.key, text: pending.text });
+    pending = null;
+  }
+
+  function cancel() {
+    if (timer) { clearTimeout(timer); timer = null; }
+    pending = null;
+    typing = false;
+    lastTyping = 0;
+  }
+
+  box.addEventListener("input", () => {
+    if (model.get("disabled") || model.get("mode") === "edit") return;
+    const now = Date.now();
+    if (box.value.trim()) {
+      if (!typing || now - lastTyping >= TYPING_EVERY_MS) { model.send({ type: "typing", active: true }); lastTyping = now; }
+      typing = true;
+    } else if (typing) {
+      model.send({ type: "typing", active: false });
+      typing = false;
+    }
+    pending = { key: model.get("draft_key"), text: box.value };
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(flush, DRAFT_AFTER_MS);
+  });
+  model.on("change:draft_key", () => {
+    flush(); // the text typed so far belongs to the conversation being left
+    if (typing) { model.send({ type: "typing", active: false }); typing = false; }
+    box.value = model.get("value");
+  });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
+  window.addEventListener("pagehide", flush);
+  return { flush, cancel };
+}
+
+// -- paste or drop a file into the composer (issue 13): the files go to the upload widget of the same app
+// ("cw-upload-files", see upload.js), which uploads and posts them as chosen files are; its progress comes
+// back as "cw-upload-progress" and is shown in a status line under the box.
+function pasteAndDrop(model, box, el, labels) {
+  const status = document.createElement("div");
+  status.className = "cw-composer-upload";
+  status.setAttribute("role", "status");
+  status.hidden = true;
+  const name = document.createElement("span");
+  const bar = document.createElement("progress");
+  bar.className = "cw-composer-upload-progress";
+  status.append(name, bar);
+  el.append(status);
+  const mine = new Set(); // names handed over from this composer
+
+  function hand(files) {
+    if (!files.length || model.get("disabled")) return false;
+    const detail = { files, root: el.closest(".cw-app"), handled: false };
+    window.dispatchEvent(new CustomEvent("cw-upload-files", { detail }));
+    if (!detail.handled) { model.set("error", labels.unavailable); model.save_changes(); return true; }
+    for (const f of files) mine.add(f.name);
+    return true;
+  }
+  box.addEventListener("paste", (ev) => {
+    const files = Array.from((ev.clipboardData && ev.clipboardData.files) || []);
+    if (files.length && hand(files)) ev.preventDefault(); // a pasted file is uploaded, never pasted as text
+  });
+  el.addEventListener("dragover", (ev) => {
+    if (ev.dataTransfer && Array.from(ev.dataTransfer.types || []).includes("Files")) ev.preventDefault();
+  });
+  el.addEventListener("drop", (ev) => {
+    const files = Array.from((ev.dataTransfer && ev.dataTransfer.files) || []);
+    if (files.length) { ev.preventDefault(); hand(files); }
+  });
+  window.addEventListener("cw-upload-progress", (ev) => {
+    const d = ev.detail || {};
+    if (d.root !== el.closest(".cw-app")) return;
+    const items = (d.items || []).filter((i) => mine.has(i.name));
+    const item = items[items.length - 1];
+    if (!item) { status.hidden = true; return; }
+    status.hidden = false;
+    status.dataset.status = item.status;
+    bar.max = Math.max(1, item.size);
+    bar.value = item.acked;
+    const pct = Math.floor((100 * item.acked) / Math.max(1, item.size));
+    name.textContent = item.status === "done" ? labels.done.replace("{name}", item.name)
+      : item.message ? item.message : labels.uploading.replace("{name}", item.name).replace("{pct}", String(pct));
+  });
+}
+
 function render({ model, el }) {
   el.classList.add("cw-composer-root");
   const box = document.createElement("textarea");
@@ -183,12 +282,15 @@ function render({ model, el }) {
     if (pending || model.get("disabled")) return;
     if (!text.trim()) { model.set("error", "The message is empty. Type something before sending."); model.save_changes(); return; }
     if (text !== sentText) { clientId = newId(); sentText = text; }
+    if (model.get("mode") !== "edit") drafts.cancel(); // posting clears the draft on the server
     pending = true;
     sync();
     model.send({ type: "send", text, client_id: clientId });
   }
 
   const mentions = mentionAutocomplete(model, box, el);
+  const drafts = typingAndDrafts(model, box);
+  pasteAndDrop(model, box, el, model.get("paste_labels"));
   box.addEventListener("keydown", (ev) => {
     if (mentions.handleKey(ev)) return; // the open mention list takes arrows, Enter, Tab and Esc first
     if (modeKeys(model, box, ev)) return;

@@ -575,6 +575,7 @@ function render({ model, el }) {
     cameraInput.value = "";
     cameraInput.click();
   });
+  const composerLink = composerFiles(model, q, el);
   q.bus.addEventListener("change", draw);
   model.on("change:label", sync);
   model.on("change:disabled", sync);
@@ -582,7 +583,27 @@ function render({ model, el }) {
   model.on("change:camera_label", sync);
   sync();
   draw();
-  return () => q.bus.removeEventListener("change", draw);
+  return () => { q.bus.removeEventListener("change", draw); composerLink(); };
+}
+
+// -- files pasted or dropped into the composer (issue 13): the composer of the same app sends them here as a
+// "cw-upload-files" DOM event, so they take the same path as chosen files (checks, resumable endpoint, the file
+// message); the queue's progress goes back as "cw-upload-progress" events for the composer to show.
+function composerFiles(model, q, el) {
+  const root = () => el.closest(".cw-app");
+  function onFiles(ev) {
+    const detail = ev.detail || {};
+    if (detail.handled || !Array.isArray(detail.files) || detail.root !== root() || model.get("disabled")) return;
+    detail.handled = true; // one view of one upload widget takes them
+    enqueue(q, detail.files);
+  }
+  function onChange() {
+    const items = q.items.map((i) => ({ name: i.file.name, status: i.status, acked: i.acked, size: i.file.size, message: i.message }));
+    window.dispatchEvent(new CustomEvent("cw-upload-progress", { detail: { root: root(), items } }));
+  }
+  window.addEventListener("cw-upload-files", onFiles);
+  q.bus.addEventListener("change", onChange);
+  return () => { window.removeEventListener("cw-upload-files", onFiles); q.bus.removeEventListener("change", onChange); };
 }
 
 export default { initialize, render };

@@ -1,0 +1,147 @@
+"""Typing indicator, "seen by" and drafts in real Chromium against Voilà, two users in two pages (issue 13, slice C).
+
+Covered: "Alice Moreau is typing…" shown live in the other page (an aria-live region with ``cw-typing``) and
+cleared on send; "Seen by" (``cw-seen``) appearing live when the other user opens the conversation; a draft
+kept on the server after the typing stops and restored after a reload; an image pasted into the composer
+uploaded with progress and posted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
+
+from conferencing_widgets import ConversationKind, Service, Settings, Store
+from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.store import drafts as drafts_store
+from conferencing_widgets.testing import wait_until
+
+from .support import VoilaServer, wait_for_text
+
+pytestmark = pytest.mark.browser
+APP = ".cw-app"
+SECRET = "chat-extras-secret"
+EMPTY = "(sel) => (document.querySelector(sel)?.textContent ?? 'missing') === ''"
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    data_dir = tmp_path_factory.mktemp(f"chat-extras-{request.param}")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{data_dir / 'store.db'}"
+        else:
+            url = stack.enter_context(throwaway_pg_database("cw_test_extras"))
+        store = Store(url)
+        stack.callback(store.close)
+        seed_demo(store)
+        yield store, data_dir
+
+
+@pytest.fixture()
+def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
+    store, data_dir = world
+    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
+
+
+def new_chat(store: Store, title: str) -> int:
+    case = store.get_case_by_number("SR-2026-00042")
+    return store.create_conversation(
+        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
+    ).id
+
+
+def open_chat(page: Callable[..., Any], server: VoilaServer, login: str, title: str, p: Any = None) -> Any:
+    if p is None:
+        p = page(server.link(login), wait_for=f"{APP} .cw-history .cw-tile", viewport={"width": 1400, "height": 900})
+    p.locator(".cw-tile", has_text=title).first.click()
+    wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+    return p
+
+
+def test_typing_is_shown_live_and_cleared_on_send(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"Typing {tag}"
+    new_chat(store, title)
+    alice = open_chat(page, server, "alice", title)
+    tom = open_chat(page, server, "tom.tech", title)
+    line = tom.locator(".cw-messages .cw-typing")
+    assert line.get_attribute("aria-live") == "polite"
+    box = alice.locator(".cw-composer textarea")
+    box.press_sequentially(f"Checking the spindle {tag}", delay=20)
+    wait_for_text(line, "Alice Moreau is typing…")
+    assert alice.locator(".cw-messages .cw-typing").inner_text() == "", "never your own"
+    box.press("Enter")
+    wait_for_text(tom.locator(".cw-stream .cw-message"), f"Checking the spindle {tag}")
+    tom.wait_for_function(EMPTY, arg=".cw-messages .cw-typing", timeout=15_000)
+
+
+def test_seen_by_appears_live_when_the_other_user_reads(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"Seen {tag}"
+    cid = new_chat(store, title)
+    Service(store, "tom.tech", Settings(posts_per_minute=10_000)).post(cid, f"Please check the log {tag}")
+    tom = open_chat(page, server, "tom.tech", title)
+    seen = tom.locator(".cw-messages .cw-seen")
+    tom.wait_for_function(EMPTY, arg=".cw-messages .cw-seen", timeout=15_000)
+    open_chat(page, server, "alice", title)  # opening marks the message read
+    wait_for_text(seen, "Seen by Alice Moreau")
+
+
+def test_a_draft_survives_a_reload(world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"Draft {tag}"
+    cid = new_chat(store, title)
+    alice = open_chat(page, server, "alice", title)
+    text = f"Half-written <b>answer</b> {tag}"
+    alice.locator(".cw-composer textarea").fill(text)
+    wait_until(lambda: drafts_store.draft(store, "alice", cid) == text, 15, "the draft saved on the server")
+    alice.reload()
+    alice.locator(f"{APP} .cw-history .cw-tile").first.wait_for(timeout=60_000)
+    open_chat(page, server, "alice", title, alice)
+    alice.wait_for_function(
+        "(t) => document.querySelector('.cw-composer textarea')?.value === t", arg=text, timeout=15_000
+    )
+    alice.locator(".cw-composer textarea").press("Enter")
+    wait_for_text(alice.locator(".cw-stream .cw-message"), f"Half-written <b>answer</b> {tag}")
+    wait_until(lambda: drafts_store.draft(store, "alice", cid) == "", 15, "the draft cleared by the send")
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PASTE = """([name, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, { type: "image/png" }));
+  const box = document.querySelector(".cw-composer textarea");
+  box.focus();
+  box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_an_image_pasted_into_the_composer_is_uploaded_and_posted(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"Paste {tag}"
+    new_chat(store, title)
+    alice = open_chat(page, server, "alice", title)
+    tom = open_chat(page, server, "tom.tech", title)
+    name = f"pasted-{tag}.png"
+    alice.evaluate(PASTE, [name, PNG_1PX])
+    wait_for_text(alice.locator(".cw-composer .cw-composer-upload"), f"{name} shared")
+    wait_for_text(tom.locator(".cw-stream .cw-message"), name)
+    assert alice.locator(".cw-composer textarea").input_value() == "", "the file is not pasted as text"
