@@ -9,6 +9,9 @@ import anywidget
 import traitlets
 from ipywidgets import CallbackDispatcher
 
+from conferencing_widgets.core.i18n import _
+from conferencing_widgets.ui.strings import common, strings_trait
+
 ASSETS = Path(__file__).parent / "assets"
 
 
@@ -24,6 +27,11 @@ class MessageStreamWidget(anywidget.AnyWidget):
     labels: traitlets.Dict[str, str] = traitlets.Dict(
         help="Translated words of the message actions (reply, edit, delete, react, edited, jump, ...)."
     ).tag(sync=True)
+    strings: traitlets.Dict[str, str] = strings_trait()
+
+    @traitlets.default("strings")
+    def _strings(self) -> dict[str, str]:
+        return common()
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -132,6 +140,11 @@ class HistoryListWidget(anywidget.AnyWidget):
     selected = traitlets.Int(0, help="Id of the open conversation (0 for none).").tag(sync=True)
     has_more = traitlets.Bool(False, help="Whether more tiles can be loaded.").tag(sync=True)
     empty_text = traitlets.Unicode("No conversations yet.", help="Shown when there are no tiles.").tag(sync=True)
+    strings: traitlets.Dict[str, str] = strings_trait()
+
+    @traitlets.default("strings")
+    def _strings(self) -> dict[str, str]:
+        return {**common(), "more": _("Show more"), "no_messages": _("No messages yet")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
