@@ -170,7 +170,8 @@ function render({ model, el }) {
     if (over || !joined) return;
     const connected = [...peers.values()].filter((p) => p.pc.connectionState === "connected").length;
     if (peers.size === 0) setStatus(tr("Waiting for others to join…"));
-    else setStatus(tr(peers.size === 1 ? "In call with {n} of {total} person." : "In call with {n} of {total} people.", { n: connected, total: peers.size }));
+    else if (peers.size === 1) setStatus(tr("In call with {n} of {total} person.", { n: connected, total: peers.size }));
+    else setStatus(tr("In call with {n} of {total} people.", { n: connected, total: peers.size }));
   }
 
   function makePeer(login, session) {

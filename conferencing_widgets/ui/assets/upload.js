@@ -513,7 +513,7 @@ function render({ model, el }) {
     const text = {
       waiting: tr("waiting"),
       starting: tr("starting…"),
-      sending: tr("{pct}% of {size}", { pct, size: humanSize(item.file.size) }),
+      sending: tr("{pct} of {size}", { pct: pct + "%", size: humanSize(item.file.size) }),
       paused: tr("{pct}%: connection lost, resuming…", { pct }),
       finishing: tr("saving…"),
       done: tr("shared ({size})", { size: humanSize(item.file.size) }),
