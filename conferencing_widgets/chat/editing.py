@@ -38,11 +38,11 @@ class MessageExtras:
 
 def _message_id(message_id: object) -> int:
     if isinstance(message_id, bool):
-        raise NotFound(f"No message {message_id!r} that you can open.")
+        raise NotFound(_("No message {id!r} that you can open.").format(id=message_id))
     try:
         value: int = int(message_id)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
-        raise NotFound(f"No message {message_id!r} that you can open.") from exc
+        raise NotFound(_("No message {id!r} that you can open.").format(id=message_id)) from exc
     return value
 
 

@@ -122,9 +122,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         try:
             conv = self.store.get_conversation(int(conversation_id))
         except (TypeError, ValueError) as exc:
-            raise NotFound(f"No conversation {conversation_id!r}.") from exc
+            raise NotFound(_("No conversation {id!r}.").format(id=conversation_id)) from exc
         if not policy.can_read_conversation(self.user, conv, is_member=self.login in conv.members):
-            raise NotFound(f"No conversation {conversation_id} that you can open.")
+            raise NotFound(_("No conversation {id} that you can open.").format(id=conversation_id))
         return conv
 
     def conversation(self, conversation_id: int) -> Conversation:
@@ -207,9 +207,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         try:
             case = self.store.get_case(int(case_id))
         except (TypeError, ValueError) as exc:
-            raise NotFound(f"No service case {case_id!r}.") from exc
+            raise NotFound(_("No service case {id!r}.").format(id=case_id)) from exc
         if not policy.can_see_case(self.user, case):
-            raise NotFound(f"No service case {case_id} that you can see.")
+            raise NotFound(_("No service case {id} that you can see.").format(id=case_id))
         return case
 
     def people_i_may_add(
@@ -240,7 +240,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
                 side = "your own company" if not self.user.is_vendor_staff else "the vendor's group"
                 raise PermissionDenied(f"You can only add people of {side}; {u.display_name} is not one of them.")
             if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
-                raise PermissionDenied(f"{u.display_name} cannot join a chat about {case.number}.")
+                raise PermissionDenied(
+                    _("{name} cannot join a chat about {case}.").format(name=u.display_name, case=case.number)
+                )
         return [found[m] for m in logins]
 
     def create_conversation(
@@ -264,7 +266,7 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
                 raise InvalidInput(_("A service case chat needs a service case. Pick one."))
             case = self.case(case_id)
             if not policy.can_open_case_chat(self.user, case):
-                raise PermissionDenied(f"You cannot open a chat about {case.number}.")
+                raise PermissionDenied(_("You cannot open a chat about {case}.").format(case=case.number))
         elif case_id is not None:
             raise InvalidInput(_("A direct chat is not about a service case; choose 'Service case chat' instead."))
         chosen = self._check_new_members(members, case)
@@ -334,7 +336,8 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         # Counted in the store, not in this object: every page (kernel) and server of the user shares the limit.
         limit = self.settings.posts_per_minute
         if self.store.messages_since(self.login, utcnow() - timedelta(minutes=1), limit=limit) >= limit:
-            raise LimitExceeded(f"You are posting too fast (limit {limit} per minute). Wait a moment.")
+            too_fast = _("You are posting too fast (limit {limit} per minute). Wait a moment.")
+            raise LimitExceeded(too_fast.format(limit=limit))
 
     def post(
         self,

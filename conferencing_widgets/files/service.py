@@ -277,7 +277,7 @@ class FileService:
         except (TypeError, ValueError) as exc:
             raise NotFound(f"No file {attachment_id!r}.") from exc
         except NotFound:
-            raise NotFound(f"No file {attachment_id} that you can open.") from None
+            raise NotFound(_("No file {id} that you can open.").format(id=attachment_id)) from None
         return att
 
     def attachments(self, conversation_id: int, *, limit: int = 50, before_id: int | None = None) -> list[Attachment]:

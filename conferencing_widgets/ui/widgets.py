@@ -179,7 +179,12 @@ class ComposerWidget(anywidget.AnyWidget):
         sync=True
     )
     disabled = traitlets.Bool(False, help="True for read-only viewers.").tag(sync=True)
-    placeholder = traitlets.Unicode("Write a message…", help="Placeholder text.").tag(sync=True)
+    placeholder = traitlets.Unicode(help="Placeholder text.").tag(sync=True)
+
+    @traitlets.default("placeholder")
+    def _default_placeholder(self) -> str:
+        return _("Write a message…")
+
     error = traitlets.Unicode("", help="Last send error, shown under the box.").tag(sync=True)
     mode = traitlets.Enum(
         ("", "edit", "reply"), "", help="'' writes a new message; 'edit' replaces target_id's text; 'reply' quotes it."
@@ -187,7 +192,12 @@ class ComposerWidget(anywidget.AnyWidget):
     mode_text = traitlets.Unicode("", help="The bar above the box in edit/reply mode ('Replying to Alice: ...').").tag(
         sync=True
     )
-    mode_cancel = traitlets.Unicode("Cancel", help="The cancel button's label in edit/reply mode.").tag(sync=True)
+    mode_cancel = traitlets.Unicode(help="The cancel button's label in edit/reply mode.").tag(sync=True)
+
+    @traitlets.default("mode_cancel")
+    def _default_mode_cancel(self) -> str:
+        return _("Cancel")
+
     target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).")
 
     def __init__(self, **kwargs: Any) -> None:

@@ -123,7 +123,7 @@ class WhiteboardService(BoardPictures):
             board = wb_store.get_board(self.service.store, bid)
             self._allowed(board.conversation_id, write=False)
         except NotFound:
-            raise NotFound(f"No whiteboard {bid} that you can open.") from None
+            raise NotFound(_("No whiteboard {id} that you can open.").format(id=bid)) from None
         return board
 
     def boards(self, conversation_id: int, *, limit: int = 50) -> list[Whiteboard]:
