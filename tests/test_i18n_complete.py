@@ -131,10 +131,9 @@ def english_left(widgets: list[w.Widget], words: set[str]) -> list[str]:
     return left
 
 
-@pytest.fixture()
-def polish_world(tmp_path: Any) -> Iterator[tuple[Store, dict[str, int]]]:
-    """A vendor, a customer company, a case with its chat and a direct chat - all with Polish content."""
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+def seed_polish_world(store: Store) -> dict[str, int]:
+    """A vendor, a customer company, a case with its chat and a direct chat - all with Polish content (customers
+    ``zofia`` and ``jan``, technician ``tomasz``); returns the chats' ids by ``case`` / ``direct``."""
     store.create_schema()
     store.add_group(id="obr", name="Obrabiarki Serwis Sp. z o.o.", is_vendor=True)
     store.add_group(id="odl", name="Odlewnia Śląsk S.A.")
@@ -155,7 +154,13 @@ def polish_world(tmp_path: Any) -> Iterator[tuple[Store, dict[str, int]]]:
     for i, (author, body) in enumerate([("zofia", "Dzień dobry, wrzeciono drga."), ("tomasz", "Proszę o zdjęcie.")]):
         store.post_message(NewMessage(conversation_id=case_chat.id, body=body, client_id=f"c{i}"), author=author)
     store.post_message(NewMessage(conversation_id=direct.id, body="Cześć @jan", client_id="d0"), author="zofia")
-    yield store, {"case": case_chat.id, "direct": direct.id}
+    return {"case": case_chat.id, "direct": direct.id}
+
+
+@pytest.fixture()
+def polish_world(tmp_path: Any) -> Iterator[tuple[Store, dict[str, int]]]:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield store, seed_polish_world(store)
     store.close()
 
 
