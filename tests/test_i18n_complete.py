@@ -239,3 +239,20 @@ def test_the_denied_page_speaks_the_links_language(tmp_path: Any) -> None:
         english = conferencing_dashboard("", settings=settings)
         assert "This link has no access token" in " ".join(t for _k, t in widget_texts(list(english.children)))
         english.close()
+
+
+def test_every_text_of_the_views_js_is_translated() -> None:
+    # The call page, the redirect and the viewer are not all built above: check their tr() texts directly.
+    from conferencing_widgets.core.i18n import _
+    from conferencing_widgets.ui.strings import js_messages, js_strings
+    from conferencing_widgets.ui.widgets import ASSETS
+
+    sources = {p.name: p.read_text(encoding="utf-8") for p in ASSETS.glob("*.js")}
+    texts = {name: js_messages(src) for name, src in sources.items()}
+    assert {"call.js", "upload.js", "viewer.js", "video.js", "whiteboard_new.js"} <= {n for n, t in texts.items() if t}
+    with language("pl"):
+        untranslated = [(name, m) for name, ms in texts.items() for m in ms if _(m) == m]
+        strings = js_strings(ASSETS / "call.js")
+    assert not untranslated, untranslated
+    assert strings["locale"] == "pl-PL" and strings["Join call"] == "Dołącz do połączenia"
+    assert js_strings(ASSETS / "call.js")["locale"] == "", "English follows the browser's locale"
