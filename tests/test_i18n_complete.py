@@ -256,3 +256,14 @@ def test_every_text_of_the_views_js_is_translated() -> None:
     assert not untranslated, untranslated
     assert strings["locale"] == "pl-PL" and strings["Join call"] == "Dołącz do połączenia"
     assert js_strings(ASSETS / "call.js")["locale"] == "", "English follows the browser's locale"
+
+
+def test_an_html_transcript_has_polish_headings(polish_world: tuple[Store, dict[str, int]]) -> None:
+    from conferencing_widgets.transcript import render as transcript
+
+    store, chats = polish_world
+    with language("pl"):
+        page = transcript.render(store, [chats["case"]], fmt="html")
+    assert "Zapis rozmowy: Drgania wrzeciona" in page and "Wiadomości (2)" in page and "Brak plików." in page
+    assert "Transcript:" not in page and "No files." not in page
+    assert "Transcript: Drgania wrzeciona" in transcript.render(store, [chats["case"]], fmt="html")
