@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,lab]"
-	$(BIN)/pybabel compile --use-fuzzy -D conferencing -d conferencing_widgets/locale
+	$(BIN)/pybabel compile -D conferencing -d conferencing_widgets/locale
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,10 +51,10 @@ lint: $(STAMP)
 
 # Collect the translatable strings into the .pot and merge them into every language's .po (then translate).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k pgettext:1c,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k pgettext:1c,2 -k tr --no-location --sort-output \
 	  --project conferencing_widgets -o conferencing_widgets/locale/conferencing.pot .
 	$(BIN)/pybabel update -D conferencing -i conferencing_widgets/locale/conferencing.pot -d conferencing_widgets/locale
-	$(BIN)/pybabel compile --use-fuzzy -D conferencing -d conferencing_widgets/locale
+	$(BIN)/pybabel compile -D conferencing -d conferencing_widgets/locale
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -27,6 +27,7 @@ from conferencing_widgets.calls.store import CallSignal, Joined
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import ConferencingError, InvalidInput, LimitExceeded, PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
 from conferencing_widgets.core.model import Call, Conversation
 from conferencing_widgets.store import utcnow
@@ -158,7 +159,7 @@ class CallService:
     def _member_call(self, call_id: int) -> Call:
         call, conv = self._readable(call_id)
         if self.service.login not in conv.members or not self.service.can_post(conv.id):
-            raise PermissionDenied("Only members of this conversation can take part in its calls.")
+            raise PermissionDenied(_("Only members of this conversation can take part in its calls."))
         return call
 
     # -- starting and joining ---------------------------------------------------------------------------
@@ -172,7 +173,7 @@ class CallService:
         provider = self.provider
         provider.check(self.settings)
         if provider.runs_in_call_page and not self.settings.secret:
-            raise InvalidInput("The built-in call page needs CONFERENCING_SECRET to sign its links. Set it first.")
+            raise InvalidInput(_("The built-in call page needs CONFERENCING_SECRET to sign its links. Set it first."))
         call, _message = call_store.create_call(
             self.service.store,
             conversation_id=conv.id,
@@ -194,7 +195,7 @@ class CallService:
         """The URL into a live call for a member (recorded as a participant unless the call page does that)."""
         call = self._member_call(call_id)
         if not call.live:
-            raise InvalidInput("This call has ended. Start a new one with the video button.")
+            raise InvalidInput(_("This call has ended. Start a new one with the video button."))
         provider = get_provider(call.provider)
         provider.check(self.settings)
         if not provider.runs_in_call_page:
@@ -232,7 +233,7 @@ class CallService:
         """End a call for everyone: its starter or anyone who took part may."""
         call = self._member_call(call_id)
         if not policy.can_end_call(self.service.user, call):
-            raise PermissionDenied("Only the starter or someone who took part can end this call.")
+            raise PermissionDenied(_("Only the starter or someone who took part can end this call."))
         return public_call(call_store.end_call(self.service.store, call.id, self.service.login))
 
     # -- built-in call -----------------------------------------------------------------------------------
@@ -244,9 +245,9 @@ class CallService:
     def _in_call(self, call_id: int) -> Call:
         call = self._member_call(call_id)
         if not call.live:
-            raise InvalidInput("This call has ended.")
+            raise InvalidInput(_("This call has ended."))
         if self.service.login not in call_store.present(self.service.store, call.id):
-            raise PermissionDenied("Join the call first: only its participants exchange call messages.")
+            raise PermissionDenied(_("Join the call first: only its participants exchange call messages."))
         return call
 
     def send_signal(
@@ -266,22 +267,22 @@ class CallService:
         if kind not in SIGNAL_KINDS:
             raise InvalidInput(f"Unknown signal kind {kind!r}: use one of {', '.join(sorted(SIGNAL_KINDS))}.")
         if not isinstance(data, dict):
-            raise InvalidInput("A signal's data must be an object.")
+            raise InvalidInput(_("A signal's data must be an object."))
         try:
             size = len(json.dumps(data, separators=(",", ":")).encode("utf-8"))
         except (TypeError, ValueError) as exc:
-            raise InvalidInput("A signal's data must be plain JSON.") from exc
+            raise InvalidInput(_("A signal's data must be plain JSON.")) from exc
         if size > MAX_SIGNAL_BYTES:
             raise LimitExceeded(f"A call message is {size:,} bytes; the limit is {MAX_SIGNAL_BYTES:,}.")
         if not isinstance(to, str) or to == self.service.login:
-            raise InvalidInput("Send call messages to another participant.")
+            raise InvalidInput(_("Send call messages to another participant."))
         call = self._in_call(call_id)
         if to not in call_store.present(self.service.store, call.id):
             raise InvalidInput(f"{to!r} is not in this call.")
         now = utcnow()
         self._signal_times = [t for t in self._signal_times if t > now - timedelta(minutes=1)]
         if len(self._signal_times) >= SIGNALS_PER_MINUTE:
-            raise LimitExceeded("Too many call messages; wait a moment.")
+            raise LimitExceeded(_("Too many call messages; wait a moment."))
         self._signal_times.append(now)
         return call_store.add_signal(
             self.service.store,
@@ -297,7 +298,7 @@ class CallService:
     def signals(self, call_id: int, *, session: str, after_id: int = 0) -> list[CallSignal]:
         """Signalling messages for this user's call page ``session`` after ``after_id``."""
         if not isinstance(session, str) or not _SESSION.match(session):
-            raise InvalidInput("The session must be 8 to 64 letters, digits, '-' or '_'.")
+            raise InvalidInput(_("The session must be 8 to 64 letters, digits, '-' or '_'."))
         call = self._member_call(call_id)
         return call_store.signals_for(
             self.service.store, call.id, to_login=self.service.login, sessions=[session, None], after_id=after_id

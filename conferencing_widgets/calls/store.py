@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, delete, false, func, ins
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Call, Message, MessageKind, NewMessage
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.store import Store, utcnow
@@ -226,7 +227,7 @@ def join_call(store: Store, call_id: int, login: str) -> Joined:
     with store.atomic() as conn:
         call = _one(conn, int(call_id), lock=True)
         if not call.live:
-            raise InvalidInput("This call has ended. Start a new one with the video button.")
+            raise InvalidInput(_("This call has ended. Start a new one with the video button."))
         others = [p for p in _present(conn, call.id) if p != login]
         cursor = conn.execute(
             select(func.coalesce(func.max(s.call_signals.c.id), 0)).where(s.call_signals.c.call_id == call.id)

@@ -168,7 +168,7 @@ class CaseService:
             choices = [f.value for f in CaseFilter]
             raise InvalidInput(f"Unknown case filter {case_filter!r}: use one of {choices}.") from exc
         if flt is CaseFilter.OVERDUE and not policy.sees_response_clocks(user):
-            raise PermissionDenied("The overdue filter is for vendor staff.")
+            raise PermissionDenied(_("The overdue filter is for vendor staff."))
         limit = max(1, min(int(limit), 500))
         if flt is CaseFilter.RESOLVED:
             return self._inbox(policy.DONE_STATUSES, limit)
@@ -207,7 +207,7 @@ class CaseService:
         case = self.chat.case(case_id)
         if not policy.can_set_case_status(user, case, new):
             if user.is_vendor_staff:
-                raise PermissionDenied("You cannot change the status of this case.")
+                raise PermissionDenied(_("You cannot change the status of this case."))
             raise PermissionDenied(
                 "Only the vendor's staff set a case's status; you can reopen your company's resolved case."
             )
@@ -218,7 +218,7 @@ class CaseService:
             self.store, case.id, expected=case.status, new=new, by=user.login, notice=notice, at=at
         )
         if change is None:
-            raise InvalidInput("Someone changed this case's status just now. Look again and retry.")
+            raise InvalidInput(_("Someone changed this case's status just now. Look again and retry."))
         return self.chat.case(case.id)
 
     def set_priority(self, case_id: int, priority: CasePriority | str) -> ServiceCase:
@@ -230,7 +230,7 @@ class CaseService:
             raise InvalidInput(f"Unknown priority {priority!r}: use one of {[p.value for p in CasePriority]}.") from exc
         case = self.chat.case(case_id)
         if not policy.can_set_case_priority(user):
-            raise PermissionDenied("Only the vendor's staff set a case's priority.")
+            raise PermissionDenied(_("Only the vendor's staff set a case's priority."))
         case_store.set_priority(self.store, case.id, value)
         return self.chat.case(case.id)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Conversation, Message, MessageVersion, Reaction
 
 if TYPE_CHECKING:
@@ -37,11 +38,11 @@ class MessageExtras:
 
 def _message_id(message_id: object) -> int:
     if isinstance(message_id, bool):
-        raise NotFound(f"No message {message_id!r} that you can open.")
+        raise NotFound(_("No message {id!r} that you can open.").format(id=message_id))
     try:
         value: int = int(message_id)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
-        raise NotFound(f"No message {message_id!r} that you can open.") from exc
+        raise NotFound(_("No message {id!r} that you can open.").format(id=message_id)) from exc
     return value
 
 
@@ -82,7 +83,7 @@ class EditingMixin:
         if not policy.can_reply_to(conv, original):
             raise refused
         if original.deleted:
-            raise InvalidInput("That message was deleted; reply to another one.")
+            raise InvalidInput(_("That message was deleted; reply to another one."))
         return original.id
 
     def edit_message(self, message_id: int, body: str) -> Message:
@@ -92,12 +93,12 @@ class EditingMixin:
         message, conv = self.readable_message(message_id)
         if not policy.can_edit_message(self.user, message, is_member=self._is_member(conv)):
             if message.author != self.user.login:
-                raise PermissionDenied("You can only edit your own messages.")
+                raise PermissionDenied(_("You can only edit your own messages."))
             if not policy.can_post(self.user, is_member=self._is_member(conv)):
-                raise PermissionDenied("You can read this conversation but not write in it: you are not a member.")
+                raise PermissionDenied(_("You can read this conversation but not write in it: you are not a member."))
             if message.deleted:
-                raise InvalidInput("This message was deleted; it can no longer be edited.")
-            raise InvalidInput("Only text messages can be edited.")
+                raise InvalidInput(_("This message was deleted; it can no longer be edited."))
+            raise InvalidInput(_("Only text messages can be edited."))
         text = clean_body(body, self.settings.max_message_chars)
         mentions = self.check_mentions(conv, text)  # an edit may mention only members too, as a post does
         with self.store.atomic():  # the new text and its mentions commit together
@@ -111,7 +112,7 @@ class EditingMixin:
         if message.deleted:
             return message
         if not policy.can_delete_message(self.user, message, is_member=self._is_member(conv), may_read=True):
-            raise PermissionDenied("You can only delete your own messages.")
+            raise PermissionDenied(_("You can only delete your own messages."))
         with self.store.atomic():  # a tombstone mentions nobody
             deleted = self.store.delete_message(message.id, by=self.user.login)
             self.store.replace_mentions(message.id, [])

@@ -9,6 +9,7 @@ HTML, two emoji, whitespace, control characters -- is refused, so a reaction can
 from __future__ import annotations
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.i18n import _
 
 QUICK_REACTIONS = ("👍", "✅", "👀", "❤️", "🎉", "❓")
 """The fixed set offered under every message."""
@@ -93,8 +94,8 @@ def is_single_emoji(text: str) -> bool:
 def clean_emoji(text: object) -> str:
     """The reaction as stored, or ``InvalidInput`` saying what is accepted."""
     if not isinstance(text, str):
-        raise InvalidInput("A reaction must be an emoji.")
+        raise InvalidInput(_("A reaction must be an emoji."))
     emoji = text.strip()
     if not is_single_emoji(emoji):
-        raise InvalidInput("A reaction must be one emoji, such as 👍 or 🎉 (no text, no several emoji).")
+        raise InvalidInput(_("A reaction must be one emoji, such as 👍 or 🎉 (no text, no several emoji)."))
     return emoji

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from conferencing_widgets.chat.emoji import clean_emoji
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Conversation, Message, Reaction
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class ReactionsMixin:
         """
         message, conv = self.readable_message(message_id)
         if not policy.can_react(self.user, is_member=self.user.login in conv.members):
-            raise PermissionDenied("You can read this conversation but not react in it: you are not a member.")
+            raise PermissionDenied(_("You can read this conversation but not react in it: you are not a member."))
         return self.store.toggle_reaction(message.id, self.user.login, clean_emoji(emoji))
 
     def reactions(self, conversation_id: int, message_ids: Sequence[int]) -> dict[int, list[Reaction]]:

@@ -22,6 +22,7 @@ from conferencing_widgets.chat.search import SearchUseCases
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
     Conversation,
     ConversationKind,
@@ -53,10 +54,10 @@ def clean_title(title: str, *, what: str = "title") -> str:
 def clean_body(body: str, limit: int) -> str:
     """Message text with NULs removed and outer blank lines trimmed; refuses empty or over-long text."""
     if not isinstance(body, str):
-        raise InvalidInput("A message must be text.")
+        raise InvalidInput(_("A message must be text."))
     text = body.replace("\x00", "").strip("\r\n")
     if not text.strip():
-        raise InvalidInput("The message is empty. Type something before sending.")
+        raise InvalidInput(_("The message is empty. Type something before sending."))
     if len(text) > limit:
         raise LimitExceeded(f"The message is {len(text):,} characters long; the limit is {limit:,}. Shorten it.")
     return text
@@ -121,9 +122,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         try:
             conv = self.store.get_conversation(int(conversation_id))
         except (TypeError, ValueError) as exc:
-            raise NotFound(f"No conversation {conversation_id!r}.") from exc
+            raise NotFound(_("No conversation {id!r}.").format(id=conversation_id)) from exc
         if not policy.can_read_conversation(self.user, conv, is_member=self.login in conv.members):
-            raise NotFound(f"No conversation {conversation_id} that you can open.")
+            raise NotFound(_("No conversation {id} that you can open.").format(id=conversation_id))
         return conv
 
     def conversation(self, conversation_id: int) -> Conversation:
@@ -139,7 +140,7 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         """The conversation if this user may post, draw, upload or call in it."""
         conv = self.require_readable(conversation_id)
         if not policy.can_post(self.user, is_member=self.login in conv.members):
-            raise PermissionDenied("You can read this conversation but not post in it: you are not a member.")
+            raise PermissionDenied(_("You can read this conversation but not post in it: you are not a member."))
         return conv
 
     def history(
@@ -206,9 +207,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         try:
             case = self.store.get_case(int(case_id))
         except (TypeError, ValueError) as exc:
-            raise NotFound(f"No service case {case_id!r}.") from exc
+            raise NotFound(_("No service case {id!r}.").format(id=case_id)) from exc
         if not policy.can_see_case(self.user, case):
-            raise NotFound(f"No service case {case_id} that you can see.")
+            raise NotFound(_("No service case {id} that you can see.").format(id=case_id))
         return case
 
     def people_i_may_add(
@@ -239,7 +240,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
                 side = "your own company" if not self.user.is_vendor_staff else "the vendor's group"
                 raise PermissionDenied(f"You can only add people of {side}; {u.display_name} is not one of them.")
             if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
-                raise PermissionDenied(f"{u.display_name} cannot join a chat about {case.number}.")
+                raise PermissionDenied(
+                    _("{name} cannot join a chat about {case}.").format(name=u.display_name, case=case.number)
+                )
         return [found[m] for m in logins]
 
     def create_conversation(
@@ -260,12 +263,12 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         case: ServiceCase | None = None
         if kind is ConversationKind.SERVICE_CASE:
             if case_id is None:
-                raise InvalidInput("A service case chat needs a service case. Pick one.")
+                raise InvalidInput(_("A service case chat needs a service case. Pick one."))
             case = self.case(case_id)
             if not policy.can_open_case_chat(self.user, case):
-                raise PermissionDenied(f"You cannot open a chat about {case.number}.")
+                raise PermissionDenied(_("You cannot open a chat about {case}.").format(case=case.number))
         elif case_id is not None:
-            raise InvalidInput("A direct chat is not about a service case; choose 'Service case chat' instead.")
+            raise InvalidInput(_("A direct chat is not about a service case; choose 'Service case chat' instead."))
         chosen = self._check_new_members(members, case)
         logins = [u.login for u in chosen]
         if case is not None:
@@ -300,7 +303,7 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         if self.login in conv.members:
             return conv
         if not policy.can_join_case_chat(self.user, conv):
-            raise PermissionDenied("Only engineers and admins can join a service case chat they are not in.")
+            raise PermissionDenied(_("Only engineers and admins can join a service case chat they are not in."))
         self._require_room({*conv.members, self.login})
         self.store.add_members(conv.id, [self.login])
         return self.store.get_conversation(conv.id)
@@ -333,7 +336,8 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         # Counted in the store, not in this object: every page (kernel) and server of the user shares the limit.
         limit = self.settings.posts_per_minute
         if self.store.messages_since(self.login, utcnow() - timedelta(minutes=1), limit=limit) >= limit:
-            raise LimitExceeded(f"You are posting too fast (limit {limit} per minute). Wait a moment.")
+            too_fast = _("You are posting too fast (limit {limit} per minute). Wait a moment.")
+            raise LimitExceeded(too_fast.format(limit=limit))
 
     def post(
         self,
@@ -350,7 +354,7 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         if client_id is not None:
             client_id = str(client_id)
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
-                raise InvalidInput("The client id must be 1 to 64 printable characters.")
+                raise InvalidInput(_("The client id must be 1 to 64 printable characters."))
         # One transaction for the checks and the write: one connection and one BEGIN/COMMIT instead of four, and
         # the rights, the rate and the mentions are checked against the state the message is written into. The
         # mentions commit with the message, or neither does.

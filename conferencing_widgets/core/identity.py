@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode
 from itsdangerous import BadData, URLSafeSerializer
 
 from conferencing_widgets.core.errors import InvalidInput, InvalidLink, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import User
 
 LINK_SALT = "conferencing-dashboard-link"
@@ -28,13 +29,13 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(seconds=int(text))
     m = _DURATION.match(text)
     if not m or int(m.group(1)) <= 0:
-        raise InvalidInput(f"Not a duration: {text!r}. Use e.g. 30m, 12h, 7d or 2w.")
+        raise InvalidInput(_("Not a duration: {text!r}. Use e.g. 30m, 12h, 7d or 2w.").format(text=text))
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
 def _serializer(secret: str) -> URLSafeSerializer:
     if not secret:
-        raise InvalidLink("No link secret is configured (set CONFERENCING_SECRET).")
+        raise InvalidLink(_("No link secret is configured (set CONFERENCING_SECRET)."))
     return URLSafeSerializer(secret, salt=LINK_SALT)
 
 
@@ -47,17 +48,17 @@ def make_token(login: str, secret: str, ttl: timedelta, *, now: float | None = N
 def read_token(token: str | None, secret: str, *, now: float | None = None) -> str:
     """The login in a valid token; ``InvalidLink`` for anything missing, tampered or expired."""
     if not token:
-        raise InvalidLink("This link has no access token. Ask your service contact for a new link.")
+        raise InvalidLink(_("This link has no access token. Ask your service contact for a new link."))
     if len(token) > MAX_TOKEN_CHARS:
-        raise InvalidLink("This link is not valid. Ask your service contact for a new link.")
+        raise InvalidLink(_("This link is not valid. Ask your service contact for a new link."))
     try:
         data = _serializer(secret).loads(token)
     except BadData as exc:
-        raise InvalidLink("This link is not valid. Ask your service contact for a new link.") from exc
+        raise InvalidLink(_("This link is not valid. Ask your service contact for a new link.")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("exp"), int):
-        raise InvalidLink("This link is not valid. Ask your service contact for a new link.")
+        raise InvalidLink(_("This link is not valid. Ask your service contact for a new link."))
     if data["exp"] < (time.time() if now is None else now):
-        raise InvalidLink("This link has expired. Ask your service contact for a new link.")
+        raise InvalidLink(_("This link has expired. Ask your service contact for a new link."))
     return str(data["u"])
 
 
@@ -73,9 +74,9 @@ def user_from_token(store: UserDirectory, token: str | None, secret: str) -> Use
     try:
         user = store.get_user(login)
     except NotFound as exc:
-        raise InvalidLink("This link is for an unknown account. Ask your service contact for a new link.") from exc
+        raise InvalidLink(_("This link is for an unknown account. Ask your service contact for a new link.")) from exc
     if user.disabled:
-        raise InvalidLink("This account is disabled. Ask your service contact for help.")
+        raise InvalidLink(_("This account is disabled. Ask your service contact for help."))
     return user
 
 

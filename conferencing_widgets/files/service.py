@@ -34,6 +34,7 @@ from conferencing_widgets.core.errors import (
     PermissionDenied,
     StorageError,
 )
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.identity import parse_duration
 from conferencing_widgets.core.model import Attachment, Call, Conversation, Message
 from conferencing_widgets.files import store as att_store
@@ -168,7 +169,7 @@ class FileService:
         if client_id is not None:
             client_id = str(client_id)
             if not client_id or len(client_id) > 64 or not client_id.isprintable():
-                raise InvalidInput("The upload's client id must be 1 to 64 printable characters.")
+                raise InvalidInput(_("The upload's client id must be 1 to 64 printable characters."))
         if len(self._sessions) >= MAX_ACTIVE_UPLOADS:
             raise LimitExceeded(f"At most {MAX_ACTIVE_UPLOADS} uploads can run at once; wait for one to finish.")
         session = UploadSession(self, conv, clean, size, client_id)
@@ -180,7 +181,7 @@ class FileService:
         try:
             return self._sessions[str(upload_id)]
         except KeyError:
-            raise NotFound("That upload is not running any more; start it again.") from None
+            raise NotFound(_("That upload is not running any more; start it again.")) from None
 
     def cancel_all(self) -> None:
         """Cancel every open upload (the page went away)."""
@@ -261,7 +262,7 @@ class FileService:
                     att_store.delete_blob_if_unreferenced(store, self.blobs, sha256)
             if isinstance(exc, ConferencingError) or not isinstance(exc, Exception):
                 raise
-            raise StorageError("The file could not be saved. Nothing was shared; try again.", detail=exc) from exc
+            raise StorageError(_("The file could not be saved. Nothing was shared; try again."), detail=exc) from exc
         if not fresh:
             self.blobs.discard(staged)  # a retry of an upload that was already stored
         return attachment
@@ -276,7 +277,7 @@ class FileService:
         except (TypeError, ValueError) as exc:
             raise NotFound(f"No file {attachment_id!r}.") from exc
         except NotFound:
-            raise NotFound(f"No file {attachment_id} that you can open.") from None
+            raise NotFound(_("No file {id} that you can open.").format(id=attachment_id)) from None
         return att
 
     def attachments(self, conversation_id: int, *, limit: int = 50, before_id: int | None = None) -> list[Attachment]:
@@ -335,7 +336,7 @@ class FileService:
         """
         conv = self.service.require_readable(conversation_id)
         if attachment_id is None:
-            raise NotFound("This message refers to no file.")
+            raise NotFound(_("This message refers to no file."))
         try:
             key = int(attachment_id)
         except (TypeError, ValueError) as exc:
@@ -388,7 +389,7 @@ def require_member_upload(service: Service, conversation_id: int) -> Conversatio
     try:
         return service.require_writable(conversation_id)
     except PermissionDenied as exc:
-        raise PermissionDenied("Only members of this conversation can share files in it.") from exc
+        raise PermissionDenied(_("Only members of this conversation can share files in it.")) from exc
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, insert, or_, select, text
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Attachment, Message, MessageKind, NewMessage
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.blobs import BlobStore, check_sha256
@@ -176,7 +177,7 @@ def add_attachment(
             author=uploader,
         )
         if not fresh:
-            raise InvalidInput("This upload's client id was already used for another message; upload again.")
+            raise InvalidInput(_("This upload's client id was already used for another message; upload again."))
         store.append_event(
             conn,
             ATTACHMENT_EVENT,

@@ -28,6 +28,7 @@ import jinja2
 from markupsafe import Markup
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.i18n import _, ngettext
 from conferencing_widgets.core.markup import escape_text, render_markdown, safe_filename_display
 from conferencing_widgets.core.model import ConversationKind
 from conferencing_widgets.store import Store
@@ -169,7 +170,10 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Headings in the language active when the transcript renders (``language(...)`` for someone else's).
+    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         md=_md,
         md_body=_md_body,

@@ -11,8 +11,10 @@ from typing import Any
 
 import ipywidgets as w
 
+from conferencing_widgets.cases.service import status_label
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation
 from conferencing_widgets.ui.templates import render
@@ -20,12 +22,19 @@ from conferencing_widgets.ui.templates import render
 SectionProvider = Callable[[Conversation], str]
 """Returns safe HTML for a section (escape every user value)."""
 
-EMPTY = {
-    "media": "No images, videos or calls yet.",
-    "whiteboards": "No whiteboards yet. Use + → Whiteboard session.",
-    "files": "No files yet. Use + → Upload new file.",
-}
-TITLES = {"media": "Media", "whiteboards": "Whiteboards", "files": "Files"}
+
+def _empty(name: str) -> str:
+    # Translated when rendered: the language is chosen per page, after import.
+    return {
+        "media": _("No images, videos or calls yet."),
+        "whiteboards": _("No whiteboards yet. Use + → Whiteboard session."),
+        "files": _("No files yet. Use + → Upload new file."),
+    }[name]
+
+
+def _title(name: str) -> str:
+    return {"media": _("Media"), "whiteboards": _("Whiteboards"), "files": _("Files")}[name]
+
 
 
 class DetailsArea(w.VBox):
@@ -37,7 +46,7 @@ class DetailsArea(w.VBox):
         self.conversation: Conversation | None = None
         self.add_class("cw-area")
         self.add_class("cw-details")
-        self.case = w.HTML('<p class="cw-muted">Open a conversation to see its details.</p>')
+        self.case = w.HTML(f'<p class="cw-muted">{_("Open a conversation to see its details.")}</p>')
         self.case.add_class("cw-details-case")
         self.case_status = w.HTML()
         self.case_status.add_class("cw-details-case-status")
@@ -58,7 +67,7 @@ class DetailsArea(w.VBox):
         self.error = w.HTML()
         self.error.add_class("cw-error")
         self.children = [
-            w.HTML('<div class="cw-area-title">Details</div>'),
+            w.HTML(f'<div class="cw-area-title">{_("Details")}</div>'),
             self.error,
             self.case,
             self.case_status,
@@ -89,7 +98,13 @@ class DetailsArea(w.VBox):
         else:
             techs = sorted(m.display_name for m in self.service.people(case.technicians).values())
             customer = self.service.group(case.group_id).name
-            self.case.value = render("templates/details_case.html.j2", case=case, technicians=techs, customer=customer)
+            self.case.value = render(
+                "templates/details_case.html.j2",
+                case=case,
+                status=status_label(case.status),
+                technicians=techs,
+                customer=customer,
+            )
         self.members.value = render("templates/details_members.html.j2", members=members, groups=groups)
         self.refresh_case_status()
         for name in self.sections:
@@ -117,7 +132,7 @@ class DetailsArea(w.VBox):
         except ConferencingError as exc:
             error = str(exc)
         html = render(
-            "templates/details_section.html.j2", title=TITLES[name], body=body, error=error, empty=EMPTY[name]
+            "templates/details_section.html.j2", title=_title(name), body=body, error=error, empty=_empty(name)
         )
         if html != self.sections[name].value:
             self.sections[name].value = html

@@ -9,6 +9,7 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, ConversationKind
 
@@ -24,27 +25,29 @@ class NewConversationDialog(w.VBox):
         self._created = CallbackDispatcher()
         self.kind = w.ToggleButtons(
             options=[
-                ("Direct chat", ConversationKind.DIRECT.value),
-                ("Service case chat", ConversationKind.SERVICE_CASE.value),
+                (_("Direct chat"), ConversationKind.DIRECT.value),
+                (_("Service case chat"), ConversationKind.SERVICE_CASE.value),
             ],
             value=ConversationKind.DIRECT.value,
             style={"button_width": "auto"},
             layout=w.Layout(flex_flow="row wrap"),
         )
-        self.case = w.Dropdown(description="Case", options=[], layout=w.Layout(width="100%"))
-        self.title = w.Text(description="Title", placeholder="What is it about?", layout=w.Layout(width="100%"))
-        self.members = w.SelectMultiple(description="People", options=[], rows=6, layout=w.Layout(width="100%"))
+        self.case = w.Dropdown(description=_("Case"), options=[], layout=w.Layout(width="100%"))
+        self.title = w.Text(
+            description=_("Title"), placeholder=_("What is it about?"), layout=w.Layout(width="100%")
+        )
+        self.members = w.SelectMultiple(description=_("People"), options=[], rows=6, layout=w.Layout(width="100%"))
         self.hint = w.HTML()
         self.error = w.HTML()
         self.error.add_class("cw-error")
         self.create_button = w.Button(
-            description="Create Conversation", button_style="primary", layout=w.Layout(width="auto")
+            description=_("Create Conversation"), button_style="primary", layout=w.Layout(width="auto")
         )
         self.create_button.add_class("cw-create-conversation")
-        self.cancel_button = w.Button(description="Cancel", layout=w.Layout(width="auto"))
+        self.cancel_button = w.Button(description=_("Cancel"), layout=w.Layout(width="auto"))
         self.cancel_button.add_class("cw-dialog-cancel")
         self.children = [
-            w.HTML('<div class="cw-area-title">New conversation</div>'),
+            w.HTML(f'<div class="cw-area-title">{_("New conversation")}</div>'),
             self.kind,
             self.case,
             self.title,
@@ -92,9 +95,13 @@ class NewConversationDialog(w.VBox):
         keep = set(self.members.value)
         self.members.options = [(u.display_name, u.login) for u in people]
         self.members.value = tuple(m for m in self.members.value if m in keep and m in {u.login for u in people})
-        side = "people of your company" if not self.service.user.is_vendor_staff else "people of the vendor's team"
-        extra = " The case's assigned technicians join automatically." if is_case else ""
-        self.hint.value = f'<span class="cw-muted">You can add {side}.{extra}</span>'
+        if self.service.user.is_vendor_staff:
+            hint = _("You can add people of the vendor's team.")
+        else:
+            hint = _("You can add people of your company.")
+        if is_case:
+            hint += " " + _("The case's assigned technicians join automatically.")
+        self.hint.value = f'<span class="cw-muted">{escape_text(hint)}</span>'
 
     def create(self) -> Conversation | None:
         """Create the conversation from the dialog's fields; shows the error and returns None if refused."""

@@ -10,7 +10,7 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
-from conferencing_widgets.core.i18n import _
+from conferencing_widgets.core.i18n import _, ngettext
 from conferencing_widgets.core.model import ConversationKind, ConversationSummary
 from conferencing_widgets.ui.dialog import NewConversationDialog
 from conferencing_widgets.ui.rows import tile
@@ -34,16 +34,20 @@ class HistoryArea(w.VBox):
         """A feature's rows of the case section (its filter and order), given a limit; default: plain history."""
         self.tile_extras: list[Callable[[list[ConversationSummary]], dict[int, dict[str, Any]]]] = []
         """Features' extra tile fields (plain text), by conversation id."""
-        self.direct = HistoryListWidget(heading="Direct chat", empty_text="No direct chats yet.")
+        self.direct = HistoryListWidget(heading=_("Direct chat"), empty_text=_("No direct chats yet."))
         self.direct.add_class("cw-history-direct")
-        self.cases = HistoryListWidget(heading="Service case chat", empty_text="No service case chats yet.")
+        self.cases = HistoryListWidget(
+            heading=_("Service case chat"), empty_text=_("No service case chats yet.")
+        )
         self.cases.add_class("cw-history-case")
-        self.new_button = w.Button(description="New conversation", tooltip="Start a direct or service case chat")
+        self.new_button = w.Button(
+            description=_("New conversation"), tooltip=_("Start a direct or service case chat")
+        )
         self.new_button.add_class("cw-new-conversation")
         self.dialog = NewConversationDialog(service)
         self.error = w.HTML()
         self.error.add_class("cw-error")
-        title = w.HTML('<div class="cw-area-title">History</div>')
+        title = w.HTML(f'<div class="cw-area-title">{_("History")}</div>')
         self.search = SearchWidget(service)
         self.mentions_filter = w.ToggleButton(
             description=_("Mentions"), tooltip=_("Show only conversations where someone mentioned you")
@@ -97,14 +101,18 @@ class HistoryArea(w.VBox):
             badges = self.service.unread_mentions([t["id"] for _s, tiles, _m in shown for t in tiles])
             for section, tiles, has_more in shown:
                 for t in tiles:
-                    t["mentions"] = badges.get(t["id"], 0)
+                    t["mentions"] = n = badges.get(t["id"], 0)
+                    if n:
+                        t["mentions_title"] = ngettext(
+                            "You were mentioned", "You were mentioned {n} times", n
+                        ).format(n=n)
                 # Assign only on change: every assignment is a websocket message and counts as kernel activity.
                 if tiles != section.tiles:
                     section.tiles = tiles
                 section.has_more = has_more
             self.error.value = ""
         except ConferencingError as exc:
-            self.error.value = f"Could not load your conversations: {exc}"
+            self.error.value = _("Could not load your conversations: {error}").format(error=exc)
 
     def mentions_for(self, conversation_id: int) -> int | None:
         """The mention badge a tile currently shows (None when it is not in the window)."""

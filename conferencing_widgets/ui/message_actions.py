@@ -29,6 +29,8 @@ def stream_labels() -> dict[str, str]:
         "jump": _("Show the original message"),
         "versions": _("Show earlier versions"),
         "no_versions": _("No earlier versions."),
+        "older": _("Load older messages"),
+        "new_messages": _("New messages ↓"),
     }
 
 

@@ -13,6 +13,7 @@ from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.chat.signals import Signals, SignalState
 from conferencing_widgets.core.errors import ConferencingError, StorageError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
 from conferencing_widgets.ui.live import SignalFollower
@@ -36,31 +37,33 @@ class MessagesArea(w.VBox):
         self.read_only = True
         self.add_class("cw-area")
         self.add_class("cw-messages")
-        self.title = w.HTML('<div class="cw-area-title">Messages</div>')
-        self.video = w.Button(description="Video call", tooltip="Start a video conference in a new window")
+        self.title = w.HTML(f'<div class="cw-area-title">{_("Messages")}</div>')
+        self.video = w.Button(
+            description=_("Video call"), tooltip=_("Start a video conference in a new window")
+        )
         self.video.add_class("cw-video")
         self.plus = w.Button(
-            description="+", tooltip="Whiteboard session or file upload", layout=w.Layout(width="40px")
+            description="+", tooltip=_("Whiteboard session or file upload"), layout=w.Layout(width="40px")
         )
         self.plus.add_class("cw-plus")
-        self.whiteboard_entry: w.DOMWidget = w.Button(description="Whiteboard session")
+        self.whiteboard_entry: w.DOMWidget = w.Button(description=_("Whiteboard session"))
         self.whiteboard_entry.add_class("cw-whiteboard-new")
-        self.upload_entry: w.DOMWidget = w.Button(description="Upload new file")
+        self.upload_entry: w.DOMWidget = w.Button(description=_("Upload new file"))
         self.upload_entry.add_class("cw-upload")
         self.plus_menu = w.HBox([self.whiteboard_entry, self.upload_entry], layout=w.Layout(display="none"))
         self.plus_menu.add_class("cw-plus-menu")
         self.join = w.Button(
-            description="Join to answer",
-            tooltip="Become a member of this service case chat so you can write in it",
+            description=_("Join to answer"),
+            tooltip=_("Become a member of this service case chat so you can write in it"),
             layout=w.Layout(display="none"),
         )
         self.join.add_class("cw-join")
         self.toolbar = w.HBox([self.title, self.join, self.video, self.plus])
         self.toolbar.add_class("cw-toolbar")
         self.extras = w.VBox()  # features put their panels (upload progress, call links) here
-        self.stream = MessageStreamWidget(empty_text="Open a conversation from the history.", labels=stream_labels())
+        self.stream = MessageStreamWidget(empty_text=_("Open a conversation from the history."), labels=stream_labels())
         self.stream.add_class("cw-stream")
-        self.composer = ComposerWidget(disabled=True, placeholder="Open a conversation to write.")
+        self.composer = ComposerWidget(disabled=True, placeholder=_("Open a conversation to write."))
         self.composer.add_class("cw-composer")
         self.error = w.HTML()
         self.error.add_class("cw-error")
@@ -119,7 +122,7 @@ class MessagesArea(w.VBox):
         self.join.layout.display = "" if may_join else "none"
         self.error.value = ""
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
-        self.stream.empty_text = "No messages yet. Say hello!"
+        self.stream.empty_text = _("No messages yet. Say hello!")
         has_older = bool(focus) or len(page) >= self.service.settings.page_size
         self.stream.reset(self._rows(page), has_older=has_older, focus=focus)
         self._set_controls()
@@ -215,11 +218,11 @@ class MessagesArea(w.VBox):
         closed = self.conversation is None
         self.composer.disabled = closed or self.read_only
         if closed:
-            self.composer.placeholder = "Open a conversation to write."
+            self.composer.placeholder = _("Open a conversation to write.")
         elif self.read_only:
-            self.composer.placeholder = "Read only: you are not a member of this conversation."
+            self.composer.placeholder = _("Read only: you are not a member of this conversation.")
         else:
-            self.composer.placeholder = "Write a message… (Markdown works)"
+            self.composer.placeholder = _("Write a message… (Markdown works)")
         self.video.disabled = closed or self.read_only
         self.plus.disabled = closed or self.read_only
 
@@ -290,7 +293,7 @@ class MessagesArea(w.VBox):
 
     def _on_send(self, text: str, client_id: str | None) -> str | None:
         if self.conversation is None:
-            return "Open a conversation first."
+            return _("Open a conversation first.")
         editing = self.composer.mode == "edit"
         try:
             message = self.actions.send(text, client_id) or self.service.post(
@@ -298,7 +301,8 @@ class MessagesArea(w.VBox):
             )
         except StorageError as exc:
             # The composer keeps the text; a retry reuses the client id, so it never posts twice.
-            return f"Can't reach the server right now. Your message was not sent; it is still here. (ref {exc.ref})"
+            unsent = _("Can't reach the server right now. Your message was not sent; it is still here. (ref {ref})")
+            return unsent.format(ref=exc.ref)
         except ConferencingError as exc:
             return str(exc)
         if editing:
@@ -333,11 +337,14 @@ class MessagesArea(w.VBox):
 
     def start_video(self) -> None:
         """What the video button does."""
-        self._run(self._video_handler, "Video calls")
+        self._run(self._video_handler, _("Video calls are not available on this server yet."))
 
     def plus_action(self, action: str) -> None:
         """What a "+" menu entry does."""
-        label = {"whiteboard": "Whiteboard sessions", "upload": "File uploads"}.get(action, action)
+        label = {
+            "whiteboard": _("Whiteboard sessions are not available on this server yet."),
+            "upload": _("File uploads are not available on this server yet."),
+        }.get(action, action)
         self.toggle_plus_menu(False)
         self._run(self._plus_handlers.get(action), label)
 
@@ -354,12 +361,12 @@ class MessagesArea(w.VBox):
             self.upload_entry = widget
         self.plus_menu.children = [self.whiteboard_entry, self.upload_entry]
 
-    def _run(self, handler: Any, label: str) -> None:
+    def _run(self, handler: Any, label: str) -> None:  # label: the sentence when no feature handles it
         if self.conversation is None:
-            self.error.value = "Open a conversation first."
+            self.error.value = _("Open a conversation first.")
             return
         if handler is None:
-            self.error.value = f"{escape_text(label)} are not available on this server yet."
+            self.error.value = escape_text(label)
             return
         try:
             handler(self.conversation)

@@ -15,6 +15,7 @@ from ipywidgets import CallbackDispatcher
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError, StorageError
 from conferencing_widgets.core.i18n import _
+from conferencing_widgets.ui.strings import common, strings_trait
 from conferencing_widgets.ui.widgets import ASSETS
 
 PAGE = 20
@@ -33,7 +34,18 @@ class SearchWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("", help="Why the last search failed, for the user.").tag(sync=True)
     placeholder = traitlets.Unicode("", help="The box's placeholder.").tag(sync=True)
     hint = traitlets.Unicode("", help="The filters, explained under the box.").tag(sync=True)
+    strings: traitlets.Dict[str, str] = strings_trait()
     serial = traitlets.Int(0, help="Bumped by every answer, so a view (or a test) can tell a new one.").tag(sync=True)
+
+    @traitlets.default("strings")
+    def _strings(self) -> dict[str, str]:
+        return {
+            **common(),
+            "search_label": _("Search messages"),
+            "search": _("Search"),
+            "more": _("More results"),
+            "none": _("No messages found."),
+        }
 
     def __init__(self, service: Service, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -10,6 +10,7 @@ import traitlets
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.core.i18n import _
+from conferencing_widgets.ui.strings import TranslatedView, common, strings_trait
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -26,6 +27,11 @@ class MessageStreamWidget(anywidget.AnyWidget):
     labels: traitlets.Dict[str, str] = traitlets.Dict(
         help="Translated words of the message actions (reply, edit, delete, react, edited, jump, ...)."
     ).tag(sync=True)
+    strings: traitlets.Dict[str, str] = strings_trait()
+
+    @traitlets.default("strings")
+    def _strings(self) -> dict[str, str]:
+        return common()
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -134,6 +140,11 @@ class HistoryListWidget(anywidget.AnyWidget):
     selected = traitlets.Int(0, help="Id of the open conversation (0 for none).").tag(sync=True)
     has_more = traitlets.Bool(False, help="Whether more tiles can be loaded.").tag(sync=True)
     empty_text = traitlets.Unicode("No conversations yet.", help="Shown when there are no tiles.").tag(sync=True)
+    strings: traitlets.Dict[str, str] = strings_trait()
+
+    @traitlets.default("strings")
+    def _strings(self) -> dict[str, str]:
+        return {**common(), "more": _("Show more"), "no_messages": _("No messages yet")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -160,7 +171,7 @@ class HistoryListWidget(anywidget.AnyWidget):
             self._more()
 
 
-class ComposerWidget(anywidget.AnyWidget):
+class ComposerWidget(TranslatedView, anywidget.AnyWidget):
     """The message box with its Send button."""
 
     _esm = ASSETS / "composer.js"
@@ -168,7 +179,12 @@ class ComposerWidget(anywidget.AnyWidget):
         sync=True
     )
     disabled = traitlets.Bool(False, help="True for read-only viewers.").tag(sync=True)
-    placeholder = traitlets.Unicode("Write a message…", help="Placeholder text.").tag(sync=True)
+    placeholder = traitlets.Unicode(help="Placeholder text.").tag(sync=True)
+
+    @traitlets.default("placeholder")
+    def _default_placeholder(self) -> str:
+        return _("Write a message…")
+
     error = traitlets.Unicode("", help="Last send error, shown under the box.").tag(sync=True)
     mode = traitlets.Enum(
         ("", "edit", "reply"), "", help="'' writes a new message; 'edit' replaces target_id's text; 'reply' quotes it."
@@ -176,7 +192,12 @@ class ComposerWidget(anywidget.AnyWidget):
     mode_text = traitlets.Unicode("", help="The bar above the box in edit/reply mode ('Replying to Alice: ...').").tag(
         sync=True
     )
-    mode_cancel = traitlets.Unicode("Cancel", help="The cancel button's label in edit/reply mode.").tag(sync=True)
+    mode_cancel = traitlets.Unicode(help="The cancel button's label in edit/reply mode.").tag(sync=True)
+
+    @traitlets.default("mode_cancel")
+    def _default_mode_cancel(self) -> str:
+        return _("Cancel")
+
     target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).")
     paste_labels: traitlets.Dict[str, str] = traitlets.Dict(
         help="Words of a file pasted or dropped into the box: uploading ({name}, {pct}), done ({name}), unavailable."

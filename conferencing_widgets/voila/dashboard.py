@@ -17,7 +17,7 @@ import ipywidgets as w
 
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.errors import ConferencingError, InvalidLink
-from conferencing_widgets.core.i18n import choose_language, set_language
+from conferencing_widgets.core.i18n import _, choose_language, set_language
 from conferencing_widgets.core.identity import param_from_query, token_from_query, user_from_token
 from conferencing_widgets.core.model import User
 from conferencing_widgets.session import Session
@@ -81,7 +81,7 @@ def visitor(query_string: str, settings: Settings) -> tuple[User, Store] | str:
     """The signed-in user and the store, or the sentence to show on the denied page."""
     token = token_from_query(query_string)
     if not token:
-        return "This link has no access token. Ask your service contact for a new link."
+        return _("This link has no access token. Ask your service contact for a new link.")
     store = Store(settings.store_url)
     try:
         return user_from_token(store, token, settings.secret), store
@@ -94,6 +94,14 @@ def _visit(query_string: str | None, settings: Settings | None) -> tuple[Session
     """The visitor's session and query string, or the denied page (no data at all)."""
     settings = settings or load_settings()
     query = request_query_string() if query_string is None else query_string
+    # Before anyone is signed in (the denied page speaks it too): the link's lang, the browser's, the default.
+    set_language(
+        choose_language(
+            link=param_from_query(query, "lang"),
+            accept_language=os.environ.get("HTTP_ACCEPT_LANGUAGE"),
+            default=settings.default_language,
+        )
+    )
     who = visitor(query, settings)
     if isinstance(who, str):
         return denied_page(who)

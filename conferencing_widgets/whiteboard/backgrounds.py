@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from cachetools import LRUCache
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.store import Store
 from conferencing_widgets.whiteboard.geometry import PAGE_HEIGHT, PAGE_WIDTH, background_rect
 from conferencing_widgets.whiteboard.store import background_file
@@ -96,18 +97,18 @@ def _pdf_first_page(data: bytes) -> PILImage.Image:
     try:
         import pypdfium2 as pdfium
     except ImportError as exc:  # pragma: no cover - pypdfium2 is a dependency
-        raise InvalidInput("PDF backgrounds need pypdfium2; use a PNG or JPEG image instead.") from exc
+        raise InvalidInput(_("PDF backgrounds need pypdfium2; use a PNG or JPEG image instead.")) from exc
     try:
         pdf = pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001 - pdfium raises its own error types for broken files
         raise InvalidInput(f"The PDF cannot be read ({exc}). Use another file.") from exc
     try:
         if len(pdf) < 1:
-            raise InvalidInput("The PDF has no pages.")
+            raise InvalidInput(_("The PDF has no pages."))
         page = pdf[0]
         w, h = page.get_size()
         if w <= 0 or h <= 0:
-            raise InvalidInput("The PDF's first page is empty.")
+            raise InvalidInput(_("The PDF's first page is empty."))
         scale = min(BACKGROUND_MAX_SIDE / w, BACKGROUND_MAX_SIDE / h, 4.0)
         image = page.render(scale=scale, fill_color=(255, 255, 255, 255)).to_pil().convert("RGB")
         page.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conferencing_widgets.core.errors import InvalidInput
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.whiteboard.types import SceneRows
 
 PAGE_WIDTH = 1000
@@ -159,7 +160,7 @@ def content_bounds(scene: SceneRows, geometry: Geometry | None = None) -> tuple[
 def background_rect(image_width: int, image_height: int) -> tuple[int, int, int, int]:
     """Where a background image goes: scaled to fit the page, centred, in whole units (x, y, w, h)."""
     if image_width <= 0 or image_height <= 0:
-        raise InvalidInput("The background image has no pixels.")
+        raise InvalidInput(_("The background image has no pixels."))
     scale = min(PAGE_WIDTH / image_width, PAGE_HEIGHT / image_height)
     w = max(1, min(PAGE_WIDTH, round(image_width * scale)))
     h = max(1, min(PAGE_HEIGHT, round(image_height * scale)))

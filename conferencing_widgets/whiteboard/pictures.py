@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Attachment, Whiteboard
 from conferencing_widgets.whiteboard import raster
 from conferencing_widgets.whiteboard import store as wb_store
@@ -67,7 +68,7 @@ class BoardPictures:
             return wb_store.set_background(self.service.store, board.id, None, by=self.login)
         att = self.files.attachment(as_id(attachment_id, "file"))
         if att.conversation_id != board.conversation_id:
-            raise NotFound("That file was not shared in this whiteboard's conversation.")
+            raise NotFound(_("That file was not shared in this whiteboard's conversation."))
         check_background(att.media_type, att.size, att.name)
         # Decode it now, so a broken file is refused before the board points at it.
         fitted_background(
@@ -85,7 +86,7 @@ class BoardPictures:
 
         board = self._writable(board_id)
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise InvalidInput("The background file arrived without its content; choose it again.")
+            raise InvalidInput(_("The background file arrived without its content; choose it again."))
         data = bytes(data)
         shown = clean_file_name(name)
         if not data:

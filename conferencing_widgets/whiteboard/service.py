@@ -20,6 +20,7 @@ import numpy as np
 
 from conferencing_widgets.chat.service import Service, clean_title
 from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
 from conferencing_widgets.core.model import Stroke, Whiteboard
 from conferencing_widgets.whiteboard import store as wb_store
@@ -122,7 +123,7 @@ class WhiteboardService(BoardPictures):
             board = wb_store.get_board(self.service.store, bid)
             self._allowed(board.conversation_id, write=False)
         except NotFound:
-            raise NotFound(f"No whiteboard {bid} that you can open.") from None
+            raise NotFound(_("No whiteboard {id} that you can open.").format(id=bid)) from None
         return board
 
     def boards(self, conversation_id: int, *, limit: int = 50) -> list[Whiteboard]:
@@ -172,7 +173,7 @@ class WhiteboardService(BoardPictures):
         try:
             conv = self.service.require_writable(conversation_id)
         except PermissionDenied:
-            raise PermissionDenied("Only members of this conversation can start a whiteboard in it.") from None
+            raise PermissionDenied(_("Only members of this conversation can start a whiteboard in it.")) from None
         if title is None:
             title = f"Whiteboard {wb_store.count_boards(self.service.store, conv.id) + 1}"
         title = clean_title(title, what="whiteboard title")
@@ -292,7 +293,7 @@ class WhiteboardService(BoardPictures):
         """
         board = self._writable(board_id)
         if not isinstance(sid, str) or not SID.match(sid):
-            raise InvalidInput("A drawing session id is 1 to 40 letters, digits, '-' or '_'.")
+            raise InvalidInput(_("A drawing session id is 1 to 40 letters, digits, '-' or '_'."))
         if shape not in SHAPES or shape == "text":
             raise InvalidInput(f"No progress for shape {str(shape)[:20]!r}.")
         pts = clean_points(points, limit=MAX_PROGRESS_POINTS) if not end else np.zeros((0, 2))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.whiteboard.geometry import SHAPES
 
 BOARD_LIMIT = 20_000.0
@@ -68,10 +69,10 @@ def clean_width(width: object) -> float:
 def clean_text(text: object) -> str:
     """A one-line label: controls removed, whitespace collapsed, 1..``MAX_TEXT_CHARS`` characters."""
     if not isinstance(text, str):
-        raise InvalidInput("A label must be text.")
+        raise InvalidInput(_("A label must be text."))
     shown = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
     if not shown:
-        raise InvalidInput("The label is empty. Type the text first, then click where it goes.")
+        raise InvalidInput(_("The label is empty. Type the text first, then click where it goes."))
     if len(shown) > MAX_TEXT_CHARS:
         raise LimitExceeded(f"The label has {len(shown)} characters; the limit is {MAX_TEXT_CHARS}. Shorten it.")
     return shown
@@ -83,7 +84,7 @@ def clean_points(points: object, *, limit: int = MAX_INPUT_POINTS) -> np.ndarray
         arr = points
     else:
         if not isinstance(points, list | tuple):
-            raise InvalidInput("Points must be a list of numbers.")
+            raise InvalidInput(_("Points must be a list of numbers."))
         if len(points) > 2 * limit:
             raise LimitExceeded(
                 f"This stroke has {len(points) // 2:,} points; the limit is {limit:,}. Draw it in shorter strokes."
@@ -95,19 +96,19 @@ def clean_points(points: object, *, limit: int = MAX_INPUT_POINTS) -> np.ndarray
             else:
                 flat.append(p)
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in flat):
-            raise InvalidInput("Points must be numbers (x, y pairs).")
+            raise InvalidInput(_("Points must be numbers (x, y pairs)."))
         arr = np.asarray(flat, dtype=np.float64)
     if arr.dtype.kind not in "fiu":
-        raise InvalidInput("Points must be numbers (x, y pairs).")
+        raise InvalidInput(_("Points must be numbers (x, y pairs)."))
     arr = arr.astype(np.float64).reshape(-1) if arr.ndim != 1 else arr.astype(np.float64)
     if len(arr) == 0 or len(arr) % 2:
-        raise InvalidInput("Points must come in x, y pairs, at least one pair.")
+        raise InvalidInput(_("Points must come in x, y pairs, at least one pair."))
     if len(arr) > 2 * limit:
         raise LimitExceeded(
             f"This stroke has {len(arr) // 2:,} points; the limit is {limit:,}. Draw it in shorter strokes."
         )
     if not np.isfinite(arr).all():
-        raise InvalidInput("Points must be finite numbers.")
+        raise InvalidInput(_("Points must be finite numbers."))
     if np.abs(arr).max() > BOARD_LIMIT:
         raise InvalidInput(f"A point lies outside the board (coordinates are limited to ±{BOARD_LIMIT:,.0f}).")
     return arr.reshape(-1, 2)
@@ -177,7 +178,7 @@ def clean_stroke(shape: object, points: object, color: object, width: object, te
             pts = np.vstack([pts, pts + [0.1, 0.0]])
     elif shape == "text":
         if len(pts) != 1:
-            raise InvalidInput("A label is placed at exactly one point.")
+            raise InvalidInput(_("A label is placed at exactly one point."))
         label = clean_text(text)
     else:
         if len(pts) != 2:

@@ -5,7 +5,16 @@
 // Wall-clock milliseconds with sub-millisecond precision: comparable between pages (benchmarks/call_bench.py).
 const nowMs = () => performance.timeOrigin + performance.now();
 
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-call-root");
   const head = document.createElement("div");
   head.className = "cw-call-head";
@@ -45,10 +54,10 @@ function render({ model, el }) {
     controls.append(b);
     return b;
   }
-  const joinBtn = makeButton("cw-call-join-button", "Join call");
-  const muteBtn = makeButton("cw-call-mute", "Mute");
-  const camBtn = makeButton("cw-call-camera", "Camera off");
-  const hangBtn = makeButton("cw-call-hangup", "Hang up");
+  const joinBtn = makeButton("cw-call-join-button", tr("Join call"));
+  const muteBtn = makeButton("cw-call-mute", tr("Mute"));
+  const camBtn = makeButton("cw-call-camera", tr("Camera off"));
+  const hangBtn = makeButton("cw-call-hangup", tr("Hang up"));
   el.append(head, mediaError, error, grid, controls);
 
   let stream = null; // local camera/microphone, or null when there are none
@@ -62,7 +71,7 @@ function render({ model, el }) {
   function setStatus(text) { status.textContent = text; }
   function sync() {
     title.textContent = model.get("title");
-    localName.textContent = "You (" + nameOf(model.get("me")) + ")";
+    localName.textContent = tr("You ({name})", { name: nameOf(model.get("me")) });
     error.textContent = model.get("error");
     error.hidden = !model.get("error");
     const state = model.get("state");
@@ -75,20 +84,18 @@ function render({ model, el }) {
   function mediaProblem(err) {
     const name = err && err.name;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      return "This browser offers no camera or microphone here (the page must be served over https, or from " +
-        "localhost). You can still join to see and hear the others.";
+      return tr("This browser offers no camera or microphone here (the page must be served over https, or from localhost). You can still join to see and hear the others.");
     }
     if (name === "NotAllowedError" || name === "SecurityError") {
-      return "Camera and microphone access was refused. Allow it in the browser's site settings and reload " +
-        "this page, or join without them to see and hear the others.";
+      return tr("Camera and microphone access was refused. Allow it in the browser's site settings and reload this page, or join without them to see and hear the others.");
     }
     if (name === "NotFoundError" || name === "OverconstrainedError") {
-      return "No camera or microphone was found. You can still join to see and hear the others.";
+      return tr("No camera or microphone was found. You can still join to see and hear the others.");
     }
     if (name === "NotReadableError" || name === "AbortError") {
-      return "The camera or microphone is in use by another program. Close it and reload, or join without them.";
+      return tr("The camera or microphone is in use by another program. Close it and reload, or join without them.");
     }
-    return "The camera and microphone could not be started (" + (name || err) + "). You can still join.";
+    return tr("The camera and microphone could not be started ({error}). You can still join.", { error: name || err });
   }
 
   async function startMedia() {
@@ -114,17 +121,17 @@ function render({ model, el }) {
       local.play().catch(() => {});
       camBtn.disabled = s.getVideoTracks().length === 0;
       muteBtn.disabled = s.getAudioTracks().length === 0;
-      setStatus(joined ? status.textContent : "Ready. Press Join call.");
+      setStatus(joined ? status.textContent : tr("Ready. Press Join call."));
     },
     (err) => {
       mediaError.textContent = mediaProblem(err);
       mediaError.hidden = false;
       localTile.hidden = true;
-      setStatus("Ready (without camera or microphone). Press Join call.");
+      setStatus(tr("Ready (without camera or microphone). Press Join call."));
       el.dataset.media = "none";
     },
   );
-  setStatus("Starting camera and microphone…");
+  setStatus(tr("Starting camera and microphone…"));
 
   function send(to, toSession, kind, data) {
     if (over) return;
@@ -144,7 +151,7 @@ function render({ model, el }) {
     label.textContent = nameOf(login);
     const state = document.createElement("div");
     state.className = "cw-call-peer-state cw-muted";
-    state.textContent = "connecting…";
+    state.textContent = tr("connecting…");
     tile.append(video, label, state);
     grid.append(tile);
     return { tile, video, state };
@@ -162,8 +169,9 @@ function render({ model, el }) {
   function refreshStatus() {
     if (over || !joined) return;
     const connected = [...peers.values()].filter((p) => p.pc.connectionState === "connected").length;
-    if (peers.size === 0) setStatus("Waiting for others to join…");
-    else setStatus("In call with " + connected + " of " + peers.size + (peers.size === 1 ? " person" : " people") + ".");
+    if (peers.size === 0) setStatus(tr("Waiting for others to join…"));
+    else if (peers.size === 1) setStatus(tr("In call with {n} of {total} person.", { n: connected, total: peers.size }));
+    else setStatus(tr("In call with {n} of {total} people.", { n: connected, total: peers.size }));
   }
 
   function makePeer(login, session) {
@@ -186,7 +194,7 @@ function render({ model, el }) {
       const remote = ev.streams[0] || new MediaStream([ev.track]);
       if (view.video.srcObject !== remote) view.video.srcObject = remote;
       view.video.play().catch(() => {
-        view.state.textContent = "click the video to start the sound";
+        view.state.textContent = tr("click the video to start the sound");
         view.video.addEventListener("click", () => view.video.play(), { once: true });
       });
       if (view.video.requestVideoFrameCallback && !el.dataset.firstRemoteFrameAt) {
@@ -197,9 +205,9 @@ function render({ model, el }) {
     };
     pc.onconnectionstatechange = () => {
       const s = pc.connectionState;
-      view.state.textContent = { connected: "", connecting: "connecting…", new: "connecting…",
-        disconnected: "connection interrupted…", failed: "could not connect (a TURN server may be needed)",
-        closed: "left" }[s] ?? s;
+      view.state.textContent = { connected: "", connecting: tr("connecting…"), new: tr("connecting…"),
+        disconnected: tr("connection interrupted…"), failed: tr("could not connect (a TURN server may be needed)"),
+        closed: tr("left") }[s] ?? s;
       view.tile.dataset.state = s;
       refreshStatus();
     };
@@ -276,7 +284,7 @@ function render({ model, el }) {
     const tracks = stream.getAudioTracks();
     const on = !tracks.some((t) => t.enabled);
     for (const t of tracks) t.enabled = on;
-    muteBtn.textContent = on ? "Mute" : "Unmute";
+    muteBtn.textContent = on ? tr("Mute") : tr("Unmute");
     muteBtn.setAttribute("aria-pressed", String(!on));
   });
   camBtn.addEventListener("click", () => {
@@ -284,13 +292,13 @@ function render({ model, el }) {
     const tracks = stream.getVideoTracks();
     const on = !tracks.some((t) => t.enabled);
     for (const t of tracks) t.enabled = on;
-    camBtn.textContent = on ? "Camera off" : "Camera on";
+    camBtn.textContent = on ? tr("Camera off") : tr("Camera on");
     camBtn.setAttribute("aria-pressed", String(!on));
   });
   hangBtn.addEventListener("click", () => {
     if (over) return;
     model.send({ type: "hangup" });
-    finish("You left the call. You can close this window.");
+    finish(tr("You left the call. You can close this window."));
   });
   window.addEventListener("pagehide", () => { if (joined && !over) model.send({ type: "hangup" }); });
 
@@ -308,7 +316,7 @@ function render({ model, el }) {
     } else if (msg.type === "peer-left") {
       closePeer(msg.login);
     } else if (msg.type === "ended") {
-      if (!over) finish(msg.text || "The call has ended."); // after our own hang-up, keep "You left the call"
+      if (!over) finish(msg.text || tr("The call has ended.")); // after our own hang-up, keep "You left the call"
     } else if (msg.type === "failed") {
       model.set("state", "lobby");
       sync();
@@ -317,6 +325,6 @@ function render({ model, el }) {
   for (const name of ["title", "names", "error", "state"]) model.on("change:" + name, sync);
   if (model.get("state") === "ended") over = true;
   sync();
-  if (over) setStatus("The call has ended.");
+  if (over) setStatus(tr("The call has ended."));
 }
 export default { render };

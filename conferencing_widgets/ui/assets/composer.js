@@ -1,5 +1,13 @@
 // The message box: Enter sends, Shift+Enter makes a new line. The text stays until Python confirms the send,
 // so a failed send loses nothing; a retry of the same text reuses its client id, so it never posts twice.
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function newId() {
   return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
 }
@@ -54,7 +62,7 @@ function mentionAutocomplete(model, box, el) {
   const list = document.createElement("ul");
   list.className = "cw-mention-list";
   list.setAttribute("role", "listbox");
-  list.setAttribute("aria-label", "Mention a member");
+  list.setAttribute("aria-label", tr("Mention a member"));
   list.id = "cw-mention-list-" + Math.random().toString(36).slice(2);
   list.hidden = true;
   el.append(list);
@@ -245,15 +253,16 @@ function pasteAndDrop(model, box, el, labels) {
 }
 
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-composer-root");
   const box = document.createElement("textarea");
   box.className = "cw-composer-input";
   box.rows = 2;
-  box.setAttribute("aria-label", "Message");
+  box.setAttribute("aria-label", tr("Message"));
   const send = document.createElement("button");
   send.type = "button";
   send.className = "cw-send";
-  send.textContent = "Send";
+  send.textContent = tr("Send");
   const hint = document.createElement("div");
   hint.className = "cw-composer-hint";
   const error = document.createElement("div");
@@ -271,7 +280,7 @@ function render({ model, el }) {
     box.disabled = disabled || pending;
     send.disabled = disabled || pending;
     box.placeholder = model.get("placeholder");
-    hint.textContent = disabled ? "" : "Enter to send · Shift+Enter for a new line";
+    hint.textContent = disabled ? "" : tr("Enter to send · Shift+Enter for a new line");
     error.textContent = model.get("error");
     error.hidden = !model.get("error");
     if (model.get("value") !== box.value && !pending) box.value = model.get("value");
@@ -280,7 +289,7 @@ function render({ model, el }) {
   function submit() {
     const text = box.value;
     if (pending || model.get("disabled")) return;
-    if (!text.trim()) { model.set("error", "The message is empty. Type something before sending."); model.save_changes(); return; }
+    if (!text.trim()) { model.set("error", tr("The message is empty. Type something before sending.")); model.save_changes(); return; }
     if (text !== sentText) { clientId = newId(); sentText = text; }
     if (model.get("mode") !== "edit") drafts.cancel(); // posting clears the draft on the server
     pending = true;

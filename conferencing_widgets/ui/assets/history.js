@@ -1,10 +1,13 @@
 // One section of the history: a window of conversation tiles in one widget (no widget per tile).
+// Dates in the app's language: S.locale ("pl-PL": 24-hour clock) or the browser's own (English).
+let S = {};
+function loc() { return S.locale ? [S.locale] : []; }
 function fmtWhen(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   const now = new Date();
-  if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return d.toLocaleDateString([], { month: "short", day: "numeric" });
+  if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString(loc(), { hour: "2-digit", minute: "2-digit", ...(S.locale ? { hourCycle: "h23" } : {}) });
+  return d.toLocaleDateString(loc(), { month: "short", day: "numeric" });
 }
 
 // Case chats: the status chip, the whose-turn badge and a clock highlight (fields set by the cases feature).
@@ -21,6 +24,7 @@ function caseBadges(tile, t, text) {
 }
 
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-history-root");
   const heading = document.createElement("div");
   heading.className = "cw-section-title";
@@ -30,7 +34,7 @@ function render({ model, el }) {
   const more = document.createElement("button");
   more.className = "cw-load-more";
   more.type = "button";
-  more.textContent = "Show more";
+  more.textContent = S.more || "Show more";
   el.append(heading, list, more);
 
   function text(tag, cls, value) {
@@ -56,7 +60,7 @@ function render({ model, el }) {
       top.append(text("span", "cw-tile-title", t.title), text("span", "cw-tile-when", fmtWhen(t.when)));
       if (t.mentions) {
         const badge = text("span", "cw-mention-badge", "@" + (t.mentions >= 100 ? "99+" : String(t.mentions)));
-        badge.title = t.mentions === 1 ? "You were mentioned" : "You were mentioned " + t.mentions + " times";
+        badge.title = t.mentions_title || (t.mentions === 1 ? "You were mentioned" : "You were mentioned " + t.mentions + " times");
         badge.setAttribute("aria-label", badge.title);
         top.append(badge);
       }
@@ -67,7 +71,7 @@ function render({ model, el }) {
       const last = document.createElement("div");
       last.className = "cw-tile-last";
       if (t.last_author) last.append(text("span", "cw-tile-author", t.last_author + ": "));
-      last.append(text("span", "cw-tile-preview", t.preview || "No messages yet"));
+      last.append(text("span", "cw-tile-preview", t.preview || S.no_messages || "No messages yet"));
       tile.append(last);
       list.append(tile);
     }

@@ -1,24 +1,28 @@
 // Message search: the box (Enter searches, Esc clears), filter shortcuts, and the results in this ONE widget.
 // Snippets are HTML escaped on the server with only <mark> added; names and times are set with textContent.
+// Dates in the app's language: S.locale ("pl-PL": 24-hour clock) or the browser's own (English).
+let S = {};
 function fmtWhen(iso) {
   const d = new Date(iso);
-  return d.toLocaleDateString([], { month: "short", day: "numeric" }) + " " +
-    d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const loc = S.locale ? [S.locale] : [];
+  return d.toLocaleDateString(loc, { month: "short", day: "numeric" }) + " " +
+    d.toLocaleTimeString(loc, { hour: "2-digit", minute: "2-digit", ...(S.locale ? { hourCycle: "h23" } : {}) });
 }
 
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-search-root");
   const form = document.createElement("div");
   form.className = "cw-search-form";
   const input = document.createElement("input");
   input.type = "search";
   input.className = "cw-search-input";
-  input.setAttribute("aria-label", "Search messages");
+  input.setAttribute("aria-label", S.search_label || "Search messages");
   input.maxLength = 500;
   const go = document.createElement("button");
   go.type = "button";
   go.className = "cw-search-go";
-  go.textContent = "Search";
+  go.textContent = S.search || "Search";
   form.append(input, go);
   const filters = document.createElement("div");
   filters.className = "cw-search-filters";
@@ -48,7 +52,7 @@ function render({ model, el }) {
   const more = document.createElement("button");
   more.type = "button";
   more.className = "cw-search-more";
-  more.textContent = "More results";
+  more.textContent = S.more || "More results";
   el.append(form, filters, hint, error, status, list, more);
 
   function submit() { model.send({ type: "search", text: input.value }); }
@@ -85,7 +89,7 @@ function render({ model, el }) {
       list.append(item);
     }
     const searched = model.get("searched");
-    status.textContent = searched ? (results.length ? "" : "No messages found.") : "";
+    status.textContent = searched ? (results.length ? "" : (S.none || "No messages found.")) : "";
     more.hidden = !model.get("has_more");
     el.classList.toggle("cw-search-open", searched || !!model.get("error"));
     el.dataset.serial = String(model.get("serial"));

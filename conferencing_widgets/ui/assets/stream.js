@@ -1,17 +1,21 @@
 // The message stream: one widget holding a window of rows. Rows arrive in the synced `rows` state when a
 // conversation opens; later rows come as custom messages (append/prepend/update) so nothing is resent.
 // Bodies are HTML sanitised on the server; names and times are set with textContent.
+// Dates in the app's language: S.locale ("pl-PL": 24-hour clock) or the browser's own (English).
+let S = {};
+function loc() { return S.locale ? [S.locale] : []; }
+function clock() { return S.locale ? { hourCycle: "h23" } : {}; }
 function fmtTime(iso) {
   const d = new Date(iso);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString(loc(), { hour: "2-digit", minute: "2-digit", ...clock() });
 }
 function fmtDay(iso) {
   const d = new Date(iso);
   const today = new Date();
   const yesterday = new Date(Date.now() - 86400000);
-  if (d.toDateString() === today.toDateString()) return "Today";
-  if (d.toDateString() === yesterday.toDateString()) return "Yesterday";
-  return d.toLocaleDateString([], { weekday: "short", year: "numeric", month: "short", day: "numeric" });
+  if (d.toDateString() === today.toDateString()) return S.today || "Today";
+  if (d.toDateString() === yesterday.toDateString()) return S.yesterday || "Yesterday";
+  return d.toLocaleDateString(loc(), { weekday: "short", year: "numeric", month: "short", day: "numeric" });
 }
 
 // -- replies, edits, deletions, reactions (issue 13). Python computes what each viewer may do (row.actions);
@@ -104,11 +108,12 @@ function reactPicker(model, id, close) {
 }
 
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-stream-root");
   const older = document.createElement("button");
   older.className = "cw-load-older";
   older.type = "button";
-  older.textContent = "Load older messages";
+  older.textContent = label(model, "older", "Load older messages");
   const list = document.createElement("div");
   list.className = "cw-stream-list";
   list.setAttribute("role", "log");
@@ -118,7 +123,7 @@ function render({ model, el }) {
   const jump = document.createElement("button");
   jump.className = "cw-jump-latest";
   jump.type = "button";
-  jump.textContent = "New messages ↓";
+  jump.textContent = label(model, "new_messages", "New messages ↓");
   jump.hidden = true;
   el.append(older, list, empty, jump);
 
@@ -145,7 +150,7 @@ function render({ model, el }) {
     }
     const time = document.createElement("time");
     time.dateTime = row.time;
-    time.title = new Date(row.time).toLocaleString();
+    time.title = new Date(row.time).toLocaleString(loc(), clock());
     time.textContent = fmtTime(row.time);
     head.append(time);
     if (row.edited) {
@@ -280,7 +285,7 @@ function render({ model, el }) {
       li.className = "cw-version";
       const when = document.createElement("time");
       when.dateTime = v.time;
-      when.textContent = new Date(v.time).toLocaleString();
+      when.textContent = new Date(v.time).toLocaleString(loc(), clock());
       const body = document.createElement("div");
       body.className = "cw-version-body";
       body.innerHTML = v.html; // sanitised on the server like every body

@@ -17,6 +17,14 @@
 
 const QUEUES = new Map(); // model key -> queue state (module scope is shared by initialize and render)
 
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function newId() {
   return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + String(Math.random()).slice(2)).replace(/-/g, "");
 }
@@ -131,7 +139,7 @@ async function pump(q, item) {
   } catch (err) {
     // The browser could not read the file (moved, deleted, permission revoked).
     model_send_cancel(q, item);
-    finish(q, item, "failed", `Could not read ${item.file.name}: ${err && err.message ? err.message : err}`);
+    finish(q, item, "failed", tr("Could not read {name}: {error}", { name: item.file.name, error: err && err.message ? err.message : err }));
   } finally {
     item.pumping = false;
   }
@@ -183,8 +191,8 @@ function enqueue(q, files) {
     if (max > 0 && file.size > max) {
       // Refused here, before any byte is sent; the limit is named.
       item.status = "refused";
-      item.message = `${file.name} is ${humanSize(file.size)}, larger than the limit of ${q.model.get("max_label")}. ` +
-        "Share a smaller file (compress it or split it).";
+      item.message = tr("{name} is {size}, larger than the limit of {limit}. Share a smaller file (compress it or split it).",
+        { name: file.name, size: humanSize(file.size), limit: q.model.get("max_label") });
     }
     q.items.push(item);
   }
@@ -370,7 +378,7 @@ function httpTrouble(q, item, res) {
     return httpStart(q, item);
   }
   forget(item);
-  finish(q, item, "failed", res.message || `The upload failed (HTTP ${res.status}). Upload the file again.`);
+  finish(q, item, "failed", res.message || tr("The upload failed (HTTP {status}). Upload the file again.", { status: res.status }));
 }
 
 function httpDone(q, item, attachment) {
@@ -397,6 +405,7 @@ function httpCancel(item) {
 }
 
 function initialize({ model }) {
+  S = model.get("strings") || {};
   const q = queueFor(model);
   q.model = model;
   model.on("msg:custom", (msg) => onMessage(q, msg));
@@ -413,6 +422,7 @@ function initialize({ model }) {
 }
 
 function render({ model, el }) {
+  S = model.get("strings") || {};
   const q = queueFor(model);
   if (!q.model) q.model = model;
   el.classList.add("cw-upload-root");
@@ -449,7 +459,7 @@ function render({ model, el }) {
   function sync() {
     button.textContent = model.get("label");
     button.disabled = model.get("disabled");
-    button.title = `Share files up to ${model.get("max_label")} each`;
+    button.title = tr("Share files up to {limit} each", { limit: model.get("max_label") });
     camera.textContent = model.get("camera_label");
     camera.disabled = model.get("disabled");
   }
@@ -466,16 +476,16 @@ function render({ model, el }) {
       const info = document.createElement("span");
       info.className = "cw-upload-info";
       const pct = Math.floor((100 * (p.offset || 0)) / Math.max(1, p.size || 1));
-      info.textContent = `paused at ${pct}%: choose the same file again to resume`;
+      info.textContent = tr("paused at {pct}%: choose the same file again to resume", { pct });
       const resume = document.createElement("button");
       resume.type = "button";
       resume.className = "cw-upload-resume";
-      resume.textContent = "Resume";
+      resume.textContent = tr("Resume");
       resume.addEventListener("click", () => { input.value = ""; input.click(); });
       const discard = document.createElement("button");
       discard.type = "button";
       discard.className = "cw-upload-dismiss";
-      discard.textContent = "Discard";
+      discard.textContent = tr("Discard");
       discard.addEventListener("click", () => {
         const data = loadPending();
         delete data[key];
@@ -501,15 +511,15 @@ function render({ model, el }) {
     info.className = "cw-upload-info";
     const pct = Math.floor((100 * item.acked) / Math.max(1, item.file.size));
     const text = {
-      waiting: "waiting",
-      starting: "starting…",
-      sending: `${pct}% of ${humanSize(item.file.size)}`,
-      paused: `${pct}%: connection lost, resuming…`,
-      finishing: "saving…",
-      done: `shared (${humanSize(item.file.size)})`,
-      cancelled: "cancelled",
-      failed: "failed",
-      refused: "refused",
+      waiting: tr("waiting"),
+      starting: tr("starting…"),
+      sending: tr("{pct} of {size}", { pct: pct + "%", size: humanSize(item.file.size) }),
+      paused: tr("{pct}%: connection lost, resuming…", { pct }),
+      finishing: tr("saving…"),
+      done: tr("shared ({size})", { size: humanSize(item.file.size) }),
+      cancelled: tr("cancelled"),
+      failed: tr("failed"),
+      refused: tr("refused"),
     }[item.status];
     info.textContent = text || item.status;
     r.append(name, bar, info);
@@ -517,7 +527,7 @@ function render({ model, el }) {
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "cw-upload-cancel";
-      cancel.textContent = "Cancel";
+      cancel.textContent = tr("Cancel");
       cancel.addEventListener("click", () => {
         const wasRunning = item.status !== "waiting";
         item.status = "cancelled";
@@ -530,7 +540,7 @@ function render({ model, el }) {
       const dismiss = document.createElement("button");
       dismiss.type = "button";
       dismiss.className = "cw-upload-dismiss";
-      dismiss.textContent = "Dismiss";
+      dismiss.textContent = tr("Dismiss");
       dismiss.addEventListener("click", () => {
         q.items = q.items.filter((i) => i !== item);
         changed(q);

@@ -2,7 +2,16 @@
 // A window opened outside a user gesture is blocked, so the click handler itself opens about:blank, then
 // asks Python to start (or join) the call and sends that window to the URL Python answers with, however
 // slow the kernel is. It also watches the window: when the member closes it, Python records that they left.
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-video-root");
   const button = document.createElement("button");
   button.type = "button";
@@ -27,8 +36,8 @@ function render({ model, el }) {
     try {
       // The meeting page must not be able to navigate this dashboard (reverse tabnabbing).
       win.opener = null;
-      win.document.title = "Starting the video call…";
-      win.document.body.textContent = "Starting the video call…";
+      win.document.title = tr("Starting the video call…");
+      win.document.body.textContent = tr("Starting the video call…");
     } catch (e) { /* cross-origin already: nothing to write */ }
     return win;
   }

@@ -12,12 +12,21 @@ const INLINE_TYPES = {
   video: ["video/mp4", "video/webm", "video/ogg"],
 };
 
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function safeType(kind, mediaType) {
   const allowed = INLINE_TYPES[kind];
   return allowed && allowed.includes(mediaType) ? mediaType : "application/octet-stream";
 }
 
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-viewer-root");
   el.hidden = true;
   const head = document.createElement("div");
@@ -29,18 +38,18 @@ function render({ model, el }) {
   const save = document.createElement("button");
   save.type = "button";
   save.className = "cw-viewer-download";
-  save.textContent = "Download";
+  save.textContent = tr("Download");
   const newTab = document.createElement("a");
   newTab.className = "cw-viewer-newtab";
   newTab.target = "_blank";
   newTab.rel = "noopener";
-  newTab.textContent = "Open in new tab";
+  newTab.textContent = tr("Open in new tab");
   newTab.hidden = true;
   const close = document.createElement("button");
   close.type = "button";
   close.className = "cw-viewer-close";
-  close.textContent = "Close";
-  close.setAttribute("aria-label", "Close the file viewer");
+  close.textContent = tr("Close");
+  close.setAttribute("aria-label", tr("Close the file viewer"));
   head.append(title, meta, save, newTab, close);
   const status = document.createElement("div");
   status.className = "cw-viewer-status";
@@ -98,7 +107,7 @@ function render({ model, el }) {
       if (msg.truncated) {
         const more = document.createElement("div");
         more.className = "cw-viewer-more cw-muted";
-        more.textContent = `Showing the first part only. Download the whole file (${msg.size_text}) to see the rest.`;
+        more.textContent = tr("Showing the first part only. Download the whole file ({size}) to see the rest.", { size: msg.size_text });
         body.append(more);
       }
     } else if (msg.kind === "download") {
@@ -107,13 +116,13 @@ function render({ model, el }) {
       note.textContent = msg.note;
       body.append(note);
     }
-    if (msg.streaming) status.textContent = "Loading…";
+    if (msg.streaming) status.textContent = tr("Loading…");
   }
 
   function progress(acc) {
     if (!acc.size) return;
     const pct = Math.floor((100 * acc.received) / acc.size);
-    status.textContent = acc === saving ? `Preparing the download… ${pct}%` : `Loading… ${pct}%`;
+    status.textContent = acc === saving ? tr("Preparing the download… {pct}%", { pct }) : tr("Loading… {pct}%", { pct });
   }
 
   function showPreview() {
@@ -151,7 +160,7 @@ function render({ model, el }) {
     status.textContent = "";
     saveLink.href = url;
     saveLink.download = saving.download_name; // the original name; the browser cleans it further
-    saveLink.textContent = `Save ${saving.download_name} again`;
+    saveLink.textContent = tr("Save {name} again", { name: saving.download_name });
     saveLink.hidden = false;
     saving = null;
     saveLink.click();
@@ -162,7 +171,7 @@ function render({ model, el }) {
       show(msg);
     } else if (msg.type === "save") {
       saving = { ...msg, parts: [], received: 0 };
-      status.textContent = "Preparing the download…";
+      status.textContent = tr("Preparing the download…");
     } else if (msg.type === "bytes") {
       const acc = current && current.req === msg.req ? current : saving && saving.req === msg.req ? saving : null;
       if (!acc) return; // a stale request: another file was opened since

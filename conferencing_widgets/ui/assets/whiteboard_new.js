@@ -3,7 +3,16 @@
 // window is sent there. However slow the kernel is, the window was already allowed to open.
 // In "inline" mode (JupyterLab without a dashboard server) no window is opened: Python shows the board inline.
 
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-wb-new-root");
   const button = document.createElement("button");
   button.type = "button";
@@ -38,7 +47,7 @@ function render({ model, el }) {
     a.target = "_blank";
     a.rel = "noopener";
     a.className = "cw-wb-open-link";
-    a.textContent = "Your browser blocked the new window: open the whiteboard here";
+    a.textContent = tr("Your browser blocked the new window: open the whiteboard here");
     note.append(a);
   }
 
@@ -56,8 +65,8 @@ function render({ model, el }) {
       if (win) {
         try {
           win.opener = null; // the board page gets no handle on this dashboard
-          win.document.title = "Opening whiteboard…";
-          win.document.body.textContent = "Opening the whiteboard…";
+          win.document.title = tr("Opening whiteboard…");
+          win.document.body.textContent = tr("Opening the whiteboard…");
         } catch (e) {
           /* not fatal */
         }

@@ -4,7 +4,16 @@
 // area 3) asks for that board's PNG, and `data-cw-wb-open` asks Python to open the board inline (JupyterLab):
 // one listener per app, no widget per board.
 
+// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
+let S = {};
+function tr(msg, vars) {
+  let s = S[msg] || msg;
+  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+
 function render({ model, el }) {
+  S = model.get("strings") || {};
   el.classList.add("cw-wb-png-root");
   const button = document.createElement("button");
   button.type = "button";
@@ -23,7 +32,7 @@ function render({ model, el }) {
   model.on("change:label", sync);
 
   function ask(id) {
-    status.textContent = "Rendering…";
+    status.textContent = tr("Rendering…");
     model.send({ type: "png", id });
   }
   button.addEventListener("click", () => ask(model.get("board")));
@@ -40,14 +49,14 @@ function render({ model, el }) {
       a.hidden = true;
       el.append(a);
       a.click();
-      status.textContent = "Downloaded.";
+      status.textContent = tr("Downloaded.");
       setTimeout(() => {
         URL.revokeObjectURL(url);
         a.remove();
         status.textContent = "";
       }, 4000);
     } else if (msg.type === "error") {
-      status.textContent = String(msg.message || "The PNG could not be made.");
+      status.textContent = String(msg.message || tr("The PNG could not be made."));
     }
   });
 

@@ -16,16 +16,28 @@ from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.calls.service import JoinInfo
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.ui.calls.common import ASSETS, CSS
+from conferencing_widgets.ui.strings import TranslatedView
 
 
-class VideoButton(anywidget.AnyWidget):
+class VideoButton(TranslatedView, anywidget.AnyWidget):
     """The cw-video button: opens the call window from the click, then sends it to the room URL."""
 
     _esm = ASSETS / "video.js"
     _css = CSS
-    label = traitlets.Unicode("Video call", help="Button text.").tag(sync=True)
-    hint = traitlets.Unicode("Start a video conference in a new window", help="Button tooltip.").tag(sync=True)
+    label = traitlets.Unicode(help="Button text.").tag(sync=True)
+
+    @traitlets.default("label")
+    def _default_label(self) -> str:
+        return _("Video call")
+
+    hint = traitlets.Unicode(help="Button tooltip.").tag(sync=True)
+
+    @traitlets.default("hint")
+    def _default_hint(self) -> str:
+        return _("Start a video conference in a new window")
+
     disabled = traitlets.Bool(False, help="True while no conversation the user may post in is open.").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -50,7 +62,7 @@ class VideoButton(anywidget.AnyWidget):
 
     def _run(self) -> JoinInfo:
         if self._cw_start is None:
-            raise ConferencingError("Video calls are not available on this server.")
+            raise ConferencingError(_("Video calls are not available on this server."))
         info = self._cw_start()
         self.last_join = info
         return info
@@ -82,7 +94,9 @@ class VideoButton(anywidget.AnyWidget):
             self.window_closed(content["call"])
         elif kind == "blocked":
             # Our own sentence from video.js; the area escapes it anyway.
-            self._cw_blocked("Your browser blocked the call window. Allow pop-ups for this site, then try again.")
+            self._cw_blocked(
+                _("Your browser blocked the call window. Allow pop-ups for this site, then try again.")
+            )
 
 
 __all__ = ["VideoButton"]

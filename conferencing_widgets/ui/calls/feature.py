@@ -16,6 +16,7 @@ import ipywidgets as w
 from conferencing_widgets.calls.service import JoinInfo
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Event, MessageKind
 from conferencing_widgets.ui.calls.button import VideoButton
@@ -40,7 +41,7 @@ class VideoFeature:
         old = messages.video
         self.button = VideoButton(
             disabled=bool(getattr(old, "disabled", True)),
-            hint="Start a video conference in a new window (or join the one running)",
+            hint=_("Start a video conference in a new window (or join the one running)"),
         )
         self.button.add_class("cw-video")
         messages.toolbar.children = tuple(self.button if c is old else c for c in messages.toolbar.children)
@@ -63,7 +64,7 @@ class VideoFeature:
     def _start(self) -> JoinInfo:
         conv = self.app.conversation
         if conv is None:
-            raise ConferencingError("Open a conversation first.")
+            raise ConferencingError(_("Open a conversation first."))
         try:
             info = self.calls.start(conv.id, base_url=ui_base_url())
         except ConferencingError as exc:

@@ -13,6 +13,7 @@ from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core import timefmt
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Conversation, Message
 from conferencing_widgets.ui.calls.common import ui_base_url
 from conferencing_widgets.ui.templates import iso_utc, render
@@ -24,14 +25,14 @@ CALLS_LISTED = 20
 def format_duration(span: timedelta | None) -> str:
     """``45 s``, ``12 min``, ``1 h 05 min``; ``live`` for a call that has not ended."""
     if span is None:
-        return "live"
+        return _("live")
     seconds = max(0, int(span.total_seconds()))
     if seconds < 60:
-        return f"{seconds} s"
+        return _("{s} s").format(s=seconds)
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return _("{m} min").format(m=minutes)
+    return _("{h} h {m} min").format(h=minutes // 60, m=f"{minutes % 60:02d}")
 
 
 def _names(service: Service, logins: Iterable[str]) -> list[str]:
@@ -54,12 +55,12 @@ def call_message_html(calls: CallService, message: Message) -> str:
     }
     if not call.live:
         values["duration"] = format_duration(call.duration)
-        values["people"] = ", ".join(_names(service, call.participants)) or "nobody joined"
+        values["people"] = ", ".join(_names(service, call.participants)) or _("nobody joined")
         return render("calls/templates/call_card.html.j2", **values)
     here = calls.present(call.id)
     member = calls.is_member(call)
     values.update(
-        in_call=", ".join(_names(service, here)) or "nobody yet",
+        in_call=", ".join(_names(service, here)) or _("nobody yet"),
         member=member,
         # A link opens the call page from the click itself; without a signed link, a row button asks Python.
         join_href=calls.join_link(call.id, base_url=ui_base_url()) if member else None,
@@ -85,7 +86,7 @@ def calls_section_html(calls: CallService, conversation: Conversation) -> str:
             "iso": iso_utc(call.started_at),
             "when": timefmt.date_time(call.started_at),
             "duration": format_duration(call.duration),
-            "participants": ", ".join(name(p) for p in call.participants) or "nobody joined",
+            "participants": ", ".join(name(p) for p in call.participants) or _("nobody joined"),
         }
         for call in listed
     ]

@@ -18,20 +18,27 @@ from conferencing_widgets.calls.service import CallService
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core.errors import ConferencingError, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Call, Event
 from conferencing_widgets.ui.calls.common import ASSETS, CSS, ui_base_url
 from conferencing_widgets.ui.calls.html import message_page_html
 from conferencing_widgets.ui.denied import denied_page
 from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
+from conferencing_widgets.ui.strings import TranslatedView
 from conferencing_widgets.ui.style import app_style
 
 
-class CallWidget(anywidget.AnyWidget):
+class CallWidget(TranslatedView, anywidget.AnyWidget):
     """The built-in call's page: preview, Join, peer videos, mute / camera off / hang up."""
 
     _esm = ASSETS / "call.js"
     _css = CSS
-    title = traitlets.Unicode("Video call", help="Heading.").tag(sync=True)
+    title = traitlets.Unicode(help="Heading.").tag(sync=True)
+
+    @traitlets.default("title")
+    def _default_title(self) -> str:
+        return _("Video call")
+
     me = traitlets.Unicode("", help="The visitor's login.").tag(sync=True)
     names = traitlets.Dict(help="Display names of the conversation's members by login.").tag(sync=True)
     ice_servers: traitlets.List[dict[str, str]] = traitlets.List(
@@ -57,7 +64,7 @@ class CallSession(FollowsFeed):
         )
         conv = self.service.conversation(call.conversation_id)
         self.widget = CallWidget(
-            title=f"Video call · {conv.title}",
+            title=_("Video call · {title}").format(title=conv.title),
             me=self.service.login,
             names={u.login: u.display_name for u in self.service.members(conv.id)},
             ice_servers=calls.ice_servers(),
@@ -148,7 +155,7 @@ class CallSession(FollowsFeed):
                     self.ended = True
                     self.joined = False
                     self.widget.state = "ended"
-                    self.widget.send({"type": "ended", "text": "The call has ended."})
+                    self.widget.send({"type": "ended", "text": _("The call has ended.")})
                 elif action == "leave" and isinstance(who, str) and who != self.service.login:
                     self.widget.send({"type": "peer-left", "login": who})
         if fetch:
@@ -158,12 +165,16 @@ class CallSession(FollowsFeed):
                 self.widget.error = str(exc)
 
 
-class CallRedirect(anywidget.AnyWidget):
+class CallRedirect(TranslatedView, anywidget.AnyWidget):
     """Sends the browser to a provider's meeting URL (the visitor is already recorded as a participant)."""
 
     _esm = ASSETS / "call_redirect.js"
     url = traitlets.Unicode("", help="The meeting URL (for this member only).").tag(sync=True)
-    label = traitlets.Unicode("the meeting", help="The provider's name.").tag(sync=True)
+    label = traitlets.Unicode(help="The provider's name.").tag(sync=True)
+
+    @traitlets.default("label")
+    def _default_label(self) -> str:
+        return _("the meeting")
 
 
 def _message_page(title: str, text: str, css: str) -> w.VBox:
@@ -177,11 +188,11 @@ def call_page(calls: CallService, call_id: int | str | None, *, live: bool = Tru
     try:
         call = calls.call(int(str(call_id)))
     except (ValueError, NotFound):
-        return denied_page("This call link is not valid. Open the call from its conversation instead.")
+        return denied_page(_("This call link is not valid. Open the call from its conversation instead."))
     if not calls.is_member(call):
-        return denied_page("Only members of this conversation can join its calls.")
+        return denied_page(_("Only members of this conversation can join its calls."))
     if not call.live:
-        return _message_page("This call has ended", "Start a new call from the conversation.", "cw-call-ended")
+        return _message_page(_("This call has ended"), _("Start a new call from the conversation."), "cw-call-ended")
     try:
         provider = calls.provider_of(call)
         if not provider.runs_in_call_page:
@@ -189,7 +200,7 @@ def call_page(calls: CallService, call_id: int | str | None, *, live: bool = Tru
             return w.VBox([app_style(), CallRedirect(url=info.url, label=provider.label)])
         session = CallSession(calls, call, live=live)
     except ConferencingError as exc:
-        return _message_page("The call cannot be opened", str(exc), "cw-call-error")
+        return _message_page(_("The call cannot be opened"), str(exc), "cw-call-error")
     page = w.VBox([app_style(), session.widget])
     page.add_class("cw-call-page")
     page.call_session = session

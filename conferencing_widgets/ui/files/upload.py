@@ -30,6 +30,7 @@ from conferencing_widgets.core.model import Attachment, Conversation
 from conferencing_widgets.files.resumable import UPLOAD_PATH
 from conferencing_widgets.files.service import FileService, UploadSession, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
+from conferencing_widgets.ui.strings import TranslatedView
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,18 @@ HTTP_CHUNK_BYTES = 8 * 1024 * 1024
 """Bytes per PATCH request to the endpoint (a reverse proxy's client_max_body_size must allow it)."""
 
 
-class UploadWidget(anywidget.AnyWidget):
+class UploadWidget(TranslatedView, anywidget.AnyWidget):
     """The "+" menu's Upload new file entry: file chooser, chunked sending, progress bars."""
 
     _esm = ASSETS / "upload.js"
     _css = FILES_CSS
     key = traitlets.Unicode(help="Unique id that ties the browser's upload queue to this widget.").tag(sync=True)
-    label = traitlets.Unicode("Upload new file", help="Button text.").tag(sync=True)
+    label = traitlets.Unicode(help="Button text.").tag(sync=True)
+
+    @traitlets.default("label")
+    def _default_label(self) -> str:
+        return _("Upload new file")
+
     disabled = traitlets.Bool(False, help="True while no conversation the user may post in is open.").tag(sync=True)
     max_bytes = traitlets.Int(0, help="Largest file accepted; bigger ones are refused before sending.").tag(sync=True)
     max_label = traitlets.Unicode("", help="The size limit in words, e.g. '100 MB'.").tag(sync=True)
@@ -163,7 +169,7 @@ class UploadWidget(anywidget.AnyWidget):
     def _begin(self, uid: str, content: dict[str, Any]) -> None:
         conv = self._conversation()
         if conv is None:
-            self._reply({"type": "refused", "uid": uid, "message": "Open a conversation first."})
+            self._reply({"type": "refused", "uid": uid, "message": _("Open a conversation first.")})
             return
         if uid in self._uploads:
             return
@@ -180,11 +186,11 @@ class UploadWidget(anywidget.AnyWidget):
     def _chunk(self, uid: str, content: dict[str, Any], buffers: list[Any]) -> None:
         session = self._uploads.get(uid)
         if session is None:
-            self._reply({"type": "failed", "uid": uid, "message": "This upload is no longer running; start again."})
+            self._reply({"type": "failed", "uid": uid, "message": _("This upload is no longer running; start again.")})
             return
         try:
             if len(buffers) != 1:
-                raise ConferencingError("An upload chunk arrived without its data; upload the file again.")
+                raise ConferencingError(_("An upload chunk arrived without its data; upload the file again."))
             received = session.write(buffers[0], content.get("offset"))
         except ConferencingError as exc:
             self._uploads.pop(uid, None)
@@ -196,7 +202,7 @@ class UploadWidget(anywidget.AnyWidget):
     def _end(self, uid: str) -> None:
         session = self._uploads.pop(uid, None)
         if session is None:
-            self._reply({"type": "failed", "uid": uid, "message": "This upload is no longer running; start again."})
+            self._reply({"type": "failed", "uid": uid, "message": _("This upload is no longer running; start again.")})
             return
         try:
             att = session.finish()

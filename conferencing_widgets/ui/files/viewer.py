@@ -16,10 +16,12 @@ from typing import Any
 import anywidget
 
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import safe_filename_display
 from conferencing_widgets.core.model import Attachment
 from conferencing_widgets.files.service import FileService, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
+from conferencing_widgets.ui.strings import TranslatedView
 
 ASSETS = Path(__file__).parent.parent / "assets"
 
@@ -27,7 +29,7 @@ VIEW_CHUNK_BYTES = 2 * 1024 * 1024
 """Bytes per message when sending a file to the browser."""
 
 
-class FileViewerWidget(anywidget.AnyWidget):
+class FileViewerWidget(TranslatedView, anywidget.AnyWidget):
     """One panel for every preview and download. ``open_file(id)`` does what a click on a file does."""
 
     _esm = ASSETS / "viewer.js"
@@ -74,7 +76,7 @@ class FileViewerWidget(anywidget.AnyWidget):
         streaming = preview.kind in ("image", "pdf", "video")
         note = ""
         if preview.kind == "download":
-            note = "This kind of file is not shown here; it is downloaded under its original name."
+            note = _("This kind of file is not shown here; it is downloaded under its original name.")
         self.shown = {
             "type": "show",
             "req": self._req,

@@ -18,8 +18,10 @@ import traitlets
 
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.events import WHITEBOARD_EVENTS, EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Event, MessageKind
+from conferencing_widgets.ui.strings import TranslatedView
 from conferencing_widgets.ui.style import app_style
 from conferencing_widgets.ui.whiteboard.html import (
     in_voila,
@@ -39,12 +41,17 @@ SECTION_REFRESH_DELAY = 3.0
 """Area 3's thumbnails follow drawing at most this often (seconds)."""
 
 
-class NewWhiteboardButton(anywidget.AnyWidget):
+class NewWhiteboardButton(TranslatedView, anywidget.AnyWidget):
     """The "+" menu's *Whiteboard session*: creates a board and opens it in a new window from the click itself."""
 
     _esm = ASSETS / "whiteboard_new.js"
     _css = CSS
-    label = traitlets.Unicode("Whiteboard session", help="Button text.").tag(sync=True)
+    label = traitlets.Unicode(help="Button text.").tag(sync=True)
+
+    @traitlets.default("label")
+    def _default_label(self) -> str:
+        return _("Whiteboard session")
+
     disabled = traitlets.Bool(False, help="True while no conversation the user may draw in is open.").tag(sync=True)
     mode = traitlets.Unicode(
         "window", help="'window': open the board page in a new window; 'inline': Python shows it here."
@@ -99,7 +106,7 @@ class WhiteboardFeature:
         self.app.messages.toggle_plus_menu(False)
         try:
             if conv is None:
-                raise ConferencingError("Open a conversation first.")
+                raise ConferencingError(_("Open a conversation first."))
             board = self.boards.create(conv.id)
         except ConferencingError as exc:
             self.app.messages.error.value = escape_text(str(exc))
@@ -123,7 +130,7 @@ class WhiteboardFeature:
         if self.inline is not None:
             self.inline.close()
         self.inline = view
-        close = w.Button(description="Close whiteboard")
+        close = w.Button(description=_("Close whiteboard"))
         close.add_class("cw-wb-close")
         close.on_click(lambda _b: self.close_inline())
         self.inline_box.children = [close, view]

@@ -13,6 +13,8 @@ import anywidget
 import traitlets
 
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
+from conferencing_widgets.ui.strings import TranslatedView
 from conferencing_widgets.whiteboard.service import WhiteboardService, png_file_name
 
 ASSETS = Path(__file__).parent.parent / "assets"
@@ -20,13 +22,18 @@ CSS = ASSETS / "whiteboard.css"
 """The feature's stylesheet, carried by its anywidgets."""
 
 
-class WhiteboardPngWidget(anywidget.AnyWidget):
+class WhiteboardPngWidget(TranslatedView, anywidget.AnyWidget):
     """PNG downloads: its own button for ``board``, and clicks on ``data-cw-wb-png`` / ``data-cw-wb-open``."""
 
     _esm = ASSETS / "whiteboard_png.js"
     _css = CSS
     board = traitlets.Int(0, help="The board its button downloads (0: no button, only the listener).").tag(sync=True)
-    label = traitlets.Unicode("Download PNG", help="Button text.").tag(sync=True)
+    label = traitlets.Unicode(help="Button text.").tag(sync=True)
+
+    @traitlets.default("label")
+    def _default_label(self) -> str:
+        return _("Download PNG")
+
     listen = traitlets.Bool(
         False, help="Also answer clicks on data-cw-wb-png / data-cw-wb-open elements of the app (one per app)."
     ).tag(sync=True)

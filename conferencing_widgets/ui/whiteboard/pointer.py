@@ -17,6 +17,7 @@ import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
 
 from conferencing_widgets.core.errors import ConferencingError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Whiteboard
 from conferencing_widgets.ui.whiteboard.drawing import LIVE, clear_layer, draw_outline
 from conferencing_widgets.whiteboard.service import WhiteboardService
@@ -61,7 +62,7 @@ class PointerInput:
     def pointer_down(self, px: float, py: float) -> None:
         """Mouse button or finger down at canvas pixel (px, py)."""
         if self.read_only:
-            self._show_error("This whiteboard is read-only for you: only members of the conversation can draw.")
+            self._show_error(_("This whiteboard is read-only for you: only members of the conversation can draw."))
             return
         self.cancel_gesture()
         x, y = self.to_board(px, py)

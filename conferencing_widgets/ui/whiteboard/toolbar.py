@@ -14,15 +14,21 @@ from conferencing_widgets.core.i18n import _
 from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS
 
 TOOLS = ("pen", "line", "arrow", "rect", "ellipse", "text", "eraser")
-TOOL_LABELS = {
-    "pen": "Pen",
-    "line": "Line",
-    "arrow": "Arrow",
-    "rect": "Rectangle",
-    "ellipse": "Ellipse",
-    "text": "Text",
-    "eraser": "Eraser",
-}
+
+
+def tool_label(name: str) -> str:
+    """A tool's button text in the active language."""
+    return {
+        "pen": _("Pen"),
+        "line": _("Line"),
+        "arrow": _("Arrow"),
+        "rect": _("Rectangle"),
+        "ellipse": _("Ellipse"),
+        "text": _("Text"),
+        "eraser": _("Eraser"),
+    }[name]
+
+
 COLOR_NAMES = {
     "#1f1f1f": "black",
     "#e03131": "red",
@@ -31,8 +37,26 @@ COLOR_NAMES = {
     "#f08c00": "orange",
     "#9c36b5": "purple",
 }
-NO_BACKGROUND_CHOICE = ("(choose a shared file)", 0)
-"""The chooser's first entry (value 0: nothing chosen)."""
+"""Pen colours by name (the name also makes the swatch's CSS class, so it is never translated)."""
+
+
+def color_label(color: str) -> str:
+    """A pen colour's tooltip in the active language."""
+    names = {
+        "black": _("black"),
+        "red": _("red"),
+        "blue": _("blue"),
+        "green": _("green"),
+        "orange": _("orange"),
+        "purple": _("purple"),
+    }
+    name = COLOR_NAMES.get(color, color)
+    return names.get(name, name)
+
+
+def no_background_choice() -> tuple[str, int]:
+    """The chooser's first entry (value 0: nothing chosen)."""
+    return (_("(choose a shared file)"), 0)
 
 
 class BoardActions(Protocol):
@@ -64,14 +88,14 @@ class Toolbar:
     def __init__(self, view: BoardActions, *, png: w.Widget, read_only: bool) -> None:
         self.tool_buttons: dict[str, w.Button] = {}
         for name in TOOLS:
-            b = w.Button(description=TOOL_LABELS[name], tooltip=TOOL_LABELS[name])
+            b = w.Button(description=tool_label(name), tooltip=tool_label(name))
             b.add_class("cw-wb-tool")
             b.add_class(f"cw-wb-tool-{name}")
             b.on_click(lambda _b, name=name: view.select_tool(name))
             self.tool_buttons[name] = b
         self.color_buttons: dict[str, w.Button] = {}
         for color in PALETTE:
-            b = w.Button(description="", tooltip=COLOR_NAMES.get(color, color))
+            b = w.Button(description="", tooltip=color_label(color))
             b.style.button_color = color
             b.add_class("cw-wb-color")
             b.add_class("cw-wb-swatch")
@@ -80,44 +104,53 @@ class Toolbar:
             self.color_buttons[color] = b
         self.width_buttons: dict[float, w.Button] = {}
         for width in WIDTHS:
-            b = w.Button(description=f"{width:g}", tooltip=f"Line width {width:g}")
+            b = w.Button(description=f"{width:g}", tooltip=_("Line width {width}").format(width=f"{width:g}"))
             b.add_class("cw-wb-width")
             b.add_class(f"cw-wb-width-{int(width)}")
             b.on_click(lambda _b, width=width: view.select_width(width))
             self.width_buttons[width] = b
-        self.text_input = w.Text(placeholder="Label text, then click the board", layout=w.Layout(width="200px"))
-        self.text_input.add_class("cw-wb-text")
-        self.undo_button = _button("Undo", "cw-wb-undo", "Undo your last action", lambda: view.undo())
-        self.redo_button = _button("Redo", "cw-wb-redo", "Redo what you undid", lambda: view.redo())
-        self.clear_button = _button(
-            "Clear mine", "cw-wb-clear-mine", "Remove all your strokes", lambda: view.clear_mine()
+        self.text_input = w.Text(
+            placeholder=_("Label text, then click the board"), layout=w.Layout(width="200px")
         )
-        self.fit_button = _button("Fit", "cw-wb-fit", "Zoom to fit the drawing", lambda: view.zoom_to_fit())
+        self.text_input.add_class("cw-wb-text")
+        self.undo_button = _button(_("Undo"), "cw-wb-undo", _("Undo your last action"), lambda: view.undo())
+        self.redo_button = _button(_("Redo"), "cw-wb-redo", _("Redo what you undid"), lambda: view.redo())
+        self.clear_button = _button(
+            _("Clear mine"), "cw-wb-clear-mine", _("Remove all your strokes"), lambda: view.clear_mine()
+        )
+        self.fit_button = _button(_("Fit"), "cw-wb-fit", _("Zoom to fit the drawing"), lambda: view.zoom_to_fit())
         self.zoom_reset_button = _button(
-            "100%", "cw-wb-zoom-reset", "Show the page at 100 %", lambda: view.zoom_reset()
+            "100%", "cw-wb-zoom-reset", _("Show the page at 100 %"), lambda: view.zoom_reset()
         )
         # A described dropdown gets a <label for=...>, so screen readers name it (axe: select-name).
         self.bg_select = w.Dropdown(
-            options=[NO_BACKGROUND_CHOICE],
+            options=[no_background_choice()],
             value=0,
             description=_("Background"),
             style={"description_width": "initial"},
             layout=w.Layout(width="300px"),
         )
         self.bg_select.add_class("cw-wb-bg-select")
-        self.bg_set = _button("Set background", "cw-wb-bg-set", "Draw the chosen file under the strokes", None)
+        self.bg_set = _button(
+            _("Set background"), "cw-wb-bg-set", _("Draw the chosen file under the strokes"), None
+        )
         self.bg_set.on_click(lambda _b: view.set_background(self.bg_select.value or None))
-        self.bg_remove = _button("Remove background", "cw-wb-bg-remove", "", lambda: view.set_background(None))
+        self.bg_remove = _button(
+            _("Remove background"), "cw-wb-bg-remove", "", lambda: view.set_background(None)
+        )
         self.bg_upload = w.FileUpload(
             accept="image/png,image/jpeg,application/pdf,.png,.jpg,.jpeg,.pdf",
             multiple=False,
-            description="Upload background",
+            description=_("Upload background"),
         )
         self.bg_upload.add_class("cw-wb-bg-upload")
         self.bg_upload.observe(view.on_background_upload, names="value")
         view_tools = [self.fit_button, self.zoom_reset_button, png]
         if read_only:
-            badge = w.HTML('<span class="cw-wb-readonly cw-muted">Read only: you are not a member of this chat.</span>')
+            badge = w.HTML(
+                '<span class="cw-wb-readonly cw-muted">'
+                f'{_("Read only: you are not a member of this chat.")}</span>'
+            )
             toolbar = w.HBox([badge, *view_tools])
             self.rows: list[w.Widget] = [toolbar]
         else:
@@ -156,9 +189,9 @@ class Toolbar:
 
     def set_background_choices(self, choices: list[tuple[str, int]]) -> None:
         """Offer these (label, attachment id) files as backgrounds."""
-        options = [NO_BACKGROUND_CHOICE, *choices]
+        options = [no_background_choice(), *choices]
         if list(self.bg_select.options) != options:
             self.bg_select.options = options
 
 
-__all__ = ["COLOR_NAMES", "TOOLS", "TOOL_LABELS", "BoardActions", "Toolbar"]
+__all__ = ["COLOR_NAMES", "TOOLS", "BoardActions", "Toolbar", "color_label", "no_background_choice", "tool_label"]
