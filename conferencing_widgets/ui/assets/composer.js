@@ -283,7 +283,12 @@ function render({ model, el }) {
     hint.textContent = disabled ? "" : tr("Enter to send · Shift+Enter for a new line");
     error.textContent = model.get("error");
     error.hidden = !model.get("error");
-    if (model.get("value") !== box.value && !pending) box.value = model.get("value");
+  }
+
+  // Python sets `value` only to put text into the box (a draft, an edit, code); other state changes (enabled,
+  // placeholder) must never overwrite what the user has typed meanwhile.
+  function applyValue() {
+    if (!pending && model.get("value") !== box.value) box.value = model.get("value");
   }
 
   function submit() {
@@ -311,7 +316,9 @@ function render({ model, el }) {
     else if (msg.type === "failed") { pending = false; sync(); box.focus(); }
     else if (msg.type === "mode") { sync(); focusEnd(box); }
   });
-  for (const name of ["disabled", "placeholder", "error", "value"]) model.on("change:" + name, sync);
+  for (const name of ["disabled", "placeholder", "error"]) model.on("change:" + name, sync);
+  model.on("change:value", applyValue);
   sync();
+  applyValue();
 }
 export default { render };
