@@ -555,7 +555,7 @@ class AccessMachine(RuleBasedStateMachine):
         poster = next((u for u in sorted(self.convs[cid].members) if self.can_post(u, cid) and u != actor), None)
         psvc = None if poster is None else self.session(poster)
         if psvc is not None:  # a fresh message, so there is something to have seen
-            msg = psvc.post(cid, f"ping from {poster}")
+            msg = psvc.post(cid, f"hello, ping from {poster}")  # every modelled message says hello: search expects it
             self.convs[cid].messages.append(msg.id)
             self.authors[msg.id] = str(poster)
         latest = receipts_store.latest_message(self.store, cid)
