@@ -121,11 +121,13 @@ class MessagesArea(w.VBox):
         self._open_extras(conv.id, may_post)
         self.join.layout.display = "" if may_join else "none"
         self.error.value = ""
-        self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
         self.stream.empty_text = _("No messages yet. Say hello!")
         has_older = bool(focus) or len(page) >= self.service.settings.page_size
         self.stream.reset(self._rows(page), has_older=has_older, focus=focus)
         self._set_controls()
+        # The title goes last: once it shows, the composer is already enabled for this conversation, so
+        # text typed at once is neither refused nor overwritten by a late state update.
+        self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
         if page:
             self.service.mark_read(conv.id, page[-1].id)
             self._announce_read(page[-1].id)
