@@ -29,6 +29,11 @@ Every browser test uses these fixtures; mark such tests ``@pytest.mark.browser``
     user closing the tab (``RecordedPage.close()``: unload handlers run, Voilà shuts the kernel down), then its
     context. Playwright's ``context.close()`` alone skips unload and leaves the page's kernel running until culled.
 
+``world`` (module) and ``server`` (function)
+    ``world`` is ``(store, data_dir)``: a demo store (``seed_demo``) of the test module's own, on SQLite; a module
+    that sets ``BOTH_BACKENDS = True`` runs once on SQLite and once on a throwaway PostgreSQL database.
+    ``server`` is the pooled Voilà server of that store. A module with a world of its own defines both fixtures.
+
 Helpers (import with ``from .support import wait_for_text, VoilaServer, RecordedPage``; ``wait_for_text`` is
 also a fixture): ``wait_for_text(locator, text, timeout_ms=15_000)``.
 
@@ -37,17 +42,22 @@ When a test fails, the tail of each server's log and each page's console errors 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
 from conferencing_widgets.core.config import Settings
+from conferencing_widgets.demo import seed_demo
+from conferencing_widgets.store import Store
 from conferencing_widgets.testing import CHROMIUM, launch_chromium
 
 from .support import (
     _REPORTS,
+    BROWSER_SECRET,
     IN_CI,
     REPO_DASHBOARDS,
     RecordedPage,
@@ -105,6 +115,42 @@ def voila_server(
             print(f"\n--- Voilà log tail ({server.base_url}, {server.dashboards_dir}) ---\n{server.log(tail=80)}")
     for server in private:
         server.stop()
+
+
+# -- the demo store most modules test against ------------------------------------------------------
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Modules asking for both backends get ``world`` parametrised here; a module's own ``world`` is left alone.
+    module = metafunc.module
+    if "world" in metafunc.fixturenames and getattr(module, "BOTH_BACKENDS", False) and not hasattr(module, "world"):
+        metafunc.parametrize("world", BACKENDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    """A demo store of this module's own (so its server serves this module's visitors only), dropped afterwards."""
+    backend = getattr(request, "param", "sqlite")
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    data_dir = tmp_path_factory.mktemp(f"{name}-{backend}")
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{data_dir / 'store.db'}"
+        else:
+            url = stack.enter_context(throwaway_pg_database(f"cw_test_{name}"[:40]))
+        store = Store(url)
+        stack.callback(store.close)
+        seed_demo(store)
+        yield store, data_dir
+
+
+@pytest.fixture()
+def server(world: tuple[Store, Path], voila_server: VoilaFactory) -> VoilaServer:
+    """The (pooled) Voilà server of this module's demo store."""
+    store, data_dir = world
+    return voila_server(store_url=store.url, secret=BROWSER_SECRET, data_dir=data_dir)
 
 
 # -- Chromium and pages -------------------------------------------------------------------------

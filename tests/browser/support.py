@@ -25,6 +25,8 @@ import pytest
 
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
+from conferencing_widgets.core.model import ConversationKind
+from conferencing_widgets.store import Store
 from conferencing_widgets.voila.serve import free_port, voila_command, wait_until_serving
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -37,6 +39,10 @@ REPO_DASHBOARDS = REPO_ROOT / "dashboards"
 
 
 MAX_POOLED = 2
+# The demo's first case (Alice's company, ACME; Tom is its technician).
+DEMO_CASE = "SR-2026-00042"
+# The secret of the shared fixtures' servers (conftest ``server``); modules signing tokens themselves import it.
+BROWSER_SECRET = "browser-test-secret"
 
 
 """Idle pooled Voilà servers kept alive (each is ~80 MB plus ~60 MB per preheated kernel)."""
@@ -373,3 +379,13 @@ _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 def _failed(request: pytest.FixtureRequest) -> bool:
     reports = request.node.stash.get(_REPORTS, {})
     return any(r.failed for r in reports.values())
+
+
+def case_chat(
+    store: Store, title: str, *, creator: str = "alice", members: Sequence[str] = ("tom.tech",), case: str = DEMO_CASE
+) -> int:
+    """A new service-case chat of the demo case ``case`` (Alice's company by default) with ``members``; its id."""
+    found = store.get_case_by_number(case)
+    return store.create_conversation(
+        kind=ConversationKind.SERVICE_CASE, title=title, created_by=creator, members=list(members), case_id=found.id
+    ).id

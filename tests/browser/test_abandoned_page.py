@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from conferencing_widgets import ConversationKind, Service, Store
+from conferencing_widgets import Service, Store
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import wait_until
 
-from .support import RecordedPage, VoilaServer, wait_for_text
+from .support import RecordedPage, VoilaServer, case_chat, wait_for_text
 from .tcp_proxy import tcp_proxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -81,15 +81,6 @@ def kernel_model(server: VoilaServer, kernel_id: str) -> dict[str, Any] | None:
         if exc.code == 404:
             return None
         raise
-
-
-def case_chat(store: Store, title: str) -> int:
-    case = store.get_case_by_number("SR-2026-00042")
-    conv = store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
-    )
-    return conv.id
-
 
 def open_conversation(page: Callable[..., RecordedPage], url: str, title: str) -> RecordedPage:
     p = page(url, wait_for=f"{APP} .cw-history .cw-tile")

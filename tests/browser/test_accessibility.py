@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,12 @@ import pytest
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.config import Settings
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .support import IN_CI, VoilaServer, wait_for_text
+from .support import BROWSER_SECRET, IN_CI, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "a11y-browser-secret"
+SECRET = BROWSER_SECRET
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(os.environ.get("CW_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "test-artifacts"))
 
@@ -68,22 +67,6 @@ LAYOUT_PROBLEMS = """() => {
   }
   return problems;
 }"""
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("a11y")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
 
 @pytest.fixture(scope="module")
 def axe_path() -> Path:

@@ -4,14 +4,13 @@ and a customer's reply handing a case waiting on them back to the vendor."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conferencing_widgets import ConversationKind, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.session import Session
 
 from .support import VoilaServer, wait_for_text
@@ -23,22 +22,6 @@ SELECTED = (
     " return s && s.selectedOptions[0]?.textContent.replace(/\\u00a0/g, ' '); }"
 )
 """The visible label of a select's chosen option (ipywidgets writes spaces as no-break spaces)."""
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("case-status")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret="case-status-secret", data_dir=data_dir)
-
 
 def new_case_chat(store: Store, title: str) -> int:
     """A case of Alice's company, its chat with Alice and Tom, and Alice's first message."""

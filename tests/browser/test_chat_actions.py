@@ -9,53 +9,23 @@ emoji refused with an error in the area.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
-from conferencing_widgets import ConversationKind, Service, Settings, Store
+from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.core.model import NewMessage
-from conferencing_widgets.demo import seed_demo
 
-from .support import VoilaServer, wait_for_text
+from .support import VoilaServer, case_chat, wait_for_text
+
+BOTH_BACKENDS = True  # conftest runs this module on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
-SECRET = "chat-actions-secret"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "chat-actions.png"
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp(f"chat-actions-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{data_dir / 'store.db'}"
-        else:
-            url = stack.enter_context(throwaway_pg_database("cw_test_actions"))
-        store = Store(url)
-        stack.callback(store.close)
-        seed_demo(store)
-        yield store, data_dir
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
-
-def new_chat(store: Store, title: str) -> int:
-    case = store.get_case_by_number("SR-2026-00042")
-    return store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
-    ).id
-
 
 def open_chat(page: Callable[..., Any], server: VoilaServer, login: str, title: str) -> Any:
     p = page(server.link(login), wait_for=f"{APP} .cw-history .cw-tile", viewport={"width": 1400, "height": 900})
@@ -74,7 +44,7 @@ def test_reply_quote_jumps_to_an_original_pages_back(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Jump {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     tom = Service(store, "tom.tech", Settings(posts_per_minute=10_000))
     original = tom.post(cid, f"The original question {tag}")
     for i in range(70):  # more than a page (50) between the original and the reply
@@ -115,7 +85,7 @@ def test_edit_and_delete_are_seen_live(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Edit {tag}"
-    new_chat(store, title)
+    case_chat(store, title)
     alice = open_chat(page, server, "alice", title)
     tom = open_chat(page, server, "tom.tech", title)
     box = alice.locator(".cw-composer textarea")
@@ -162,7 +132,7 @@ def test_reactions_with_who_reacted(world: tuple[Store, Path], server: VoilaServ
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"React {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     Service(store, "alice").post(cid, f"Bearing replaced {tag}")
     alice = open_chat(page, server, "alice", title)
     tom = open_chat(page, server, "tom.tech", title)
@@ -215,7 +185,7 @@ def test_screenshot_of_a_stream_with_reply_edit_tombstone_and_reactions(
 ) -> None:
     store, _ = world
     title = f"Spindle follow-up {secrets.token_hex(2)}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     alice, tom = Service(store, "alice"), Service(store, "tom.tech")
     q = alice.post(cid, "The spindle still hums above **6000 rpm** after the bearing change.")
     a = tom.post(cid, "Did you re-balance the tool holder?", reply_to=q.id)

@@ -8,54 +8,24 @@ uploaded with progress and posted.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
-from conferencing_widgets import ConversationKind, Service, Settings, Store
-from conferencing_widgets.demo import seed_demo
+from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.store import drafts as drafts_store
 from conferencing_widgets.testing import wait_until
 
-from .support import VoilaServer, wait_for_text
+from .support import VoilaServer, case_chat, wait_for_text
+
+BOTH_BACKENDS = True  # conftest runs this module on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
-SECRET = "chat-extras-secret"
 EMPTY = "(sel) => (document.querySelector(sel)?.textContent ?? 'missing') === ''"
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp(f"chat-extras-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{data_dir / 'store.db'}"
-        else:
-            url = stack.enter_context(throwaway_pg_database("cw_test_extras"))
-        store = Store(url)
-        stack.callback(store.close)
-        seed_demo(store)
-        yield store, data_dir
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
-
-def new_chat(store: Store, title: str) -> int:
-    case = store.get_case_by_number("SR-2026-00042")
-    return store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
-    ).id
-
 
 def open_chat(page: Callable[..., Any], server: VoilaServer, login: str, title: str, p: Any = None) -> Any:
     if p is None:
@@ -71,7 +41,7 @@ def test_typing_is_shown_live_and_cleared_on_send(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Typing {tag}"
-    new_chat(store, title)
+    case_chat(store, title)
     alice = open_chat(page, server, "alice", title)
     tom = open_chat(page, server, "tom.tech", title)
     line = tom.locator(".cw-messages .cw-typing")
@@ -91,7 +61,7 @@ def test_seen_by_appears_live_when_the_other_user_reads(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Seen {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     Service(store, "tom.tech", Settings(posts_per_minute=10_000)).post(cid, f"Please check the log {tag}")
     tom = open_chat(page, server, "tom.tech", title)
     seen = tom.locator(".cw-messages .cw-seen")
@@ -104,7 +74,7 @@ def test_a_draft_survives_a_reload(world: tuple[Store, Path], server: VoilaServe
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Draft {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     alice = open_chat(page, server, "alice", title)
     text = f"Half-written <b>answer</b> {tag}"
     alice.locator(".cw-composer textarea").fill(text)
@@ -137,7 +107,7 @@ def test_an_image_pasted_into_the_composer_is_uploaded_and_posted(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Paste {tag}"
-    new_chat(store, title)
+    case_chat(store, title)
     alice = open_chat(page, server, "alice", title)
     tom = open_chat(page, server, "tom.tech", title)
     name = f"pasted-{tag}.png"

@@ -2,55 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
-from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets import Store
 from conferencing_widgets.core.identity import make_token
 from conferencing_widgets.core.model import NewMessage
-from conferencing_widgets.demo import seed_demo
 
-from .support import VoilaServer, wait_for_text
+from .support import VoilaServer, case_chat, wait_for_text
+
+BOTH_BACKENDS = True  # conftest runs this module on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    """A demo store shared by this module's tests (one Voilà server per backend), dropped afterwards."""
-    data_dir = tmp_path_factory.mktemp(f"dash-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{data_dir / 'store.db'}"
-        else:
-            url = stack.enter_context(throwaway_pg_database("cw_test_dash"))
-        store = Store(url)
-        stack.callback(store.close)
-        seed_demo(store)
-        yield store, data_dir
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret="browser-test-secret", data_dir=data_dir)
-
-
-def case_chat(store: Store, title: str, creator: str = "alice", members: tuple[str, ...] = ("tom.tech",)) -> int:
-    case = store.get_case_by_number("SR-2026-00042")
-    conv = store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by=creator, members=list(members), case_id=case.id
-    )
-    return conv.id
-
 
 def open_app(page: Callable[..., Any], server: VoilaServer, login: str) -> Any:
     return page(server.link(login), wait_for=f"{APP} .cw-history .cw-tile")

@@ -11,14 +11,13 @@ import hashlib
 import io
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conferencing_widgets import ConversationKind, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.store import attachments_of
 
 from .support import VoilaServer, wait_for_text
@@ -28,16 +27,6 @@ LIMIT = 64 * 1024 * 1024
 """The server's upload limit in these tests (CONFERENCING_MAX_UPLOAD_BYTES): shown as "64 MB"."""
 UPLOAD_TIMEOUT_MS = 240_000
 """Generous: the test machine is small and shared."""
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("files-browser")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
 
 @pytest.fixture()
 def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:

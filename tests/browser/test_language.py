@@ -10,30 +10,13 @@ from typing import Any
 import pytest
 
 from conferencing_widgets import Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.session import Session
 
-from .support import VoilaServer, wait_for_text
+from .support import BROWSER_SECRET, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "language-browser-secret"
+SECRET = BROWSER_SECRET
 READY = ".cw-app .cw-history .cw-tile"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("language")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
 
 def landmark_label(p: Any, selector: str) -> str:
     p.wait_for_function(f"() => document.querySelector('{selector}[aria-label]') !== null")

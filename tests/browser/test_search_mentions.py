@@ -7,55 +7,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
-from conferencing_widgets import ConversationKind, Service, Settings, Store
+from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.core.model import NewMessage
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .support import VoilaServer, wait_for_text
+from .support import VoilaServer, case_chat, wait_for_text
+
+BOTH_BACKENDS = True  # conftest runs this module on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
 CASE = "SR-2026-00042"
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp(f"search-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{data_dir / 'store.db'}"
-        else:
-            url = stack.enter_context(throwaway_pg_database("cw_test_search"))
-        store = Store(url)
-        stack.callback(store.close)
-        seed_demo(store)
-        yield store, data_dir
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret="browser-test-secret", data_dir=data_dir)
-
-
-def case_chat(store: Store, title: str) -> int:
-    case = store.get_case_by_number(CASE)
-    return store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
-    ).id
-
 
 def open_app(page: Callable[..., Any], server: VoilaServer, login: str) -> Any:
     return page(server.link(login), wait_for=f"{APP} .cw-history .cw-tile")

@@ -13,14 +13,13 @@ import hashlib
 import io
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conferencing_widgets import ConversationKind, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.store import attachments_of
 from conferencing_widgets.testing import wait_until
 
@@ -31,16 +30,6 @@ SIZE = 50 * 1000 * 1000
 THROTTLE = 12 * 1000 * 1000
 """Upload bytes per second under CDP throttling: about 4 s for the file, so the cut lands near half."""
 TIMEOUT_S = 240.0
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("upload-resume")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
 
 @pytest.fixture()
 def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:

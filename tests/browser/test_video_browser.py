@@ -20,15 +20,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets import Store
 from conferencing_widgets.calls import store as call_store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import launch_chromium, wait_until
 
-from .support import VoilaServer, wait_for_text
+from .support import BROWSER_SECRET, VoilaServer, case_chat, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "video-browser-secret"
+SECRET = BROWSER_SECRET
 FAKE_MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
@@ -70,23 +69,6 @@ def jitsi() -> Iterator[JitsiStub]:
     stub = JitsiStub()
     yield stub
     stub.close()
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("video")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-def case_chat(store: Store, title: str) -> int:
-    case = store.get_case_by_number("SR-2026-00042")
-    return store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
-    ).id
-
 
 def launch(chromium: Any, *, extra_args: Sequence[str] = (), **options: Any) -> Any:
     """Another Chromium from the session's Playwright (its own flags)."""

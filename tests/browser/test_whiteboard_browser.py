@@ -14,7 +14,7 @@ import base64
 import io
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,33 +24,16 @@ import pytest
 from PIL import Image
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import launch_chromium
 from conferencing_widgets.whiteboard import store as wb_store
 from conferencing_widgets.whiteboard.raster import render_png
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
-from .support import VoilaServer, wait_for_text
+from .support import BROWSER_SECRET, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "whiteboard-browser-secret"
+SECRET = BROWSER_SECRET
 CANVAS = "canvas.cw-whiteboard-canvas"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("whiteboard-browser")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
 
 def new_board(store: Store, data_dir: Path) -> tuple[int, int, str]:
     """A fresh case chat of alice, adam and tom.tech with one board: (conversation, board, chat title)."""
