@@ -244,8 +244,7 @@ def test_the_denied_page_speaks_the_links_language(tmp_path: Any) -> None:
 def test_every_text_of_the_views_js_is_translated() -> None:
     # The call page, the redirect and the viewer are not all built above: check their tr() texts directly.
     from conferencing_widgets.core.i18n import _
-    from conferencing_widgets.ui.strings import js_messages, js_strings
-    from conferencing_widgets.ui.widgets import ASSETS
+    from conferencing_widgets.ui.strings import ASSETS, js_messages, js_strings
 
     sources = {p.name: p.read_text(encoding="utf-8") for p in ASSETS.glob("*.js")}
     texts = {name: js_messages(src) for name, src in sources.items()}

@@ -8,7 +8,6 @@ every time on screen is shown in (``core.timefmt``).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -16,8 +15,7 @@ import traitlets
 
 from conferencing_widgets.core import timefmt
 from conferencing_widgets.core.i18n import _
-
-ASSETS = Path(__file__).parent / "assets"
+from conferencing_widgets.ui.strings import ASSETS
 
 
 def area_labels() -> dict[str, list[str]]:

@@ -7,7 +7,6 @@ cell again instead.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -16,8 +15,7 @@ import traitlets
 from conferencing_widgets.chat.preferences import Preferences
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _, current_language
-
-ASSETS = Path(__file__).parent / "assets"
+from conferencing_widgets.ui.strings import ASSETS
 
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
 """Each language named in itself, as language menus do."""

@@ -15,8 +15,7 @@ from ipywidgets import CallbackDispatcher
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError, StorageError
 from conferencing_widgets.core.i18n import _
-from conferencing_widgets.ui.strings import common, strings_trait
-from conferencing_widgets.ui.widgets import ASSETS
+from conferencing_widgets.ui.strings import common, strings_trait, view_js
 
 PAGE = 20
 
@@ -24,7 +23,7 @@ PAGE = 20
 class SearchWidget(anywidget.AnyWidget):
     """The search box, filter shortcuts and a window of results."""
 
-    _esm = ASSETS / "search.js"
+    _esm = view_js("search.js")
     query = traitlets.Unicode("", help="The last query searched for.").tag(sync=True)
     results: traitlets.List[dict[str, Any]] = traitlets.List(
         help="Results: message_id, conversation_id, conversation, author, time, snippet (safe HTML)."

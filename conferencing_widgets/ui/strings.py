@@ -17,6 +17,15 @@ import traitlets
 from conferencing_widgets.core.i18n import _, current_language
 
 BROWSER_LOCALES = {"pl": "pl-PL"}
+ASSETS = Path(__file__).parent / "assets"
+"""The views' JS and CSS files."""
+
+
+@cache
+def view_js(name: str) -> str:
+    """A view's ESM source (``assets/<name>``) with ``tr.js`` in front: the ``S`` words and ``tr()`` every view
+    shares, kept once instead of copied into each file."""
+    return (ASSETS / "tr.js").read_text(encoding="utf-8") + (ASSETS / name).read_text(encoding="utf-8")
 
 
 def locale_tag() -> str:

@@ -13,7 +13,7 @@ import ipywidgets as w
 import traitlets
 
 from conferencing_widgets.core.i18n import _, ngettext
-from conferencing_widgets.ui.widgets import ASSETS
+from conferencing_widgets.ui.strings import ASSETS
 
 MAX_NAMES = 3
 """More people than this typing at once are summed up as "Several people are typing…"."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -10,15 +9,13 @@ import traitlets
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.core.i18n import _
-from conferencing_widgets.ui.strings import TranslatedView, common, strings_trait
-
-ASSETS = Path(__file__).parent / "assets"
+from conferencing_widgets.ui.strings import TranslatedView, common, strings_trait, view_js
 
 
 class MessageStreamWidget(anywidget.AnyWidget):
     """A window of message rows. ``rows`` syncs when a conversation opens; later rows go by custom message."""
 
-    _esm = ASSETS / "stream.js"
+    _esm = view_js("stream.js")
     rows: traitlets.List[dict[str, Any]] = traitlets.List(
         help="The window as sent at open/reset time (later appends are not resynced)."
     ).tag(sync=True)
@@ -132,7 +129,7 @@ class MessageStreamWidget(anywidget.AnyWidget):
 class HistoryListWidget(anywidget.AnyWidget):
     """One history section: a window of conversation tiles."""
 
-    _esm = ASSETS / "history.js"
+    _esm = view_js("history.js")
     heading = traitlets.Unicode("", help="Section heading.").tag(sync=True)
     tiles: traitlets.List[dict[str, Any]] = traitlets.List(
         help="Tiles: id, title, case, last_author, preview, when, unread."
@@ -174,7 +171,7 @@ class HistoryListWidget(anywidget.AnyWidget):
 class ComposerWidget(TranslatedView, anywidget.AnyWidget):
     """The message box with its Send button."""
 
-    _esm = ASSETS / "composer.js"
+    _esm = view_js("composer.js")
     value = traitlets.Unicode("", help="Text to send (set from code; the browser sends its text with the send).").tag(
         sync=True
     )

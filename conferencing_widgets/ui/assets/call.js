@@ -5,14 +5,6 @@
 // Wall-clock milliseconds with sub-millisecond precision: comparable between pages (benchmarks/call_bench.py).
 const nowMs = () => performance.timeOrigin + performance.now();
 
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function render({ model, el }) {
   S = model.get("strings") || {};
   el.classList.add("cw-call-root");

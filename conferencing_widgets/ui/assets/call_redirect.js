@@ -1,13 +1,5 @@
 // The call page of a provider hosted elsewhere (Jitsi): Python has recorded the visitor as a participant,
 // so the page replaces itself with the meeting's URL. The link stays as a fallback.
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function render({ model, el }) {
   S = model.get("strings") || {};
   el.classList.add("cw-call-redirect");

@@ -1,13 +1,5 @@
 // The message box: Enter sends, Shift+Enter makes a new line. The text stays until Python confirms the send,
 // so a failed send loses nothing; a retry of the same text reuses its client id, so it never posts twice.
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function newId() {
   return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
 }

@@ -1,6 +1,5 @@
 // One section of the history: a window of conversation tiles in one widget (no widget per tile).
 // Dates in the app's language: S.locale ("pl-PL": 24-hour clock) or the browser's own (English).
-let S = {};
 function loc() { return S.locale ? [S.locale] : []; }
 function fmtWhen(iso) {
   if (!iso) return "";

@@ -1,7 +1,6 @@
 // Message search: the box (Enter searches, Esc clears), filter shortcuts, and the results in this ONE widget.
 // Snippets are HTML escaped on the server with only <mark> added; names and times are set with textContent.
 // Dates in the app's language: S.locale ("pl-PL": 24-hour clock) or the browser's own (English).
-let S = {};
 function fmtWhen(iso) {
   const d = new Date(iso);
   const loc = S.locale ? [S.locale] : [];

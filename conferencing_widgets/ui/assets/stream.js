@@ -2,7 +2,6 @@
 // conversation opens; later rows come as custom messages (append/prepend/update) so nothing is resent.
 // Bodies are HTML sanitised on the server; names and times are set with textContent.
 // Dates in the app's language: S.locale ("pl-PL": 24-hour clock) or the browser's own (English).
-let S = {};
 function loc() { return S.locale ? [S.locale] : []; }
 function clock() { return S.locale ? { hourCycle: "h23" } : {}; }
 function fmtTime(iso) {

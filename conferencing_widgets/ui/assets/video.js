@@ -2,14 +2,6 @@
 // A window opened outside a user gesture is blocked, so the click handler itself opens about:blank, then
 // asks Python to start (or join) the call and sends that window to the URL Python answers with, however
 // slow the kernel is. It also watches the window: when the member closes it, Python records that they left.
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function render({ model, el }) {
   S = model.get("strings") || {};
   el.classList.add("cw-video-root");

@@ -12,14 +12,6 @@ const INLINE_TYPES = {
   video: ["video/mp4", "video/webm", "video/ogg"],
 };
 
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function safeType(kind, mediaType) {
   const allowed = INLINE_TYPES[kind];
   return allowed && allowed.includes(mediaType) ? mediaType : "application/octet-stream";

@@ -3,14 +3,6 @@
 // window is sent there. However slow the kernel is, the window was already allowed to open.
 // In "inline" mode (JupyterLab without a dashboard server) no window is opened: Python shows the board inline.
 
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function render({ model, el }) {
   S = model.get("strings") || {};
   el.classList.add("cw-wb-new-root");

@@ -4,14 +4,6 @@
 // area 3) asks for that board's PNG, and `data-cw-wb-open` asks Python to open the board inline (JupyterLab):
 // one listener per app, no widget per board.
 
-// Translated words from Python (`strings` trait, keyed by the English text): tr(english, { name: value }).
-let S = {};
-function tr(msg, vars) {
-  let s = S[msg] || msg;
-  if (vars) for (const k of Object.keys(vars)) s = s.split("{" + k + "}").join(String(vars[k]));
-  return s;
-}
-
 function render({ model, el }) {
   S = model.get("strings") || {};
   el.classList.add("cw-wb-png-root");

@@ -17,14 +17,14 @@ from ipywidgets import CallbackDispatcher
 from conferencing_widgets.calls.service import JoinInfo
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _
-from conferencing_widgets.ui.calls.common import ASSETS, CSS
-from conferencing_widgets.ui.strings import TranslatedView
+from conferencing_widgets.ui.calls.common import CSS
+from conferencing_widgets.ui.strings import TranslatedView, view_js
 
 
 class VideoButton(TranslatedView, anywidget.AnyWidget):
     """The cw-video button: opens the call window from the click, then sends it to the room URL."""
 
-    _esm = ASSETS / "video.js"
+    _esm = view_js("video.js")
     _css = CSS
     label = traitlets.Unicode(help="Button text.").tag(sync=True)
 

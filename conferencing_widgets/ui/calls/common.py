@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-ASSETS = Path(__file__).parent.parent / "assets"
+from conferencing_widgets.ui.strings import ASSETS
+
 """The UI's JavaScript and CSS (``video.js``, ``call.js``, ``call_redirect.js``, ``calls.css`` are this feature's)."""
 CSS = ASSETS / "calls.css"
 """Styles of the video button, call rows and the call page (anywidget loads the file)."""

@@ -20,18 +20,18 @@ from conferencing_widgets.core.errors import ConferencingError, NotFound
 from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Call, Event
-from conferencing_widgets.ui.calls.common import ASSETS, CSS, ui_base_url
+from conferencing_widgets.ui.calls.common import CSS, ui_base_url
 from conferencing_widgets.ui.calls.html import message_page_html
 from conferencing_widgets.ui.denied import denied_page
 from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
-from conferencing_widgets.ui.strings import TranslatedView
+from conferencing_widgets.ui.strings import TranslatedView, view_js
 from conferencing_widgets.ui.style import app_style
 
 
 class CallWidget(TranslatedView, anywidget.AnyWidget):
     """The built-in call's page: preview, Join, peer videos, mute / camera off / hang up."""
 
-    _esm = ASSETS / "call.js"
+    _esm = view_js("call.js")
     _css = CSS
     title = traitlets.Unicode(help="Heading.").tag(sync=True)
 
@@ -168,7 +168,7 @@ class CallSession(FollowsFeed):
 class CallRedirect(TranslatedView, anywidget.AnyWidget):
     """Sends the browser to a provider's meeting URL (the visitor is already recorded as a participant)."""
 
-    _esm = ASSETS / "call_redirect.js"
+    _esm = view_js("call_redirect.js")
     url = traitlets.Unicode("", help="The meeting URL (for this member only).").tag(sync=True)
     label = traitlets.Unicode(help="The provider's name.").tag(sync=True)
 

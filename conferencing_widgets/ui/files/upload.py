@@ -18,7 +18,6 @@ import collections
 import logging
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -30,11 +29,10 @@ from conferencing_widgets.core.model import Attachment, Conversation
 from conferencing_widgets.files.resumable import UPLOAD_PATH
 from conferencing_widgets.files.service import FileService, UploadSession, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
-from conferencing_widgets.ui.strings import TranslatedView
+from conferencing_widgets.ui.strings import TranslatedView, view_js
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).parent.parent / "assets"
 
 UPLOAD_CHUNK_BYTES = 512 * 1024
 """Bytes per chunk the browser sends (well under the 10 MiB websocket frame limit). See benchmarks/upload_bench."""
@@ -47,7 +45,7 @@ HTTP_CHUNK_BYTES = 8 * 1024 * 1024
 class UploadWidget(TranslatedView, anywidget.AnyWidget):
     """The "+" menu's Upload new file entry: file chooser, chunked sending, progress bars."""
 
-    _esm = ASSETS / "upload.js"
+    _esm = view_js("upload.js")
     _css = FILES_CSS
     key = traitlets.Unicode(help="Unique id that ties the browser's upload queue to this widget.").tag(sync=True)
     label = traitlets.Unicode(help="Button text.").tag(sync=True)

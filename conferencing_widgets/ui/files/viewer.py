@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -21,9 +20,7 @@ from conferencing_widgets.core.markup import safe_filename_display
 from conferencing_widgets.core.model import Attachment
 from conferencing_widgets.files.service import FileService, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
-from conferencing_widgets.ui.strings import TranslatedView
-
-ASSETS = Path(__file__).parent.parent / "assets"
+from conferencing_widgets.ui.strings import TranslatedView, view_js
 
 VIEW_CHUNK_BYTES = 2 * 1024 * 1024
 """Bytes per message when sending a file to the browser."""
@@ -32,7 +29,7 @@ VIEW_CHUNK_BYTES = 2 * 1024 * 1024
 class FileViewerWidget(TranslatedView, anywidget.AnyWidget):
     """One panel for every preview and download. ``open_file(id)`` does what a click on a file does."""
 
-    _esm = ASSETS / "viewer.js"
+    _esm = view_js("viewer.js")
     _css = FILES_CSS
 
     def __init__(self, files: FileService, **kwargs: Any) -> None:

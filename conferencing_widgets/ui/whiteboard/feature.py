@@ -21,7 +21,7 @@ from conferencing_widgets.core.events import WHITEBOARD_EVENTS, EventKind
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Event, MessageKind
-from conferencing_widgets.ui.strings import TranslatedView
+from conferencing_widgets.ui.strings import TranslatedView, view_js
 from conferencing_widgets.ui.style import app_style
 from conferencing_widgets.ui.whiteboard.html import (
     in_voila,
@@ -30,7 +30,7 @@ from conferencing_widgets.ui.whiteboard.html import (
     whiteboard_message_html,
     whiteboards_section_html,
 )
-from conferencing_widgets.ui.whiteboard.png import ASSETS, CSS, WhiteboardPngWidget
+from conferencing_widgets.ui.whiteboard.png import CSS, WhiteboardPngWidget
 from conferencing_widgets.ui.whiteboard.view import WhiteboardView
 from conferencing_widgets.whiteboard.service import WhiteboardService
 
@@ -44,7 +44,7 @@ SECTION_REFRESH_DELAY = 3.0
 class NewWhiteboardButton(TranslatedView, anywidget.AnyWidget):
     """The "+" menu's *Whiteboard session*: creates a board and opens it in a new window from the click itself."""
 
-    _esm = ASSETS / "whiteboard_new.js"
+    _esm = view_js("whiteboard_new.js")
     _css = CSS
     label = traitlets.Unicode(help="Button text.").tag(sync=True)
 

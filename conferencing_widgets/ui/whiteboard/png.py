@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -14,10 +13,9 @@ import traitlets
 
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _
-from conferencing_widgets.ui.strings import TranslatedView
+from conferencing_widgets.ui.strings import ASSETS, TranslatedView, view_js
 from conferencing_widgets.whiteboard.service import WhiteboardService, png_file_name
 
-ASSETS = Path(__file__).parent.parent / "assets"
 CSS = ASSETS / "whiteboard.css"
 """The feature's stylesheet, carried by its anywidgets."""
 
@@ -25,7 +23,7 @@ CSS = ASSETS / "whiteboard.css"
 class WhiteboardPngWidget(TranslatedView, anywidget.AnyWidget):
     """PNG downloads: its own button for ``board``, and clicks on ``data-cw-wb-png`` / ``data-cw-wb-open``."""
 
-    _esm = ASSETS / "whiteboard_png.js"
+    _esm = view_js("whiteboard_png.js")
     _css = CSS
     board = traitlets.Int(0, help="The board its button downloads (0: no button, only the listener).").tag(sync=True)
     label = traitlets.Unicode(help="Button text.").tag(sync=True)

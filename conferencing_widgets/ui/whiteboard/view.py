@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -27,6 +26,7 @@ from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.model import Whiteboard
 from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
+from conferencing_widgets.ui.strings import ASSETS
 from conferencing_widgets.ui.whiteboard.drawing import (
     BG,
     LIVE,
@@ -47,7 +47,6 @@ from conferencing_widgets.whiteboard import geometry
 from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS, WhiteboardService
 from conferencing_widgets.whiteboard.types import SceneRows, StrokeChange
 
-ASSETS = Path(__file__).parent.parent / "assets"
 PROGRESS_STALE = 10.0
 """Seconds after which another user's unfinished stroke is no longer shown."""
 MIN_ZOOM, MAX_ZOOM = 0.1, 8.0
