@@ -132,8 +132,8 @@ class SignoffService:
     def sign(self, conversation_id: int, *, name: str, strokes: object) -> SealedSignoff:
         """Sign the repair off: checks first (nothing written on any error), then one transaction."""
         user = self.chat.require_active()
-        signer_name = clean_name(name)
         points = clean_strokes(strokes)
+        signer_name = clean_name(name)
         conv, case = self._case_chat(conversation_id)
         is_member = self.chat.login in conv.members
         if not policy.can_sign_off(user, case, is_member=is_member):
@@ -177,7 +177,13 @@ class SignoffService:
         notice = _("{name} confirmed the repair: the case is closed.").format(name=signer_name)
         with self.store.atomic() as conn:
             change = case_store.set_status(
-                self.store, case.id, expected=CaseStatus.RESOLVED, new=CaseStatus.CLOSED, by=login, notice=notice, at=now
+                self.store,
+                case.id,
+                expected=CaseStatus.RESOLVED,
+                new=CaseStatus.CLOSED,
+                by=login,
+                notice=notice,
+                at=now,
             )
             if change is None:
                 raise InvalidInput(_("Someone changed this case's status just now. Look again and retry."))
