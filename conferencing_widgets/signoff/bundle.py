@@ -218,4 +218,4 @@ def _retitle(html: str, title: str) -> str:
     start, end = html.find("<title>"), html.find("</title>")
     if start < 0 or end < start:
         return html
-    return html[: start + len("<title>")] + escape(title) + html[end:]
+    return html[: start + len("<title>")] + str(escape(title)) + html[end:]
