@@ -1,8 +1,8 @@
 """The one wiring point: a signed-in user's services, built once per page or notebook.
 
 ``Session(settings, store, login)`` gives ``.chat`` (conversations and messages), ``.files``, ``.boards``,
-``.calls``, ``.cases`` (status, whose turn, response clocks), ``.signals`` (typing, presence), ``.drafts``,
-``.receipts`` ("seen by") and ``.preferences``.
+``.calls``, ``.cases`` (status, whose turn, response clocks), ``.signoff`` (sign-off, sealed bundles),
+``.signals`` (typing, presence), ``.drafts``, ``.receipts`` ("seen by") and ``.preferences``.
 The UI, the CLI, the notebooks and the tests reach every feature through it; nothing is looked up in process-wide
 registries.
 """
@@ -20,6 +20,7 @@ from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.model import User
 from conferencing_widgets.files.service import FileService
+from conferencing_widgets.signoff.service import SignoffService
 from conferencing_widgets.store import Store
 from conferencing_widgets.store.blobs import BlobStore
 from conferencing_widgets.whiteboard.service import WhiteboardService
@@ -48,6 +49,8 @@ class Session:
         self.cases = CaseService(chat)
         # A customer's reply hands a case waiting on them back to the vendor; chat itself knows no feature.
         chat.post_hooks["cases"] = self.cases.after_post
+        self.signoff = SignoffService(chat, self.cases, self.files)
+        """The customer's sign-off of a resolved case and its sealed record bundle (``signoff/``)."""
         self.signals = Signals(chat)
         """Ephemeral typing and presence (``chat/signals.py``): never stored as events, expire on their own."""
         self.drafts = Drafts(chat)

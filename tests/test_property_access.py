@@ -28,6 +28,10 @@ So are message actions: reacting (members, on live messages), editing (the autho
 Typing, receipts and drafts: typing is signalled by posters and shown to readers only from posters; receipts go
 out only from readers who share them and reach only readers who share theirs; drafts are kept by posters only.
 
+Sign-off too: vendor staff who are members of a resolved case's chat ask for it; only that chat's customers sign,
+while the case is resolved, which closes it and seals a new version; the sealed versions listed are only those of
+chats the user reads (nobody else's case).
+
 Case status too: vendor staff set any status of any case; a customer never does, except reopen (to waiting on
 vendor) their own company's resolved case; nobody reaches another company's case (``NotFound``). Whose turn is
 shown to whoever sees the case; response clocks to vendor staff only. The stored status always matches the model.
@@ -70,6 +74,7 @@ from conferencing_widgets.chat.signals import Signals
 from conferencing_widgets.core.model import CaseStatus
 from conferencing_widgets.export import api as cw_export
 from conferencing_widgets.files.service import FileService
+from conferencing_widgets.signoff.service import SignoffService
 from conferencing_widgets.store import receipts as receipts_store
 from conferencing_widgets.store import schema
 from conferencing_widgets.whiteboard.service import WhiteboardService
@@ -154,6 +159,10 @@ class AccessMachine(RuleBasedStateMachine):
         """Message ids mentioning each login."""
         self.receipts_off: set[str] = set()
         """Logins who turned read receipts off."""
+        self.signoff_asked: dict[int, int] = {}
+        """Case id -> the chat its open sign-off request was made in."""
+        self.signed: dict[int, list[tuple[int, int]]] = {}
+        """Case id -> (version, chat) of each sealed sign-off."""
 
     def teardown(self) -> None:
         self.store.close()
@@ -672,6 +681,129 @@ class AccessMachine(RuleBasedStateMachine):
     def stored_case_status_matches_the_model(self) -> None:
         for case_id, status in self.case_status.items():
             assert self.store.get_case(case_id).status is status
+
+    # -- sign-off ---------------------------------------------------------------------------------------
+
+    def signoff_service(self, svc: Service) -> SignoffService:
+        # Not ``Session.of_service``: its post hooks (a customer's reply flips the status) are outside this model.
+        return SignoffService(svc, CaseService(svc), FileService(svc))
+
+    def case_chat_and_actor(self, data: st.DataObject) -> tuple[int, int, str] | None:
+        chats = {cid for cid, c in self.convs.items() if c.case_id is not None}
+        if not chats:
+            return None
+        cid = self.pick(data, chats, "case chat")
+        who = data.draw(st.sampled_from(["member", "anyone"]), label="who")
+        pool = self.convs[cid].members if who == "member" else set(self.users)
+        case_id = self.convs[cid].case_id
+        assert case_id is not None
+        return cid, case_id, self.pick(data, pool or self.users, "actor")
+
+    @precondition(lambda self: any(c.case_id is not None for c in self.convs.values()))
+    @rule(data=st.data(), resolve_first=st.booleans())
+    def ask_for_signoff(self, data: st.DataObject, resolve_first: bool) -> None:
+        picked = self.case_chat_and_actor(data)
+        if picked is None:
+            return
+        cid, case_id, actor = picked
+        if resolve_first:  # a staff member asks in a chat with customers in it: the path that signs later
+            both = {
+                c
+                for c, conv in self.convs.items()
+                if conv.case_id is not None
+                and any(self.users[m].staff for m in conv.members)
+                and any(not self.users[m].staff for m in conv.members)
+            }
+            if both:
+                cid = self.pick(data, both, "chat with both sides")
+                case_id = self.convs[cid].case_id or case_id
+            members = {m for m in self.convs[cid].members if self.users[m].staff}
+            actor = self.pick(data, members or self.users, "asker")
+        staff = sorted(login for login, u in self.users.items() if u.staff and not u.disabled)
+        if resolve_first and staff and self.case_status[case_id] is not CaseStatus.RESOLVED:
+            CaseService(self.session(staff[0]) or Service(self.store, staff[0], self.settings)).set_status(
+                case_id, CaseStatus.RESOLVED
+            )
+            self.case_status[case_id] = CaseStatus.RESOLVED
+        svc = self.session(actor)
+        if svc is None:
+            return
+        error: type[ConferencingError] | None = self.denial(actor, cid, write=False)
+        if error is None and not (
+            self.users[actor].staff
+            and actor in self.convs[cid].members
+            and self.case_status[case_id] is CaseStatus.RESOLVED
+        ):
+            error = PermissionDenied
+        got = self.attempt(
+            lambda: self.signoff_service(svc).request(cid, f"summary by {actor}"),
+            allowed=error is None,
+            errors=(error or NotFound,),
+            what=f"{actor} asks for sign-off in {cid}",
+        )
+        if got is not None:
+            assert got.case_id == case_id and got.conversation_id == cid and not got.signed
+            assert got.version == len(self.signed.get(case_id, [])) + 1
+            self.signoff_asked[case_id] = cid
+
+    @precondition(lambda self: self.signoff_asked)
+    @rule(data=st.data(), aim=st.booleans())
+    def sign_off(self, data: st.DataObject, aim: bool) -> None:
+        picked = self.case_chat_and_actor(data)
+        if picked is None:
+            return
+        cid, case_id, actor = picked
+        if aim:  # a customer of the chat a request was made in: the path that signs
+            case_id = self.pick(data, self.signoff_asked, "asked case")
+            cid = self.signoff_asked[case_id]
+            customers = {m for m in self.convs[cid].members if not self.users[m].staff}
+            actor = self.pick(data, customers or self.convs[cid].members or self.users, "signer")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        error: type[ConferencingError] | None = self.denial(actor, cid, write=False)
+        if error is None and (
+            self.users[actor].staff
+            or actor not in self.convs[cid].members
+            or self.case_status[case_id] is not CaseStatus.RESOLVED
+        ):
+            error = PermissionDenied
+        if error is None and self.signoff_asked.get(case_id) != cid:
+            error = InvalidInput
+        got = self.attempt(
+            lambda: self.signoff_service(svc).sign(cid, name=f"Name of {actor}", strokes=[[(1, 1), (30, 20)]]),
+            allowed=error is None,
+            errors=(error or NotFound,),
+            what=f"{actor} signs off case {case_id} in {cid}",
+        )
+        if got is not None:
+            versions = self.signed.setdefault(case_id, [])
+            assert got.record.version == len(versions) + 1 and got.record.signed_by == actor
+            assert got.bundle.conversation_id == got.manifest.conversation_id == cid
+            versions.append((got.record.version, cid))
+            del self.signoff_asked[case_id]
+            self.case_status[case_id] = CaseStatus.CLOSED
+            self.files[got.bundle.id] = cid
+            self.files[got.manifest.id] = cid
+
+    @precondition(lambda self: self.cases)
+    @rule(data=st.data())
+    def list_signoffs(self, data: st.DataObject) -> None:
+        actor = self.pick(data, self.users, "actor")
+        case_id = self.pick(data, self.cases, "case")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        allowed = self.active(actor) and self.sees_case(actor, case_id)
+        got = self.attempt(
+            lambda: self.signoff_service(svc).signoffs(case_id),
+            allowed=allowed,
+            errors=(PermissionDenied if not self.active(actor) else NotFound,),
+            what=f"{actor} lists the sign-offs of case {case_id}",
+        )
+        if got is not None:
+            expected = [(v, c) for v, c in self.signed.get(case_id, []) if self.can_read(actor, c)]
+            assert [(r.version, r.conversation_id) for r in got] == expected
 
     # -- files ------------------------------------------------------------------------------------------
 

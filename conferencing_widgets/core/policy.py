@@ -160,3 +160,25 @@ def can_set_case_priority(user: User) -> bool:
 def sees_response_clocks(user: User) -> bool:
     """Response clocks and their targets are the vendor's own measure: staff see them, customers see whose turn."""
     return user.is_vendor_staff and not user.disabled
+
+
+def can_request_signoff(user: User, case: ServiceCase, *, is_member: bool) -> bool:
+    """Vendor staff who are members of the case's chat ask the customer to sign off a *resolved* case."""
+    return (
+        user.is_vendor_staff
+        and not user.disabled
+        and is_member
+        and case.status is CaseStatus.RESOLVED
+    )
+
+
+def can_sign_off(user: User, case: ServiceCase, *, is_member: bool) -> bool:
+    """Only the case's customers (members of its chat) sign, and only while it is *resolved*: a closed case is
+    signed again only after a reopen and a new resolve (that sign-off seals a new version)."""
+    return (
+        not user.is_vendor_staff
+        and not user.disabled
+        and is_member
+        and case.group_id == user.group_id
+        and case.status is CaseStatus.RESOLVED
+    )

@@ -383,3 +383,25 @@ drafts = Table(
     Column("body", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+case_signoffs = Table(
+    # A customer's sign-off of a resolved case (revision 0014): asked for by vendor staff (the request columns),
+    # then signed once (the signed_* columns and the sealed bundle's two files). A new resolve and sign-off after
+    # a reopen is a new row with the next version; a sealed row is never updated again.
+    "case_signoffs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("service_cases.id"), nullable=False),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("requested_by", String(64), ForeignKey("users.login"), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("signed_by", String(64), ForeignKey("users.login"), nullable=True),
+    Column("signer_name", String(200), nullable=True),
+    Column("signed_at", UTCDateTime, nullable=True),
+    Column("signature_sha256", String(64), nullable=True),
+    Column("bundle_attachment_id", Id, ForeignKey("attachments.id"), nullable=True),
+    Column("manifest_attachment_id", Id, ForeignKey("attachments.id"), nullable=True),
+    UniqueConstraint("case_id", "version", name="uq_case_signoffs_version"),
+)

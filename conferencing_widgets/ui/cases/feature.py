@@ -22,6 +22,7 @@ from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import CaseStatus, Conversation, ConversationSummary, Event
 from conferencing_widgets.ui.cases.html import chip_html, details_html, tile_fields, turn_label
+from conferencing_widgets.ui.cases.signoff import SignoffFeature
 
 if TYPE_CHECKING:
     from conferencing_widgets.ui.app import ConferencingApp
@@ -78,6 +79,8 @@ class CaseFeature:
         app.children = [*app.children, self.style]
         # Area 3.
         app.details.case_status_provider = self._details_html
+        # Area 2 again: the staff's sign-off request and the customer's "Confirm the repair" panel.
+        self.signoff = SignoffFeature(app, on_done=self._signed)
         self.filter.observe(self._filter_changed, "value")
         self.select.observe(self._picked, "value")
         app.add_open_hook(self._opened)
@@ -125,6 +128,7 @@ class CaseFeature:
         if conv is None or conv.case_id is None:
             self.view = None
             self.control.layout.display = "none"
+            self.signoff.refresh()
             return
         try:
             self.view = view = self.cases.view(conv.case_id)
@@ -160,6 +164,14 @@ class CaseFeature:
         if tuple(self.control.children) != children:
             self.control.children = children
         self.control.layout.display = ""
+        self.signoff.refresh()
+
+    def _signed(self, conversation_id: int) -> None:
+        # Signing closed the case and stored the bundle: the signer sees the notice, status and files now.
+        self.app.messages.catch_up()
+        self.refresh()
+        self.app.details.show(conversation_id)
+        self.app.history.refresh()
 
     def set_status(self, status: CaseStatus | str) -> bool:
         """Change the open case's status as if picked in the control; True when it changed."""
