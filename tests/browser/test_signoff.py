@@ -10,14 +10,13 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conferencing_widgets import ConversationKind, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.session import Session
 
 from .support import VoilaServer, wait_for_text
@@ -29,22 +28,6 @@ SELECTED = (
     " return s && s.selectedOptions[0]?.textContent.replace(/\\u00a0/g, ' '); }"
 )
 """The visible label of a select's chosen option (ipywidgets writes spaces as no-break spaces)."""
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("signoff")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret="signoff-secret", data_dir=data_dir)
-
 
 def open_case(page: Callable[..., Any], server: VoilaServer, login: str, title: str) -> Any:
     p = page(server.link(login), wait_for=f"{APP} .cw-history .cw-tile")
