@@ -184,8 +184,12 @@ def create_call(
     started_by: str,
     body: str,
     join: bool = False,
+    at: datetime | None = None,
 ) -> tuple[Call, Message]:
-    """Store a call, its stream message and (with ``join``) the starter as its first participant, atomically."""
+    """Store a call, its stream message and (with ``join``) the starter as its first participant, atomically.
+
+    ``at`` backdates the start, for the demo and tests only.
+    """
     with store.atomic() as conn:
         call_id = conn.execute(
             insert(s.calls)
@@ -194,7 +198,7 @@ def create_call(
                 provider=provider,
                 room=room,
                 started_by=started_by,
-                started_at=utcnow(),
+                started_at=at or utcnow(),
                 ended_at=None,
             )
             .returning(s.calls.c.id)
@@ -204,6 +208,7 @@ def create_call(
         message, _ = store.post_message(
             NewMessage(conversation_id=int(conversation_id), body=body, kind=MessageKind.CALL, ref_id=int(call_id)),
             author=started_by,
+            at=at,
         )
         call = _one(conn, int(call_id))
         _event(store, conn, call, "start", started_by)
@@ -238,8 +243,8 @@ def join_call(store: Store, call_id: int, login: str) -> Joined:
     return Joined(call=call, others=others, cursor=int(cursor))
 
 
-def _end(store: Store, conn: Connection, call: Call, login: str) -> Call:
-    now = utcnow()
+def _end(store: Store, conn: Connection, call: Call, login: str, at: datetime | None = None) -> Call:
+    now = at or utcnow()
     conn.execute(update(s.calls).where(s.calls.c.id == call.id).values(ended_at=now))
     conn.execute(
         update(s.call_participants)
@@ -279,11 +284,11 @@ def leave_call(store: Store, call_id: int, login: str) -> Call:
         return call
 
 
-def end_call(store: Store, call_id: int, login: str) -> Call:
-    """End a call for everyone (no-op when it already ended)."""
+def end_call(store: Store, call_id: int, login: str, *, at: datetime | None = None) -> Call:
+    """End a call for everyone (no-op when it already ended); ``at`` backdates the end (demo and tests)."""
     with store.atomic() as conn:
         call = _one(conn, int(call_id), lock=True)
-        return _end(store, conn, call, login) if call.live else call
+        return _end(store, conn, call, login, at) if call.live else call
 
 
 def add_signal(
