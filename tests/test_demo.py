@@ -45,7 +45,8 @@ def demo(store: Store, tmp_path: Path) -> tuple[Store, Settings]:
 
 
 def spindle_chat(session: Session) -> int:
-    return next(c.conversation.id for c in session.chat.history(limit=50) if c.conversation.title == "Spindle vibration")
+    rows = session.chat.history(limit=50)
+    return next(c.conversation.id for c in rows if c.conversation.title == "Spindle vibration")
 
 
 def test_seeding_twice_creates_nothing_new(demo: tuple[Store, Settings]) -> None:

@@ -53,8 +53,8 @@ def machine_photo() -> bytes:
     d.text((96, 574), "S/N VMC850-1187", fill=(200, 204, 208), font=ImageFont.load_default(size=14))
     # Coolant spray and swarf: small random streaks.
     for _ in range(120):
-        x, y = rng.uniform(160, 840), rng.uniform(330, 468)
-        d.line((x, y, x + rng.uniform(-6, 6), y + rng.uniform(2, 8)), fill=(140, 170, 190), width=1)
+        sx, sy = rng.uniform(160, 840), rng.uniform(330, 468)
+        d.line((sx, sy, sx + rng.uniform(-6, 6), sy + rng.uniform(2, 8)), fill=(140, 170, 190), width=1)
     img = img.filter(ImageFilter.GaussianBlur(0.7))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=88)  # a photo: JPEG is ~15x smaller and faster to write than PNG here
