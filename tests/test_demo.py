@@ -72,6 +72,7 @@ def test_the_spindle_chat_spans_two_weeks_with_replies_reactions_files_board_and
     assert sum(m.reply_to_id is not None for m in msgs) >= 10
     reactions = tom.chat.reactions(cid, [m.id for m in msgs])
     assert sum(len(v) for v in reactions.values()) >= 20
+    assert sum(len(v) for v in tom.chat.mentions_of(msgs).values()) >= 2  # stored, so badges and filters work
     kinds = {m.kind for m in msgs}
     assert {MessageKind.FILE, MessageKind.WHITEBOARD, MessageKind.CALL, MessageKind.SYSTEM} <= kinds
     files = {a.name: a for a in tom.files.attachments(cid)}

@@ -110,6 +110,10 @@ class _Player:
             at=at,
         )
         self.posted[id(item)] = msg.id
+        if "@" in item.body:  # as ``Service.post``: the rule checks who may be mentioned here, then they are stored
+            chat = self.session(item.author).chat
+            mentions = chat.check_mentions(self.store.get_conversation(conversation_id), item.body)
+            self.store.add_mentions(msg.id, conversation_id, mentions)
         for login, emoji in item.reactions:
             self.session(login).chat.react(msg.id, emoji)
 

@@ -25,7 +25,7 @@ def strokes() -> list[dict[str, object]]:
         {"shape": "arrow", "points": [250, 250, x - 38, y - 6], "color": RED, "width": 3},
         {"shape": "text", "points": [110, 220], "color": RED, "width": 3, "text": "Run-out here: max 2 µm"},
         {"shape": "rect", "points": [x0 - 8, y0 - 8, x1 + 8, y1 + 8], "color": BLUE, "width": 3},
-        {"shape": "arrow", "points": [640, 235, x1 + 12, 268], "color": BLUE, "width": 3},
+        {"shape": "arrow", "points": [660, 312, x1 + 12, 272], "color": BLUE, "width": 3},
         {"shape": "text", "points": [600, 320], "color": BLUE, "width": 3, "text": "Balance G2.5 @ 8000 rpm"},
         {"shape": "pen", "points": [float(v) for v in trace.ravel()], "color": ORANGE, "width": 3},
         {"shape": "text", "points": [640, 470], "color": ORANGE, "width": 3, "text": "peak ~6600 rpm"},

@@ -49,7 +49,7 @@ def machine_photo() -> bytes:
     d.rectangle((715, 125, 845, 215), fill=(30, 120, 90))
     for i in range(4):
         d.line((725, 140 + 18 * i, 725 + 60 + 17 * i, 140 + 18 * i), fill=(200, 240, 220), width=3)
-    d.text((396, 84), "MACHTOOL VMC-850", fill=(40, 44, 48), font=ImageFont.load_default(size=17))
+    d.text((400, 86), "MACHTOOL VMC-850", fill=(40, 44, 48), font=ImageFont.load_default(size=15))
     d.text((96, 574), "S/N VMC850-1187", fill=(200, 204, 208), font=ImageFont.load_default(size=14))
     # Coolant spray and swarf: small random streaks.
     for _ in range(120):
