@@ -83,6 +83,10 @@ def test_the_spindle_chat_spans_two_weeks_with_replies_reactions_files_board_and
     assert len(tom.boards.strokes(board.id)) >= 8
     assert tom.boards.png(board.id)  # the photo and the strokes render
     (call,) = tom.files.media(cid).calls
+    with store.reading() as conn:
+        joined = conn.execute(select(s.call_participants).where(s.call_participants.c.call_id == call.id)).all()
+    assert {p.login for p in joined} == {"tom.tech", "alice", "adam"}
+    assert all(call.started_at <= p.joined_at < p.left_at == call.ended_at for p in joined)
     assert call.ended_at is not None and timedelta(minutes=30) <= call.ended_at - call.started_at <= timedelta(hours=1)
 
 

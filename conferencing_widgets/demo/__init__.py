@@ -152,6 +152,9 @@ class _Player:
             room=provider.new_room(),
             started_by=item.author,
             body=CALL_MESSAGE,
+            join=True,
             at=at,
         )
+        for k, login in enumerate(item.joined):
+            call_store.join_call(self.store, call.id, login, at=at + timedelta(minutes=1 + k))
         call_store.end_call(self.store, call.id, item.author, at=at + timedelta(minutes=item.minutes))

@@ -62,6 +62,8 @@ class Call:
 
     author: str
     minutes: int
+    joined: tuple[str, ...] = ()
+    """Who joined the starter, a minute apart."""
 
 
 Item = Msg | Status | File | Board | Call
@@ -248,7 +250,7 @@ def spindle_script() -> Script:
             items[4:4] = [
                 m("tom.tech", "Shall we go through the readings on a video call at 14:00?"),
                 m("alice", "Yes, Adam and I will join."),
-                Call(author="tom.tech", minutes=35),
+                Call(author="tom.tech", minutes=35, joined=("alice", "adam")),
                 m(
                     "tom.tech",
                     "Summary of the call: the front bearing set gets replaced. I'm ordering part **SP-850-BRG-07**.",
