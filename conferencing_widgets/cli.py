@@ -110,7 +110,7 @@ def demo(store_url: str | None, no_serve: bool, port: int, dashboards_dir: str |
 
     settings = ensure_secret(settings_with(store_url))
     store = open_store(settings)
-    logins = seed_demo(store)
+    logins = seed_demo(store, settings)
     base = f"http://127.0.0.1:{port}"
     ttl = parse_duration(settings.link_ttl)
     click.echo("Demo store seeded: " + store.engine.url.render_as_string(hide_password=True))

@@ -109,11 +109,11 @@ def test_load_older_pages_back(demo_store: Store) -> None:
         demo_store.post_message(NewMessage(conversation_id=cid, body=f"m{i}"), author="tom.tech")
     app.open_conversation(cid)
     assert len(app.messages.stream.window) == 5 and app.messages.stream.has_older
-    app.messages.stream.load_older()
-    app.messages.stream.load_older()
-    app.messages.stream.load_older()
+    total = demo_store.message_count(cid)
+    for _ in range(total // 5 + 1):  # the demo chat's length changes; page back to its first message
+        app.messages.stream.load_older()
     ids = [r["id"] for r in app.messages.stream.window]
-    assert ids == sorted(ids) and len(ids) == 16
+    assert ids == sorted(ids) and len(ids) == total
     assert not app.messages.stream.has_older
 
 

@@ -155,7 +155,7 @@ def _event(store: Store, conn: Connection, call: Call, action: str, login: str) 
     )
 
 
-def _join(conn: Connection, call_id: int, login: str) -> bool:
+def _join(conn: Connection, call_id: int, login: str, at: datetime | None = None) -> bool:
     """Mark ``login`` present; True when that changed anything."""
     row = conn.execute(
         select(s.call_participants.c.left_at).where(
@@ -163,7 +163,7 @@ def _join(conn: Connection, call_id: int, login: str) -> bool:
         )
     ).first()
     if row is None:
-        conn.execute(insert(s.call_participants).values(call_id=call_id, login=login, joined_at=utcnow()))
+        conn.execute(insert(s.call_participants).values(call_id=call_id, login=login, joined_at=at or utcnow()))
         return True
     if row.left_at is not None:
         conn.execute(
@@ -184,8 +184,12 @@ def create_call(
     started_by: str,
     body: str,
     join: bool = False,
+    at: datetime | None = None,
 ) -> tuple[Call, Message]:
-    """Store a call, its stream message and (with ``join``) the starter as its first participant, atomically."""
+    """Store a call, its stream message and (with ``join``) the starter as its first participant, atomically.
+
+    ``at`` backdates the start, for the demo and tests only.
+    """
     with store.atomic() as conn:
         call_id = conn.execute(
             insert(s.calls)
@@ -194,16 +198,17 @@ def create_call(
                 provider=provider,
                 room=room,
                 started_by=started_by,
-                started_at=utcnow(),
+                started_at=at or utcnow(),
                 ended_at=None,
             )
             .returning(s.calls.c.id)
         ).scalar_one()
         if join:
-            _join(conn, int(call_id), started_by)
+            _join(conn, int(call_id), started_by, at)
         message, _ = store.post_message(
             NewMessage(conversation_id=int(conversation_id), body=body, kind=MessageKind.CALL, ref_id=int(call_id)),
             author=started_by,
+            at=at,
         )
         call = _one(conn, int(call_id))
         _event(store, conn, call, "start", started_by)
@@ -222,8 +227,8 @@ class Joined:
     """The newest signal id at joining time: anything older is not meant for this visit."""
 
 
-def join_call(store: Store, call_id: int, login: str) -> Joined:
-    """Put ``login`` in a live call (idempotent)."""
+def join_call(store: Store, call_id: int, login: str, *, at: datetime | None = None) -> Joined:
+    """Put ``login`` in a live call (idempotent); ``at`` backdates the join (demo and tests)."""
     with store.atomic() as conn:
         call = _one(conn, int(call_id), lock=True)
         if not call.live:
@@ -232,14 +237,14 @@ def join_call(store: Store, call_id: int, login: str) -> Joined:
         cursor = conn.execute(
             select(func.coalesce(func.max(s.call_signals.c.id), 0)).where(s.call_signals.c.call_id == call.id)
         ).scalar_one()
-        if _join(conn, call.id, login):
+        if _join(conn, call.id, login, at):
             call = _one(conn, call.id)
             _event(store, conn, call, "join", login)
     return Joined(call=call, others=others, cursor=int(cursor))
 
 
-def _end(store: Store, conn: Connection, call: Call, login: str) -> Call:
-    now = utcnow()
+def _end(store: Store, conn: Connection, call: Call, login: str, at: datetime | None = None) -> Call:
+    now = at or utcnow()
     conn.execute(update(s.calls).where(s.calls.c.id == call.id).values(ended_at=now))
     conn.execute(
         update(s.call_participants)
@@ -279,11 +284,11 @@ def leave_call(store: Store, call_id: int, login: str) -> Call:
         return call
 
 
-def end_call(store: Store, call_id: int, login: str) -> Call:
-    """End a call for everyone (no-op when it already ended)."""
+def end_call(store: Store, call_id: int, login: str, *, at: datetime | None = None) -> Call:
+    """End a call for everyone (no-op when it already ended); ``at`` backdates the end (demo and tests)."""
     with store.atomic() as conn:
         call = _one(conn, int(call_id), lock=True)
-        return _end(store, conn, call, login) if call.live else call
+        return _end(store, conn, call, login, at) if call.live else call
 
 
 def add_signal(

@@ -20,6 +20,7 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cachetools import LRUCache
@@ -222,8 +223,11 @@ class FileService:
         media_type: str,
         sha256: str,
         client_id: str | None,
+        at: datetime | None = None,
     ) -> Attachment:
         """Store a fully received, checked local file and post its message: everything or nothing.
+
+        ``at`` backdates the file and its message, for the demo and tests only.
 
         Rights are checked again (membership may have changed while the bytes arrived). Photos lose their EXIF
         (location) here, orientation applied (``images.clean_image``), so hash and size are the stored bytes'.
@@ -252,6 +256,7 @@ class FileService:
                 body=f"Shared a file: {name} ({human_size(size)})",
                 client_id=client_id,
                 before_commit=finalise,
+                at=at,
             )
         except BaseException as exc:
             self.blobs.discard(staged)

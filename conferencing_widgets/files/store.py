@@ -8,6 +8,7 @@ Removing content is guarded by a per-hash lock, so a blob another attachment ref
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, text
@@ -135,11 +136,13 @@ def add_attachment(
     body: str,
     client_id: str | None = None,
     before_commit: Callable[[], None] | None = None,
+    at: datetime | None = None,
 ) -> tuple[Attachment, Message, bool]:
     """Record an attachment with its file message and feed event; returns them and whether they are new.
 
     ``before_commit`` runs last inside the transaction (it moves the staged blob into place), so its failure
-    rolls everything back. A repeated ``client_id`` returns the first attachment and runs nothing.
+    rolls everything back. A repeated ``client_id`` returns the first attachment and runs nothing. ``at``
+    backdates the attachment and its message, for the demo and tests only.
     """
     check_sha256(sha256)
     with store.atomic() as conn:
@@ -161,7 +164,7 @@ def add_attachment(
                 media_type=media_type,
                 size=int(size),
                 sha256=sha256,
-                created_at=utcnow(),
+                created_at=at or utcnow(),
             )
             .returning(*s.attachments.c)
         ).one()
@@ -175,6 +178,7 @@ def add_attachment(
                 ref_id=attachment.id,
             ),
             author=uploader,
+            at=at,
         )
         if not fresh:
             raise InvalidInput(_("This upload's client id was already used for another message; upload again."))

@@ -14,6 +14,7 @@ import math
 import re
 import time
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -168,8 +169,11 @@ class WhiteboardService(BoardPictures):
 
     # -- starting a board ------------------------------------------------------------------------------
 
-    def create(self, conversation_id: int, title: str | None = None) -> Whiteboard:
-        """Start a board in a conversation the user is a member of, with a whiteboard message in the stream."""
+    def create(self, conversation_id: int, title: str | None = None, *, at: datetime | None = None) -> Whiteboard:
+        """Start a board in a conversation the user is a member of, with a whiteboard message in the stream.
+
+        ``at`` backdates it, for the demo and tests only.
+        """
         try:
             conv = self.service.require_writable(conversation_id)
         except PermissionDenied:
@@ -184,6 +188,7 @@ class WhiteboardService(BoardPictures):
             created_by=self.login,
             body=f"Started a whiteboard: {title}",
             max_boards=MAX_BOARDS_PER_CONVERSATION,
+            at=at,
         )
         return board
 

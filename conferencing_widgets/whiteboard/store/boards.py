@@ -17,6 +17,7 @@ Feed events (all with the conversation id, so ``Service.may_see_event`` filters 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -56,9 +57,16 @@ def board_row(conn: Connection, board_id: int) -> Any:
 
 
 def create_board(
-    store: Store, *, conversation_id: int, title: str, created_by: str, body: str, max_boards: int | None = None
+    store: Store,
+    *,
+    conversation_id: int,
+    title: str,
+    created_by: str,
+    body: str,
+    max_boards: int | None = None,
+    at: datetime | None = None,
 ) -> tuple[Whiteboard, Message]:
-    """A new board with its whiteboard message and feed event, in one transaction."""
+    """A new board with its whiteboard message and feed event, in one transaction (``at``: demo and tests)."""
     with store.atomic() as conn:
         if max_boards is not None:
             count = conn.execute(
@@ -73,13 +81,14 @@ def create_board(
                 )
         row = conn.execute(
             insert(s.whiteboards)
-            .values(conversation_id=conversation_id, title=title, created_by=created_by, created_at=utcnow())
+            .values(conversation_id=conversation_id, title=title, created_by=created_by, created_at=at or utcnow())
             .returning(*s.whiteboards.c)
         ).one()
         board = _board(row)
         message, _fresh = store.post_message(
             NewMessage(conversation_id=conversation_id, body=body, kind=MessageKind.WHITEBOARD, ref_id=board.id),
             author=created_by,
+            at=at,
         )
         store.append_event(
             conn,
