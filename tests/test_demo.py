@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +30,7 @@ TABLES = (
     s.strokes,
     s.calls,
     s.case_status_history,
+    s.case_signoffs,
     s.events,
 )
 
@@ -54,7 +57,9 @@ def test_seeding_twice_creates_nothing_new(demo: tuple[Store, Settings]) -> None
     before = counts(store)
     seed_demo(store, settings)
     assert counts(store) == before
-    assert before["messages"] > 200 and before["attachments"] == 3 and before["calls"] == 1
+    assert before["messages"] > 200 and before["calls"] == 1
+    assert before["attachments"] == 5  # photo, manual, log, and the sealed record with its manifest
+    assert before["case_signoffs"] == 2
 
 
 def test_the_spindle_chat_spans_two_weeks_with_replies_reactions_files_board_and_call(
@@ -104,6 +109,24 @@ def test_one_case_in_each_status_with_real_clocks_and_one_overdue(demo: tuple[St
     spindle = store.get_case_by_number("SR-2026-00042")
     assert spindle.status is CaseStatus.WAITING_ON_VENDOR and views[spindle.id].clocks.turn is Side.VENDOR
     assert utcnow() - spindle.created_at > timedelta(days=14)
+
+
+def test_one_case_waits_for_sign_off_and_one_is_signed_and_sealed(demo: tuple[Store, Settings]) -> None:
+    store, settings = demo
+    axis, door = (store.get_case_by_number(n) for n in ("SR-2026-00070", "SR-2026-00078"))
+    assert axis.status is CaseStatus.RESOLVED and door.status is CaseStatus.CLOSED
+    celina, bruno = Session(settings, store, "celina"), Session(settings, store, "bruno")
+    axis_chat = next(c.id for c in store.conversations_of_case(axis.id))
+    assert celina.signoff.may_sign(axis_chat) and celina.signoff.pending(axis_chat) is not None
+    [sealed] = bruno.signoff.signoffs(door.id)
+    assert sealed.signed and sealed.signer_name == "Bruno Weiss" and sealed.signed_at is not None
+    assert utcnow() - sealed.signed_at > timedelta(days=2)  # backdated like the rest of the timeline
+    # The manifest's hashes hold for the stored record.
+    assert sealed.manifest_attachment_id is not None and sealed.bundle_attachment_id is not None
+    manifest = json.loads(bruno.files.read(sealed.manifest_attachment_id)[1])
+    html = bruno.files.read(sealed.bundle_attachment_id)[1]
+    assert manifest["bundle"]["sha256"] == hashlib.sha256(html).hexdigest()
+    assert manifest["signer_name"] == "Bruno Weiss" and manifest["case"]["number"] == "SR-2026-00078"
 
 
 def test_without_a_blob_store_the_chats_are_seeded_without_files(store: Store) -> None:

@@ -16,12 +16,12 @@ from pathlib import Path
 from conferencing_widgets.calls import store as call_store
 from conferencing_widgets.calls.service import CALL_MESSAGE
 from conferencing_widgets.core.config import Settings
-from conferencing_widgets.core.model import NewMessage
+from conferencing_widgets.core.model import CaseStatus, NewMessage
 from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.demo import board, media
 from conferencing_widgets.demo.chats import all_scripts
 from conferencing_widgets.demo.people import seed_people
-from conferencing_widgets.demo.script import Board, Call, File, Msg, Script, Status
+from conferencing_widgets.demo.script import AskSignoff, Board, Call, File, Msg, Script, SignOff, Status
 from conferencing_widgets.files.service import file_sha256
 from conferencing_widgets.session import Session
 from conferencing_widgets.store import Store, utcnow
@@ -71,6 +71,7 @@ class _Player:
         self.sessions: dict[str, Session] = {}
         self.posted: dict[int, int] = {}  # id(Msg) -> message id, for replies
         self.files: dict[str, int] = {}  # file name -> attachment id, for the board's background
+        self.asked_by = ""  # who asked for the sign-off last
 
     def session(self, login: str) -> Session:
         if login not in self.sessions:
@@ -101,6 +102,17 @@ class _Player:
                     self.board(conv.id, item, at)
                 elif isinstance(item, Call):
                     self.call(conv.id, item, at)
+                elif isinstance(item, AskSignoff):
+                    self.session(item.by).signoff.request(conv.id, item.summary, at=at)
+                    self.asked_by = item.by
+                elif isinstance(item, SignOff) and case is not None:
+                    self.sign_off(conv.id, case.id, item, at)
+
+    def sign_off(self, conversation_id: int, case_id: int, item: SignOff, at: datetime) -> None:
+        if self.blobs is None:  # the sealed record is a file: without a blob store the staff close the case
+            self.session(self.asked_by).cases.set_status(case_id, CaseStatus.CLOSED, at=at)
+            return
+        self.session(item.by).signoff.sign(conversation_id, name=item.name, strokes=media.signature(), at=at)
 
     def message(self, conversation_id: int, item: Msg, at: datetime, client_id: str) -> None:
         reply = self.posted.get(id(item.reply_to)) if item.reply_to is not None else None

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conferencing_widgets.core.model import ConversationKind
-from conferencing_widgets.demo.script import D, H, Item, M, Msg, S, Script, Status, spindle_script
+from conferencing_widgets.demo.script import (
+    AskSignoff,
+    D,
+    H,
+    Item,
+    M,
+    Msg,
+    S,
+    Script,
+    SignOff,
+    Status,
+    spindle_script,
+)
 
 
 def _at(*items: tuple[timedelta, Item]) -> list[tuple[timedelta, Item]]:
@@ -71,13 +83,14 @@ def axis_backlash() -> Script:
             (3 * D + 4 * H, Msg(author="tina.tech", body="Nut adjusted and preload restored on site.")),
             (1 * D + 2 * H, Msg(author="tina.tech", body="Backlash re-measured: 4 µm. Resolving the case.")),
             (1 * D + 2 * H - 2 * M, Status(by="tina.tech", status=S.RESOLVED)),
+            (1 * D + 2 * H - 3 * M, AskSignoff(by="tina.tech", summary="Ballscrew nut adjusted; Y backlash 4 µm.")),
             (1 * D + 1 * H, Msg(author="celina", body="Thank you! We will check and sign off tomorrow.")),
         ),
     )
 
 
 def door_interlock() -> Script:
-    """SR-2026-00078: resolved and closed."""
+    """SR-2026-00078: resolved, signed off by Borg (which closed it) and sealed in a case record."""
     return Script(
         kind=ConversationKind.SERVICE_CASE,
         title="Door interlock",
@@ -90,8 +103,9 @@ def door_interlock() -> Script:
             (10 * D + 6 * H, Msg(author="bruno", body="Cleaned it: no change. The switch LED flickers.")),
             (9 * D + 2 * H, Msg(author="tom.tech", body="Replacement switch SW-1000-07 fitted today.")),
             (9 * D + 2 * H - 5 * M, Status(by="tom.tech", status=S.RESOLVED)),
+            (9 * D + 2 * H - 6 * M, AskSignoff(by="tom.tech", summary="Door interlock switch SW-1000-07 replaced.")),
             (8 * D, Msg(author="bruno", body="Works fine all week. Thanks!", reactions=(("tom.tech", "🎉"),))),
-            (3 * D, Status(by="tom.tech", status=S.CLOSED)),
+            (3 * D, SignOff(by="bruno", name="Bruno Weiss")),
         ),
     )
 

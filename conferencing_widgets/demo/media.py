@@ -156,3 +156,12 @@ def _plot(page: Page, rpm: np.ndarray, vib: np.ndarray) -> None:
     page.polyline([xy(float(r), float(v)) for r, v in zip(rpm, vib, strict=True)], color="#1971c2", width=0.8)
     page.text(x0 + w / 2, y0 - 34, "spindle speed [rpm]", size=10, center=True)
     page.text(x0 - 30, y0 + h + 12, "mm/s RMS", size=9)
+
+
+def signature() -> list[list[tuple[float, float]]]:
+    """A customer's signature on the 480×160 pad: two flowing strokes and an underline."""
+    t = np.linspace(0.0, 1.0, 120)
+    first = np.column_stack([40 + 170 * t, 95 - 35 * np.sin(6 * np.pi * t) * (1 - 0.6 * t)])
+    second = np.column_stack([230 + 150 * t, 90 - 28 * np.sin(5 * np.pi * t + 1.0) * np.exp(-1.5 * t)])
+    underline = np.column_stack([50 + 360 * t[::6], 128 + 4 * np.sin(2 * np.pi * t[::6])])
+    return [[(round(float(x), 1), round(float(y), 1)) for x, y in part] for part in (first, second, underline)]

@@ -66,7 +66,23 @@ class Call:
     """Who joined the starter, a minute apart."""
 
 
-Item = Msg | Status | File | Board | Call
+@dataclass(frozen=True, kw_only=True)
+class AskSignoff:
+    """Vendor staff ask the customer to confirm the repair of a resolved case."""
+
+    by: str
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignOff:
+    """The customer signs the repair off (the case closes and its record is sealed)."""
+
+    by: str
+    name: str
+
+
+Item = Msg | Status | File | Board | Call | AskSignoff | SignOff
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from conferencing_widgets.cases import store as case_store
 from conferencing_widgets.cases.clocks import case_clocks
@@ -109,8 +110,10 @@ class SignoffService:
 
     # -- asking -------------------------------------------------------------------------------------------
 
-    def request(self, conversation_id: int, summary: str = "") -> SignoffRecord:
-        """Ask the customer to confirm the repair (vendor staff, a member of this resolved case's chat)."""
+    def request(self, conversation_id: int, summary: str = "", *, at: datetime | None = None) -> SignoffRecord:
+        """Ask the customer to confirm the repair (vendor staff, a member of this resolved case's chat).
+
+        ``at`` backdates the request (the demo's timelines only)."""
         user = self.chat.require_active()
         conv, case = self._case_chat(conversation_id)
         if not policy.can_request_signoff(user, case, is_member=self.chat.login in conv.members):
@@ -124,13 +127,17 @@ class SignoffService:
             raise LimitExceeded(_("The summary is longer than {n} characters; shorten it.").format(n=MAX_SUMMARY))
         notice = _("{name} asked the customer to confirm the repair.").format(name=user.display_name)
         return so_store.request(
-            self.store, case_id=case.id, conversation_id=conv.id, summary=text, by=user.login, notice=notice
+            self.store, case_id=case.id, conversation_id=conv.id, summary=text, by=user.login, notice=notice, at=at
         )
 
     # -- signing ------------------------------------------------------------------------------------------
 
-    def sign(self, conversation_id: int, *, name: str, strokes: object) -> SealedSignoff:
-        """Sign the repair off: checks first (nothing written on any error), then one transaction."""
+    def sign(
+        self, conversation_id: int, *, name: str, strokes: object, at: datetime | None = None
+    ) -> SealedSignoff:
+        """Sign the repair off: checks first (nothing written on any error), then one transaction.
+
+        ``at`` backdates the signature (the demo's timelines only)."""
         user = self.chat.require_active()
         points = clean_strokes(strokes)
         signer_name = clean_name(name)
@@ -153,7 +160,7 @@ class SignoffService:
         staged: list[StagedBlob] = []
         stored: list[str] = []
         try:
-            return self._seal(user.login, conv, case, request, signer_name, png, staged, stored)
+            return self._seal(user.login, conv, case, request, signer_name, png, staged, stored, at)
         except BaseException:
             for blob in staged:
                 self.files.blobs.discard(blob)
@@ -172,8 +179,9 @@ class SignoffService:
         png: bytes,
         staged: list[StagedBlob],
         stored: list[str],
+        at: datetime | None,
     ) -> SealedSignoff:
-        now = utcnow()
+        now = at or utcnow()
         notice = _("{name} confirmed the repair: the case is closed.").format(name=signer_name)
         with self.store.atomic() as conn:
             change = case_store.set_status(
@@ -191,7 +199,7 @@ class SignoffService:
             data = self._bundle_input(case, request, signer_name, png)
             sealed = bundle_mod.build(data)
             attachments = [
-                self._add_file(conv.id, name, body, media_type, staged, stored)
+                self._add_file(conv.id, name, body, media_type, staged, stored, now)
                 for name, body, media_type in (
                     (sealed.html_name, sealed.html, "text/html"),
                     (sealed.manifest_name, sealed.manifest, "application/json"),
@@ -255,7 +263,14 @@ class SignoffService:
         )
 
     def _add_file(
-        self, conversation_id: int, name: str, body: bytes, media_type: str, staged: list[StagedBlob], stored: list[str]
+        self,
+        conversation_id: int,
+        name: str,
+        body: bytes,
+        media_type: str,
+        staged: list[StagedBlob],
+        stored: list[str],
+        at: datetime,
     ) -> Attachment:
         blobs = self.files.blobs
         sha = hashlib.sha256(body).hexdigest()
@@ -282,6 +297,7 @@ class SignoffService:
             sha256=sha,
             body=f"Shared a file: {name} ({human_size(len(body))})",
             before_commit=finalise,
+            at=at,
         )
         return attachment
 

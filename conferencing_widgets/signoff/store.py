@@ -97,13 +97,22 @@ def signoffs(store: Store, case_id: int) -> list[SignoffRecord]:
     return [_record(r) for r in rows]
 
 
-def request(store: Store, *, case_id: int, conversation_id: int, summary: str, by: str, notice: str) -> SignoffRecord:
+def request(
+    store: Store,
+    *,
+    case_id: int,
+    conversation_id: int,
+    summary: str,
+    by: str,
+    notice: str,
+    at: datetime | None = None,
+) -> SignoffRecord:
     """Ask for sign-off: a new version, or the pending request re-asked (its summary and chat replaced).
 
     Posts ``notice`` in the chat and a ``case`` event in every chat of the case, so open pages show the panel.
     """
     t = s.case_signoffs
-    now = utcnow()
+    now = at or utcnow()
     with store.atomic() as conn:
         row = conn.execute(select(t).where(t.c.case_id == case_id, t.c.signed_at.is_(None))).first()
         if row is not None:
