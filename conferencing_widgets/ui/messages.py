@@ -68,7 +68,7 @@ class MessagesArea(w.VBox):
         self.note_toggle = w.ToggleButton(
             description=_("Internal note"),
             tooltip=_("Only vendor staff see the next message"),
-            layout=w.Layout(display="none", width="auto"),
+            layout=w.Layout(display="none", width="auto", align_self="flex-start"),
         )
         """Shown to vendor staff in a case chat: the next message is an internal note (reset after sending)."""
         self.note_toggle.add_class("cw-note-toggle")
