@@ -143,7 +143,7 @@ class MessagesArea(w.VBox):
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
         if page:
             self.service.mark_read(conv.id, page[-1].id)
-            self._announce_read(page[-1].id)
+            self._announce_read(page)
         self.refresh_seen()
 
     # -- typing, drafts (issue 13) ------------------------------------------------------------------------
@@ -186,9 +186,11 @@ class MessagesArea(w.VBox):
         except ConferencingError:
             self.status.show_seen([])
 
-    def _announce_read(self, message_id: int) -> None:
-        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays).
-        if self.conversation is None:
+    def _announce_read(self, messages: list[Message]) -> None:
+        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays). It
+        # names the newest message everyone sees: a note's id never goes out to the customers' pages.
+        message_id = next((m.id for m in reversed(messages) if m.kind is not MessageKind.NOTE), None)
+        if self.conversation is None or message_id is None:
             return
         try:
             self.receipts.announce(self.conversation.id, message_id)
@@ -278,7 +280,7 @@ class MessagesArea(w.VBox):
         if new:
             self.stream.append(self._rows(new))
             self.service.mark_read(self.conversation.id, new[-1].id)
-            self._announce_read(new[-1].id)
+            self._announce_read(new)
             self.refresh_seen()
         return [m.id for m in new]
 
