@@ -107,6 +107,10 @@ def can_end_call(user: User, call: Call) -> bool:
     return user.login == call.started_by or user.login in call.participants
 
 
+EDITABLE_KINDS = frozenset({MessageKind.TEXT, MessageKind.NOTE})
+"""Kinds whose body their author may edit (files, boards, calls and system notices are references, not text)."""
+
+
 def can_edit_message(user: User, message: Message, *, is_member: bool) -> bool:
     """Authors edit their own text messages while they may still post there; nobody edits a tombstone."""
     return (
@@ -115,10 +119,6 @@ def can_edit_message(user: User, message: Message, *, is_member: bool) -> bool:
         and message.kind in EDITABLE_KINDS
         and not message.deleted
     )
-
-
-EDITABLE_KINDS = frozenset({MessageKind.TEXT, MessageKind.NOTE})
-"""Kinds whose body their author may edit (files, boards, calls and system notices are references, not text)."""
 
 
 def can_read_notes(user: User) -> bool:
