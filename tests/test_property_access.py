@@ -25,6 +25,10 @@ Whiteboards are covered too: starting a board (members), opening it (readers) an
 So are message actions: reacting (members, on live messages), editing (the author, while a member), deleting
 (the author while a member, or an admin who reads the chat) and reading earlier versions (readers).
 
+Internal notes: only vendor staff members of a case chat write them (anyone else is refused, nothing written); only
+vendor staff who read the chat ever see them: in the stream, search, the feed and exports; a customer who reads the
+chat gets ``NotFound`` for a note's id, whatever they try on it.
+
 Typing, receipts and drafts: typing is signalled by posters and shown to readers only from posters; receipts go
 out only from readers who share them and reach only readers who share theirs; drafts are kept by posters only.
 
@@ -71,7 +75,7 @@ from conferencing_widgets.chat.drafts import Drafts
 from conferencing_widgets.chat.preferences import Preferences
 from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.signals import Signals
-from conferencing_widgets.core.model import CaseStatus
+from conferencing_widgets.core.model import CaseStatus, MessageKind
 from conferencing_widgets.export import api as cw_export
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.signoff.service import SignoffService
@@ -124,6 +128,8 @@ class ConvM:
     case_id: int | None
     members: set[str]
     messages: list[int] = field(default_factory=list)
+    notes: list[int] = field(default_factory=list)
+    """Internal notes (vendor staff only): never in ``messages``, which everyone who reads the chat sees."""
 
 
 @dataclass
@@ -205,6 +211,13 @@ class AccessMachine(RuleBasedStateMachine):
         if self.active(login) and self.users[login].role is Role.ADMIN:
             return set(self.convs)
         return self.readable(login)
+
+    def reads_notes(self, login: str, cid: int) -> bool:
+        return self.can_read(login, cid) and self.users[login].staff
+
+    def visible_messages(self, login: str, cid: int) -> set[int]:
+        conv = self.convs[cid]
+        return set(conv.messages) | (set(conv.notes) if self.reads_notes(login, cid) else set())
 
     def denial(self, login: str, cid: int, *, write: bool) -> type[ConferencingError] | None:
         """The error a user must get for reading (or writing) conversation ``cid``; None when allowed."""
@@ -388,6 +401,57 @@ class AccessMachine(RuleBasedStateMachine):
             self.convs[cid].messages.append(msg.id)
             self.authors[msg.id] = actor
 
+    @precondition(lambda self: self.convs)
+    @rule(data=st.data())
+    def post_note(self, data: st.DataObject) -> None:
+        """Internal notes: vendor staff members of a case chat only; anyone else is refused and nothing is written."""
+        cid, actor = self.conversation_and_actor(data)
+        svc = self.session(actor)
+        if svc is None:
+            return
+        refusal = self.denial(actor, cid, write=True)
+        case_chat = self.convs[cid].kind is ConversationKind.SERVICE_CASE
+        if refusal is None and (not self.users[actor].staff or not case_chat):
+            refusal = PermissionDenied
+        note = self.attempt(
+            lambda: svc.post(cid, f"hello internally from {actor}", kind=MessageKind.NOTE),
+            allowed=refusal is None,
+            errors=(refusal or NotFound,),
+            what=f"{actor} writes a note in {cid}",
+        )
+        if note is not None:
+            assert note.kind is MessageKind.NOTE and note.conversation_id == cid
+            self.convs[cid].notes.append(note.id)
+
+    @precondition(lambda self: any(c.notes for c in self.convs.values()))
+    @rule(data=st.data(), action=st.sampled_from(["read", "react", "edit", "delete", "versions", "reply", "around"]))
+    def touch_note(self, data: st.DataObject, action: str) -> None:
+        """Whoever may not read notes gets ``NotFound`` (or, replying, ``InvalidInput``) for a note, as for a
+        message that does not exist; nothing is written. Staff readers read it."""
+        cid = self.pick(data, [c for c, conv in self.convs.items() if conv.notes], "chat")
+        mid = self.pick(data, self.convs[cid].notes, "note")
+        actor = self.pick(data, self.users, "actor")
+        svc = self.session(actor)
+        if svc is None:
+            return
+        if self.reads_notes(actor, cid):
+            if action in ("read", "versions", "around"):
+                self.attempt(lambda: svc.readable_message(mid), allowed=True, what=f"{actor} reads note {mid}")
+            return
+        runs: dict[str, Callable[[], Any]] = {
+            "read": lambda: svc.readable_message(mid),
+            "react": lambda: svc.react(mid, "👍"),
+            "edit": lambda: svc.edit_message(mid, f"edited by {actor}"),
+            "delete": lambda: svc.delete_message(mid),
+            "versions": lambda: svc.message_versions(mid),
+            "reply": lambda: svc.post(cid, f"hello, a reply from {actor}", reply_to=mid),
+            "around": lambda: svc.messages_around(mid),
+        }
+        errors: tuple[type[ConferencingError], ...] = (NotFound, PermissionDenied)
+        if action == "reply":
+            errors = (NotFound, PermissionDenied, InvalidInput)
+        self.attempt(runs[action], allowed=False, errors=errors, what=f"{actor} does {action} on note {mid} of {cid}")
+
     @precondition(lambda self: self.authors)
     @rule(data=st.data(), action=st.sampled_from(["react", "edit", "delete", "versions"]))
     def act_on_message(self, data: st.DataObject, action: str) -> None:
@@ -472,7 +536,7 @@ class AccessMachine(RuleBasedStateMachine):
         if got is None:
             return
         readable = self.readable(actor)
-        expected = {m for cid in readable for m in self.convs[cid].messages}
+        expected = {m for cid in readable for m in self.visible_messages(actor, cid)}
         if mentions_only:
             expected &= self.mentions.get(actor, set())
         found = {r["message_id"] for r in got}
@@ -501,6 +565,10 @@ class AccessMachine(RuleBasedStateMachine):
             got = svc.messages(cid, limit=1000)
             assert {m.conversation_id for m in got} <= {cid}
             assert set(conv.messages) <= {m.id for m in got}
+            shown_notes = {m.id for m in got if m.kind is MessageKind.NOTE}
+            assert shown_notes == (set(conv.notes) if self.reads_notes(actor, cid) else set()), f"{actor}'s notes"
+            after = {m.id for m in svc.messages_after(cid, 0, limit=1000)}
+            assert after & set(conv.notes) == shown_notes, f"{actor}'s notes in the live catch-up"
 
         checks: dict[str, Callable[[], Any]] = {
             "conversation": lambda: svc.conversation(cid),
@@ -977,6 +1045,10 @@ class AccessMachine(RuleBasedStateMachine):
             assert set(got[table]["conversation_id"].astype(int)) <= allowed, f"{actor} exported foreign {table}"
         expected_msgs = {m for cid in allowed for m in self.convs[cid].messages}
         assert expected_msgs <= set(got["messages"]["id"].astype(int))
+        all_notes = {m for conv in self.convs.values() for m in conv.notes}
+        exported_notes = set(got["messages"]["id"].astype(int)) & all_notes
+        staff_notes = {m for cid in allowed for m in self.convs[cid].notes} if self.users[actor].staff else set()
+        assert exported_notes == staff_notes, f"{actor} exported notes {exported_notes}, expected {staff_notes}"
 
     # -- after every step -------------------------------------------------------------------------------
 
@@ -1008,6 +1080,8 @@ class AccessMachine(RuleBasedStateMachine):
                     continue
                 else:
                     expected = e.conversation_id in self.convs and self.can_read(login, e.conversation_id)
+                    if e.payload.get("internal") is True:  # an internal note's event: vendor staff readers only
+                        expected = expected and self.users[login].staff
                 assert (e.id in seen) == expected, f"{login} {'saw' if e.id in seen else 'missed'} {e}"
                 if e.id in seen:
                     assert not {"room", "token", "url"} & set(e.payload), f"secret in a feed event: {e}"

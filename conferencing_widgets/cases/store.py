@@ -116,7 +116,8 @@ def status_history(store: Store, case_ids: Collection[int]) -> dict[int, list[St
 
 
 def posts(store: Store, case_ids: Iterable[int]) -> dict[int, list[Post]]:
-    """The clock input of each case: its non-system messages in every chat (when, and whether from vendor staff).
+    """The clock input of each case: its messages in every chat but system notices and internal notes (when, and
+    whether from vendor staff).
 
     Deleted messages count (a reply that was later deleted was still a reply), as in the export's metrics.
     """
@@ -128,7 +129,7 @@ def posts(store: Store, case_ids: Iterable[int]) -> dict[int, list[Post]]:
     q = (
         select(c.c.case_id, m.c.created_at, u.c.role)
         .select_from(m.join(c, c.c.id == m.c.conversation_id).join(u, u.c.login == m.c.author))
-        .where(c.c.case_id.in_(ids), m.c.kind != MessageKind.SYSTEM.value)
+        .where(c.c.case_id.in_(ids), m.c.kind.not_in([MessageKind.SYSTEM.value, MessageKind.NOTE.value]))
         .order_by(m.c.created_at, m.c.id)
     )
     with store.reading() as conn:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
 from conferencing_widgets.core.i18n import _
-from conferencing_widgets.core.model import Conversation, Message, MessageVersion, Reaction
+from conferencing_widgets.core.model import Conversation, Message, MessageKind, MessageVersion, Reaction
 
 if TYPE_CHECKING:
     from conferencing_widgets.core.config import Settings
@@ -56,7 +56,9 @@ class EditingMixin:
 
         def require_readable(self, conversation_id: int) -> Conversation: ...
 
-        def check_mentions(self, conversation: Conversation, body: str) -> list[str]: ...
+        def check_mentions(self, conversation: Conversation, body: str, *, note: bool = False) -> list[str]: ...
+
+        def visible_messages(self, messages: Iterable[Message]) -> list[Message]: ...
 
     def readable_message(self, message_id: int) -> tuple[Message, Conversation]:
         """A message and its conversation if this user may read it; ``NotFound`` otherwise (same words)."""
@@ -64,6 +66,8 @@ class EditingMixin:
         try:
             message = self.store.get_message(mid)
             conv = self.require_readable(message.conversation_id)
+            if not policy.can_see_message(self.user, message):
+                raise NotFound(f"No message {mid}.")  # an internal note, for a customer: as if it did not exist
         except NotFound as exc:
             raise NotFound(f"No message {mid} that you can open.") from exc
         return message, conv
@@ -71,8 +75,10 @@ class EditingMixin:
     def _is_member(self, conv: Conversation) -> bool:
         return self.user.login in conv.members
 
-    def check_reply(self, conv: Conversation, reply_to: object) -> int | None:
-        """The id a new message of ``conv`` replies to, checked: a live message of the same conversation."""
+    def check_reply(self, conv: Conversation, reply_to: object, *, note: bool = False) -> int | None:
+        """The id a new message of ``conv`` replies to, checked: a live message of the same conversation.
+
+        A reply quotes its original, so a reply to an internal note must be a note too (``note``)."""
         if reply_to is None:
             return None
         refused = InvalidInput("You can only reply to a message of this conversation.")
@@ -80,8 +86,10 @@ class EditingMixin:
             original = self.store.get_message(_message_id(reply_to))
         except NotFound:
             raise refused from None
-        if not policy.can_reply_to(conv, original):
+        if not policy.can_reply_to(conv, original) or not policy.can_see_message(self.user, original):
             raise refused
+        if original.kind is MessageKind.NOTE and not note:
+            raise InvalidInput(_("A reply to an internal note is internal too: switch on “Internal note” to send it."))
         if original.deleted:
             raise InvalidInput(_("That message was deleted; reply to another one."))
         return original.id
@@ -100,7 +108,8 @@ class EditingMixin:
                 raise InvalidInput(_("This message was deleted; it can no longer be edited."))
             raise InvalidInput(_("Only text messages can be edited."))
         text = clean_body(body, self.settings.max_message_chars)
-        mentions = self.check_mentions(conv, text)  # an edit may mention only members too, as a post does
+        # An edit may mention only members too, as a post does (and a note's customers are never notified).
+        mentions = self.check_mentions(conv, text, note=message.kind is MessageKind.NOTE)
         with self.store.atomic():  # the new text and its mentions commit together
             edited = self.store.edit_message(message.id, text)
             self.store.replace_mentions(message.id, mentions)
@@ -139,20 +148,22 @@ class EditingMixin:
         half = max(1, self.settings.page_size // 2)
         before = half if before is None else max(0, min(int(before), 1000))
         after = half if after is None else max(0, min(int(after), 1000))
-        return self.store.messages_around(conv.id, message.id, before=before, after=after)
+        return self.visible_messages(self.store.messages_around(conv.id, message.id, before=before, after=after))
 
     def messages_by_id(self, conversation_id: int, message_ids: Sequence[int]) -> dict[int, Message]:
         """Messages of a readable conversation by id (others are left out): reply quotes, re-rendered rows."""
         conv = self.require_readable(conversation_id)
-        return self.store.messages_by_id(conv.id, [_message_id(i) for i in message_ids])
+        found = self.store.messages_by_id(conv.id, [_message_id(i) for i in message_ids])
+        return {m.id: m for m in self.visible_messages(found.values())}
 
     def message_extras(self, conversation_id: int, messages: Sequence[Message]) -> MessageExtras:
         """What a page of rows shows besides the messages, with one rights check: the originals replied to, the
         reactions and this user's actions."""
         conv = self.require_readable(conversation_id)
-        shown = {m.id: m for m in messages if m.conversation_id == conv.id}
+        shown = {m.id: m for m in self.visible_messages(messages) if m.conversation_id == conv.id}
         wanted = [m.reply_to_id for m in shown.values() if m.reply_to_id is not None and m.reply_to_id not in shown]
-        originals = {**shown, **(self.store.messages_by_id(conv.id, wanted) if wanted else {})}
+        found = self.store.messages_by_id(conv.id, wanted) if wanted else {}
+        originals = {**shown, **{m.id: m for m in self.visible_messages(found.values())}}
         return MessageExtras(
             originals=originals,
             reactions=self.store.reactions_of(conv.id, list(shown)),

@@ -34,10 +34,11 @@ class MentionUseCases:
         def require_readable(self, conversation_id: int) -> Conversation: ...
         def summary(self, conversation_id: int) -> ConversationSummary: ...
 
-    def check_mentions(self, conversation: Conversation, body: str) -> list[str]:
+    def check_mentions(self, conversation: Conversation, body: str, *, note: bool = False) -> list[str]:
         """The logins ``body`` mentions, all members of ``conversation``; ``InvalidInput`` otherwise.
 
-        The post path calls it before writing; an edit should too, then ``store.replace_mentions``.
+        The post path calls it before writing; an edit should too, then ``store.replace_mentions``. In an internal
+        note (``note``) only those who may read notes count: a customer named there is never notified.
         """
         logins = mentioned_logins(body)
         if not logins:
@@ -53,6 +54,9 @@ class MentionUseCases:
                     login=wrong[0]
                 )
             )
+        if note:
+            readers = {u.login for u in self.store.users(logins=logins) if policy.can_read_notes(u)}
+            return [x for x in logins if x in readers]
         return logins
 
     def mention_candidates(self, conversation_id: int, prefix: str = "") -> list[User]:

@@ -17,6 +17,7 @@ from sqlalchemy import Select
 
 from conferencing_widgets.chat.editing import EditingMixin
 from conferencing_widgets.chat.mentions import MentionUseCases
+from conferencing_widgets.chat.notes import NotesMixin
 from conferencing_widgets.chat.reactions import ReactionsMixin
 from conferencing_widgets.chat.search import SearchUseCases
 from conferencing_widgets.core import policy
@@ -68,7 +69,7 @@ def new_client_id() -> str:
     return uuid.uuid4().hex
 
 
-class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
+class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
     """What one user may do. Cheap to create; share the ``Store`` between services.
 
     Replies, edits, deletions and versions come from ``chat/editing.py``, reactions from ``chat/reactions.py``,
@@ -163,13 +164,13 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         """One history row, for live updates of a single tile."""
         conv = self.require_readable(conversation_id)
         cases = self.store.get_case(conv.case_id) if conv.case_id is not None else None
-        last = self.store.latest_messages(conv.id, limit=1)
+        last = self.store.latest_messages(conv.id, limit=1, notes=False)  # as the inbox: a tile never previews a note
         return ConversationSummary(
             conversation=conv,
             case=cases,
             last_message=last[0] if last else None,
             last_author_name=self.store.get_user(last[0].author).display_name if last else "",
-            unread=self.store.unread_count(self.login, conv.id),
+            unread=self.store.unread_count(self.login, conv.id, notes=self.sees_notes),
             last_activity_at=last[0].created_at if last else conv.created_at,
         )
 
@@ -325,12 +326,12 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         """A page of a readable conversation: the newest ``limit``, or those before ``before_id``."""
         conv = self.require_readable(conversation_id)
         limit = self.settings.page_size if limit is None else max(1, min(int(limit), 1000))
-        return self.store.latest_messages(conv.id, limit=limit, before_id=before_id)
+        return self.store.latest_messages(conv.id, limit=limit, before_id=before_id, notes=self.sees_notes)
 
     def messages_after(self, conversation_id: int, after_id: int, *, limit: int = 500) -> list[Message]:
         """Messages newer than ``after_id`` (live catch-up)."""
         conv = self.require_readable(conversation_id)
-        return self.store.latest_messages(conv.id, limit=limit, after_id=after_id)
+        return self.store.latest_messages(conv.id, limit=limit, after_id=after_id, notes=self.sees_notes)
 
     def _check_rate(self) -> None:
         # Counted in the store, not in this object: every page (kernel) and server of the user shares the limit.
@@ -349,8 +350,12 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         ref_id: int | None = None,
         reply_to: int | None = None,
     ) -> Message:
-        """Post a message (``reply_to``: a message of the same conversation); one message per ``client_id``."""
+        """Post a message (``reply_to``: a message of the same conversation); one message per ``client_id``.
+
+        ``kind=MessageKind.NOTE`` posts an internal note (vendor staff in a case chat only, ``post_note``).
+        """
         text = clean_body(body, self.settings.max_message_chars)
+        kind = self.check_kind(kind)
         if client_id is not None:
             client_id = str(client_id)
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
@@ -360,8 +365,11 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         # mentions commit with the message, or neither does.
         with self.store.atomic():
             conv = self.require_writable(conversation_id)
-            reply_id = self.check_reply(conv, reply_to)
-            mentions = self.check_mentions(conv, text) if kind is MessageKind.TEXT else []
+            note = kind is MessageKind.NOTE
+            if note:
+                self.require_note_writer(conv)
+            reply_id = self.check_reply(conv, reply_to, note=note)
+            mentions = self.check_mentions(conv, text, note=note) if kind in policy.EDITABLE_KINDS else []
             self._check_rate()
             message, created = self.store.post_message(
                 NewMessage(
@@ -387,9 +395,9 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
         return self.store.mark_read(self.login, conv.id, message_id)
 
     def unread(self, conversation_id: int) -> int:
-        """Unread messages in a conversation for this user (capped)."""
+        """Unread messages in a conversation for this user (capped; notes count for staff only)."""
         conv = self.require_readable(conversation_id)
-        return self.store.unread_count(self.login, conv.id)
+        return self.store.unread_count(self.login, conv.id, notes=self.sees_notes)
 
     def people(self, logins: Iterable[str]) -> dict[str, User]:
         """Display data for authors; only people sharing a readable conversation are asked for."""
@@ -409,6 +417,8 @@ class Service(EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
             self.user = self.store.get_user(self.login)
         if self.user.disabled:
             return False
+        if event.payload.get("internal") is True and not policy.can_read_notes(self.user):
+            return False  # an internal note's event (its audience is staff-only already; checked again here)
         if event.kind == "read":
             return event.payload.get("login") == self.login
         if event.conversation_id is None:

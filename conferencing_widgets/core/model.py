@@ -36,6 +36,8 @@ class MessageKind(str, Enum):
     WHITEBOARD = "whiteboard"
     CALL = "call"
     SYSTEM = "system"
+    NOTE = "note"
+    """An internal note of vendor staff in a case chat: never shown to customers (``policy.can_read_notes``)."""
 
 
 class CaseStatus(str, Enum):

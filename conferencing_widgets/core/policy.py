@@ -38,6 +38,8 @@ class ReadScope:
     """Also every service case chat (engineers and admins)."""
     case_group: str | None = None
     """Service cases of this group only; ``None``: every case (vendor staff)."""
+    notes: bool = False
+    """Also internal notes (vendor staff, ``can_read_notes``); bulk reads leave them out otherwise."""
 
 
 def read_scope(user: User) -> ReadScope:
@@ -46,6 +48,7 @@ def read_scope(user: User) -> ReadScope:
         login=user.login,
         all_case_chats=user.role in READ_ALL_CASES,
         case_group=None if user.is_vendor_staff else user.group_id,
+        notes=can_read_notes(user),
     )
 
 
@@ -104,13 +107,37 @@ def can_end_call(user: User, call: Call) -> bool:
     return user.login == call.started_by or user.login in call.participants
 
 
+EDITABLE_KINDS = frozenset({MessageKind.TEXT, MessageKind.NOTE})
+"""Kinds whose body their author may edit (files, boards, calls and system notices are references, not text)."""
+
+
 def can_edit_message(user: User, message: Message, *, is_member: bool) -> bool:
     """Authors edit their own text messages while they may still post there; nobody edits a tombstone."""
     return (
         can_post(user, is_member=is_member)
         and message.author == user.login
-        and message.kind is MessageKind.TEXT
+        and message.kind in EDITABLE_KINDS
         and not message.deleted
+    )
+
+
+def can_read_notes(user: User) -> bool:
+    """Internal notes are the vendor's own: staff read them wherever they read the case chat, customers never."""
+    return user.is_vendor_staff and not user.disabled
+
+
+def can_see_message(user: User, message: Message) -> bool:
+    """A message of a readable conversation is visible unless it is a note and ``user`` may not read notes."""
+    return message.kind is not MessageKind.NOTE or can_read_notes(user)
+
+
+def can_write_note(user: User, conversation: Conversation, *, is_member: bool) -> bool:
+    """Vendor staff who may post in a service case chat may write notes there (direct chats have no audience
+    to hide them from)."""
+    return (
+        can_post(user, is_member=is_member)
+        and can_read_notes(user)
+        and conversation.kind is ConversationKind.SERVICE_CASE
     )
 
 

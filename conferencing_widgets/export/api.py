@@ -95,11 +95,14 @@ def tables(
     cases: int | str | Iterable[int | str] | None = None,
     kind: ConversationKind | str | None = None,
     only: Iterable[str] | None = None,
+    notes: bool = True,
 ) -> dict[str, pa.Table]:
     """The selected tables as Arrow tables (same filters and rights as ``frames``)."""
     st = _resolve(store, service)
     names = check_tables(only)
-    flt = make_filter(st, service=service, since=since, until=until, groups=groups, cases=cases, kind=kind)
+    flt = make_filter(
+        st, service=service, since=since, until=until, groups=groups, cases=cases, kind=kind, notes=notes
+    )
     sel = selection(st, flt, service)
     out: dict[str, pa.Table] = {}
     with closing(readers.run(st, sel, names)) as runs:
@@ -118,14 +121,18 @@ def frames(
     cases: int | str | Iterable[int | str] | None = None,
     kind: ConversationKind | str | None = None,
     only: Iterable[str] | None = None,
+    notes: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Exported tables as pandas DataFrames, keyed by table name in ``TABLES`` order.
 
     ``service=Service(store, login)`` limits the export to what that user may read (a customer: their
     company's conversations; engineers and admins: also every service case chat); ``store=`` alone
-    exports everything. See the module docstring for columns and filters.
+    exports everything. See the module docstring for columns and filters. Internal notes (``internal`` column)
+    come only to vendor staff and the operator, and ``notes=False`` leaves them out for an export to hand on.
     """
-    arrow = tables(store, service=service, since=since, until=until, groups=groups, cases=cases, kind=kind, only=only)
+    arrow = tables(
+        store, service=service, since=since, until=until, groups=groups, cases=cases, kind=kind, only=only, notes=notes
+    )
     return {name: to_frame(t, name) for name, t in arrow.items()}
 
 
@@ -148,7 +155,8 @@ def metrics(
     from conferencing_widgets.export.metrics import compute
 
     st = _resolve(store, service)
-    data = frames(st, service=service, since=since, until=until, groups=groups, cases=cases)
+    # Internal notes are no response to the customer: the clocks and activity count what customers see.
+    data = frames(st, service=service, since=since, until=until, groups=groups, cases=cases, notes=False)
     history = status_history(st, [int(c) for c in data["cases"]["id"]])
     chosen = settings or (service.settings if service is not None else None)
     return compute(data, history=history, settings=chosen, now=now)
@@ -166,6 +174,7 @@ def write(
     cases: int | str | Iterable[int | str] | None = None,
     kind: ConversationKind | str | None = None,
     only: Iterable[str] | None = None,
+    notes: bool = True,
     progress: bool | None = None,
     inline_sqlite: bool = False,
 ) -> dict[str, int]:
@@ -182,7 +191,9 @@ def write(
     writers.check_format(fmt)
     st = _resolve(store, service)
     names = check_tables(only)
-    flt = make_filter(st, service=service, since=since, until=until, groups=groups, cases=cases, kind=kind)
+    flt = make_filter(
+        st, service=service, since=since, until=until, groups=groups, cases=cases, kind=kind, notes=notes
+    )
     sel = selection(st, flt, service)
     target = Path(out_dir)
     if target.exists() and not target.is_dir():

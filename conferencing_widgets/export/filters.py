@@ -35,6 +35,8 @@ class ExportFilter:
     """Service case ids; empty means all."""
     kind: ConversationKind | None = None
     """Only direct or only service case conversations."""
+    notes: bool = True
+    """Include internal notes where the user may read them; ``False`` for an export to hand to a customer."""
 
     @property
     def has_dates(self) -> bool:
@@ -81,6 +83,7 @@ def make_filter(
     groups: str | Iterable[str] | None = None,
     cases: int | str | Iterable[int | str] | None = None,
     kind: ConversationKind | str | None = None,
+    notes: bool = True,
 ) -> ExportFilter:
     """Validate and resolve the filter options (case numbers to ids, group ids checked).
 
@@ -106,5 +109,10 @@ def make_filter(
         except ValueError as exc:
             raise InvalidInput(f"Unknown conversation kind {kind!r}: use 'direct' or 'service_case'.") from exc
     return ExportFilter(
-        since=start, until=stop, groups=group_ids, case_ids=tuple(dict.fromkeys(case_ids)), kind=conv_kind
+        since=start,
+        until=stop,
+        groups=group_ids,
+        case_ids=tuple(dict.fromkeys(case_ids)),
+        kind=conv_kind,
+        notes=bool(notes),
     )

@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from conferencing_widgets.core.model import MessageKind
 from conferencing_widgets.export.filters import ExportFilter
 from conferencing_widgets.export.tables import SPECS, USERS_SCHEMA
 from conferencing_widgets.store import Store
@@ -33,6 +34,8 @@ class Selection:
     visible_conversations: Select[Any] | None
     visible_cases: Select[Any] | None
     conversation_ids: Select[Any] | None = field(default=None)
+    notes: bool = True
+    """Whether internal notes are exported (vendor staff and the operator; never customers)."""
 
     def in_range(self, column: Any) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -58,7 +61,10 @@ def selection(store: Store, flt: ExportFilter, service: Service | None) -> Selec
     # Aliases keep the subqueries from auto-correlating with the tables of the outer queries.
     vis_conv = None if vis_conv is None else vis_conv.correlate(None)
     vis_cases = None if vis_cases is None else vis_cases.correlate(None)
-    sel = Selection(backend=store.backend, flt=flt, visible_conversations=vis_conv, visible_cases=vis_cases)
+    notes = (service is None or service.sees_notes) and flt.notes
+    sel = Selection(
+        backend=store.backend, flt=flt, visible_conversations=vis_conv, visible_cases=vis_cases, notes=notes
+    )
     c = aliased(s.conversations, name="sel_c")
     sc = aliased(s.service_cases, name="sel_sc")
     creator = aliased(s.users, name="sel_u")
@@ -84,7 +90,12 @@ def selection(store: Store, flt: ExportFilter, service: Service | None) -> Selec
         .correlate(None)
     )
     return Selection(
-        backend=sel.backend, flt=flt, visible_conversations=vis_conv, visible_cases=vis_cases, conversation_ids=ids
+        backend=sel.backend,
+        flt=flt,
+        visible_conversations=vis_conv,
+        visible_cases=vis_cases,
+        conversation_ids=ids,
+        notes=notes,
     )
 
 
@@ -152,7 +163,11 @@ def _messages(sel: Selection) -> Select[Any]:
             func.coalesce(reactions, literal("")).label("reactions"),
             _mentions_of(m.c.id),
         )
-        .where(*sel.of_selected(m.c.conversation_id), *sel.in_range(m.c.created_at))
+        .where(
+            *sel.of_selected(m.c.conversation_id),
+            *sel.in_range(m.c.created_at),
+            *(() if sel.notes else (m.c.kind != MessageKind.NOTE.value,)),
+        )
         .order_by(m.c.id)
     )
 

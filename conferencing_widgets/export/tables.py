@@ -83,6 +83,8 @@ def _derive_messages(cols: Mapping[str, pa.Array], lookups: Lookups) -> dict[str
         "author_group": users["group_id"].take(idx),
         "author_role": users["role"].take(idx),
         "edited": pc.is_valid(cols["edited_at"]),
+        # Internal notes (kind ``note``) are vendor-only; customers' exports never hold them (export/store.py).
+        "internal": pc.equal(cols["kind"], "note"),
     }
 
 
@@ -151,6 +153,7 @@ SPECS: dict[str, Table] = {
                     ("reactions", STR),
                     # The logins the message @mentions, comma-separated; '' for none (revision 0009).
                     ("mentions", STR),
+                    ("internal", BOOL),
                 ]
             ),
             categories=("author_group", "author_role", "kind"),

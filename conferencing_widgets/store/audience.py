@@ -6,7 +6,8 @@ and a SQLite doorbell file (``<db>.bells/<topic>``):
 - ``c<id>``: a conversation (its members and, for case chats, the ``cases`` topic too);
 - ``u<sha1(login)[:16]>``: one user (read marks, account changes, being added to a conversation);
 - ``staff``: directory events (groups, users, cases) for vendor staff;
-- ``cases``: every service-case chat event, for engineers who read all case chats.
+- ``cases``: every service-case chat event, for engineers who read all case chats;
+- ``n<id>``: a conversation's vendor staff only (internal notes and changes to them; ``STAFF_ONLY`` events).
 
 Topics only decide who is *woken*; what a page hands over is still checked by the service.
 """
@@ -25,6 +26,23 @@ PRIVATE_KINDS = frozenset({"read", "user"})
 """Event kinds whose ``payload.login`` is their private audience."""
 DIRECTORY_KINDS = frozenset({"group", "user", "case"})
 """Events without a conversation that vendor staff see."""
+STAFF_ONLY = "*staff"
+"""``events.audience_login`` of a conversation event for its vendor staff only (internal notes). Never a login:
+logins start with a letter or digit."""
+
+
+def staff_only(payload: Mapping[str, Any]) -> bool:
+    """Whether an event's payload marks it as being about an internal note (``{"internal": True}``)."""
+    return payload.get("internal") is True
+
+
+def note_payload(message_kind: str) -> dict[str, Any]:
+    """The payload part that makes an event about a message of ``message_kind`` staff-only when it is a note."""
+    return {"internal": True} if message_kind == "note" else {}
+
+
+def staff_topic(conversation_id: int) -> str:
+    return f"n{int(conversation_id)}"
 
 
 def conversation_topic(conversation_id: int) -> str:
@@ -42,6 +60,8 @@ def channel(topic: str) -> str:
 
 def audience_login(kind: str, payload: Mapping[str, Any]) -> str | None:
     """The one user a private event is for, or None."""
+    if staff_only(payload):
+        return STAFF_ONLY
     login = payload.get("login")
     return login if kind in PRIVATE_KINDS and isinstance(login, str) else None
 
@@ -56,6 +76,13 @@ def event_topics(
 ) -> set[str]:
     """The topics an event rings."""
     topics: set[str] = set()
+    if private_to == STAFF_ONLY:
+        # Customer pages are never even woken by a note: only staff members' pages and all-case readers.
+        if conversation_id is not None:
+            topics.add(staff_topic(conversation_id))
+            if case_chat:
+                topics.add(CASES)
+        return topics
     if private_to is not None:
         topics.add(user_topic(private_to))
         if kind == "user":
@@ -80,6 +107,7 @@ def scope_topics(scope: ReadScope, member_of: Iterable[int]) -> set[str]:
     topics = {user_topic(scope.login), *(conversation_topic(c) for c in member_of)}
     if scope.case_group is None:
         topics.add(STAFF)
+        topics.update(staff_topic(c) for c in member_of)
     if scope.all_case_chats:
         topics.add(CASES)
     return topics

@@ -286,7 +286,7 @@ class StoreBase:
         BEGIN/COMMIT around it.
         """
         params = {"login": scope.login, "after": after, "n": limit}
-        q = _changes_for_query(scope.all_case_chats, scope.case_group is None)
+        q = _changes_for_query(scope.all_case_chats, scope.case_group is None, scope.notes)
         with self.reading(single=True) as conn:
             rows = conn.execute(q, params).all()
         newest = int(rows[0].newest) if rows else after
@@ -329,12 +329,17 @@ class StoreBase:
 
 
 @functools.cache
-def _changes_for_query(all_case_chats: bool, staff: bool) -> Any:
+def _changes_for_query(all_case_chats: bool, staff: bool, notes: bool = False) -> Any:
     """``changes_for``'s statement, built once per shape of scope (the login and positions are bound parameters):
     every page runs it on every wake-up, and building it cost more than running it."""
     e = s.events
+    # Conversation events for everyone who reads the conversation; with ``notes`` (vendor staff) also those marked
+    # for its staff only (internal notes). A customer's statement never matches a ``STAFF_ONLY`` event.
+    audience_ok: ColumnElement[bool] = e.c.audience_login.is_(None)
+    if notes:
+        audience_ok = or_(audience_ok, e.c.audience_login == audience.STAFF_ONLY)
     shown: ColumnElement[bool] = and_(
-        e.c.audience_login.is_(None),
+        audience_ok,
         e.c.conversation_id.in_(
             select(s.conversations.c.id).where(scope_sql.readable_by(bindparam("login"), all_case_chats=all_case_chats))
         ),

@@ -16,6 +16,7 @@ from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.model import Message, MessageVersion
 from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.audience import note_payload
 from conferencing_widgets.store.base import utcnow
 from conferencing_widgets.store.messages import MessageQueries
 
@@ -44,7 +45,11 @@ class EditQueries(MessageQueries):
                 update(m).where(m.c.id == message_id).values(body=body, edited_at=now).returning(*m.c)
             ).one()
             self.append_event(
-                conn, EventKind.MESSAGE_EDITED.value, conversation_id=int(r.conversation_id), ref_id=message_id
+                conn,
+                EventKind.MESSAGE_EDITED.value,
+                conversation_id=int(r.conversation_id),
+                ref_id=message_id,
+                payload=note_payload(r.kind),
             )
         return self._message(row)
 
@@ -68,7 +73,7 @@ class EditQueries(MessageQueries):
                 EventKind.MESSAGE_DELETED.value,
                 conversation_id=int(r.conversation_id),
                 ref_id=message_id,
-                payload={"by": by},
+                payload={"by": by, **note_payload(r.kind)},
             )
         return self._message(row)
 

@@ -51,13 +51,23 @@ _AFTER = (
     .order_by(m_.id)
     .limit(bindparam("n"))
 )
+_NOTE = MessageKind.NOTE.value
+_PUBLIC = m_.kind != _NOTE
+"""Leaves internal notes out: every customer-facing read of messages adds it (``policy.can_read_notes``)."""
+_PAGES_PUBLIC = {
+    "latest": _LATEST.where(_PUBLIC),
+    "before": _BEFORE.where(_PUBLIC),
+    "after": _AFTER.where(_PUBLIC),
+}
+_PAGES_ALL = {"latest": _LATEST, "before": _BEFORE, "after": _AFTER}
 _SINCE = select(func.count()).select_from(
     select(m_.id)
     .where(m_.author == bindparam("author"), m_.created_at >= bindparam("since"))
     .limit(bindparam("n"))
     .subquery()
 )
-_LAST_MESSAGE_ID = select(s.conversations.c.last_message_id).where(s.conversations.c.id == bindparam("cid"))
+# The newest message of any kind: ``conversations.last_message_id`` skips internal notes (see ``post_message``).
+_LAST_MESSAGE_ID = select(func.max(m_.id)).where(m_.conversation_id == bindparam("cid"))
 _TOUCH_CONVERSATION = (
     update(s.conversations)
     .where(s.conversations.c.id == bindparam("cid"))
@@ -134,6 +144,8 @@ class MessageQueries(ConversationQueries):
 
         A repeated ``client_id`` from the same author returns the first message instead of a copy.
         The author's read mark moves to the new message. ``at`` backdates it, for imports and the demo only.
+        An internal note (``MessageKind.NOTE``) leaves the conversation's last message and activity time alone (a
+        customer's tile neither shows nor reorders for it) and its event is for vendor staff only.
         """
         pg = self.backend == "postgresql"
         with self.atomic() as conn:
@@ -169,14 +181,16 @@ class MessageQueries(ConversationQueries):
                     raise InvalidInput("The message could not be stored; send it again.")
                 return dup, False
             mid = row[0]
-            if pg:
+            note = new.kind is MessageKind.NOTE
+            if note:
+                self._set_read_mark(conn, author, new.conversation_id, mid)
+            elif pg:
                 conn.execute(_PG_AFTER_POST, {"cid": new.conversation_id, "mid": mid, "at": now, "login": author})
             else:
                 conn.execute(_TOUCH_CONVERSATION, {"cid": new.conversation_id, "mid": mid, "at": now})
                 self._set_read_mark(conn, author, new.conversation_id, mid)
-            self.append_event(
-                conn, "message", conversation_id=new.conversation_id, ref_id=mid, payload={"author": author}
-            )
+            payload: dict[str, Any] = {"author": author, "internal": True} if note else {"author": author}
+            self.append_event(conn, "message", conversation_id=new.conversation_id, ref_id=mid, payload=payload)
         return self._message(row), True
 
     def get_message(self, message_id: int) -> Message:
@@ -188,20 +202,28 @@ class MessageQueries(ConversationQueries):
         return self._message(r)
 
     def latest_messages(
-        self, conversation_id: int, *, limit: int = 50, before_id: int | None = None, after_id: int | None = None
+        self,
+        conversation_id: int,
+        *,
+        limit: int = 50,
+        before_id: int | None = None,
+        after_id: int | None = None,
+        notes: bool = True,
     ) -> list[Message]:
         """A page of messages in posting order: the newest ``limit`` (before ``before_id`` if given).
 
         With ``after_id`` it returns the oldest ``limit`` messages after that id instead.
         Keyset paging on (conversation_id, id), so any page costs the same however long the chat.
+        ``notes=False`` leaves internal notes out (in the query, so a page is still ``limit`` rows).
         """
         params: dict[str, Any] = {"cid": conversation_id, "n": limit}
+        pages = _PAGES_ALL if notes else _PAGES_PUBLIC
         if after_id is not None:
-            q, params["after"] = _AFTER, after_id
+            q, params["after"] = pages["after"], after_id
         elif before_id is not None:
-            q, params["before"] = _BEFORE, before_id
+            q, params["before"] = pages["before"], before_id
         else:
-            q = _LATEST
+            q = pages["latest"]
         message = self._message
         with self.reading(single=True) as conn:
             rows = [message(r) for r in conn.execute(q, params).all()]
@@ -249,13 +271,13 @@ class MessageQueries(ConversationQueries):
                 self.append_event(conn, "read", conversation_id=conversation_id, payload={"login": login})
         return int(message_id)
 
-    def unread_count(self, login: str, conversation_id: int) -> int:
-        """Unread messages by others for ``login``, capped at ``UNREAD_CAP``."""
+    def unread_count(self, login: str, conversation_id: int, *, notes: bool = True) -> int:
+        """Unread messages by others for ``login``, capped at ``UNREAD_CAP`` (``notes=False``: notes not counted)."""
         with self.reading() as conn:
-            return int(conn.execute(self._unread_query(login, conversation_id)).scalar_one())
+            return int(conn.execute(self._unread_query(login, conversation_id, notes=notes)).scalar_one())
 
     @staticmethod
-    def _unread_query(login: Any, conversation_id: Any) -> Any:
+    def _unread_query(login: Any, conversation_id: Any, *, notes: bool = True) -> Any:
         # ``conversation_id`` may also be ``conversations.c.id`` (see ``_unread_counts``): correlate to it.
         mark = (
             select(func.coalesce(func.max(s.read_marks.c.last_read_id), 0))
@@ -270,6 +292,7 @@ class MessageQueries(ConversationQueries):
                 s.messages.c.conversation_id == conversation_id,
                 s.messages.c.id > mark,
                 s.messages.c.author != login,
+                *(() if notes else (_PUBLIC,)),
             )
             .limit(UNREAD_CAP)
             .correlate(s.conversations)
@@ -309,7 +332,9 @@ class MessageQueries(ConversationQueries):
             params["statuses"] = sorted(case_status)
         if before is not None:
             params["before_at"], params["before_id"] = before
-        q = _inbox_query(scope.all_case_chats, kind is not None, before is not None, case_status is not None)
+        q = _inbox_query(
+            scope.all_case_chats, kind is not None, before is not None, case_status is not None, notes=scope.notes
+        )
         with self.reading() as conn:
             # One statement: the page of conversations, each joined to its last message, that author's name and
             # its capped unread count. Only case chats need a second look-up (their cases).
@@ -346,7 +371,9 @@ _INBOX_MESSAGE = slice(len(s.conversations.c), len(s.conversations.c) + len(s.me
 
 
 @functools.cache
-def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool, by_case_status: bool = False) -> Any:
+def _inbox_query(
+    all_case_chats: bool, by_kind: bool, paged: bool, by_case_status: bool = False, *, notes: bool = False
+) -> Any:
     """The history list's one statement, built once per shape of the request (values are bound parameters).
 
     The page is chosen first (a subquery with ORDER BY ... LIMIT), so the unread counts and joins run for the
@@ -371,7 +398,12 @@ def _inbox_query(all_case_chats: bool, by_kind: bool, paged: bool, by_case_statu
     )
     capped = (
         select(m.c.id)
-        .where(m.c.conversation_id == p.c.id, m.c.id > mark, m.c.author != bindparam("login"))
+        .where(
+            m.c.conversation_id == p.c.id,
+            m.c.id > mark,
+            m.c.author != bindparam("login"),
+            *(() if notes else (m.c.kind != _NOTE,)),
+        )
         .limit(UNREAD_CAP)
         .correlate(p)
         .subquery()

@@ -10,6 +10,7 @@ from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
 from conferencing_widgets.core.model import Reaction
 from conferencing_widgets.store import schema as s
+from conferencing_widgets.store.audience import note_payload
 from conferencing_widgets.store.base import StoreBase, utcnow
 
 
@@ -20,9 +21,8 @@ class ReactionQueries(StoreBase):
         """Add ``login``'s ``emoji`` to a message, or remove it if present; True when it was added."""
         r = s.message_reactions
         with self.atomic() as conn:
-            msg = conn.execute(
-                select(s.messages.c.conversation_id, s.messages.c.deleted).where(s.messages.c.id == message_id)
-            ).first()
+            mc = s.messages.c
+            msg = conn.execute(select(mc.conversation_id, mc.deleted, mc.kind).where(mc.id == message_id)).first()
             if msg is None:
                 raise NotFound(f"No message {message_id}.")
             if msg.deleted:
@@ -36,7 +36,7 @@ class ReactionQueries(StoreBase):
                 EventKind.REACTIONS_CHANGED.value,
                 conversation_id=int(msg.conversation_id),
                 ref_id=message_id,
-                payload={"who": login, "emoji": emoji, "added": not removed},
+                payload={"who": login, "emoji": emoji, "added": not removed, **note_payload(msg.kind)},
             )
         return not removed
 

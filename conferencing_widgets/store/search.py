@@ -120,6 +120,8 @@ class SearchQueries(StoreBase):
         m, c, u = s.messages, s.conversations, s.users
         conds: list[ColumnElement[bool] | TextClause] = [m.c.deleted == false(), readable_condition(scope)]
         conds += _filters(scope, query)
+        if not scope.notes:
+            conds.append(m.c.kind != MessageKind.NOTE.value)  # internal notes: vendor staff only
         if before_id is not None:
             conds.append(m.c.id < before_id)
         cols = (m.c.id, m.c.conversation_id, m.c.author, m.c.created_at, m.c.body, m.c.kind, c.c.title,

@@ -82,17 +82,18 @@ class Document:
         return user is not None and user.is_vendor_staff
 
 
-def _all_messages(store: Store, conversation_id: int) -> list[Message]:
+def _all_messages(store: Store, conversation_id: int, *, notes: bool) -> list[Message]:
     out: list[Message] = []
     while True:
-        page = store.latest_messages(conversation_id, limit=_PAGE, after_id=out[-1].id if out else 0)
+        after = out[-1].id if out else 0
+        page = store.latest_messages(conversation_id, limit=_PAGE, after_id=after, notes=notes)
         out += page
         if len(page) < _PAGE:
             return out
 
 
-def _load_chat(store: Store, conv: Conversation) -> Chat:
-    msgs = _all_messages(store, conv.id)
+def _load_chat(store: Store, conv: Conversation, *, notes: bool) -> Chat:
+    msgs = _all_messages(store, conv.id, notes=notes)
     records = conversation_records(store, conv.id)
     if conv.case_id is not None:
         group_id = store.get_case(conv.case_id).group_id
@@ -118,9 +119,12 @@ def _mentions(store: Store, msgs: Sequence[Message]) -> dict[int, list[str]]:
     return out
 
 
-def load_document(store: Store, conversations: Sequence[Conversation], case: ServiceCase | None) -> Document:
-    """The transcript of these conversations; titled by ``case`` when given."""
-    chats = [_load_chat(store, c) for c in conversations]
+def load_document(
+    store: Store, conversations: Sequence[Conversation], case: ServiceCase | None, *, notes: bool = True
+) -> Document:
+    """The transcript of these conversations; titled by ``case`` when given. ``notes=False`` leaves internal
+    notes out (a transcript for a customer)."""
+    chats = [_load_chat(store, c, notes=notes) for c in conversations]
     logins: set[str] = set()
     for chat in chats:
         logins |= set(chat.conversation.members) | {m.author for m in chat.messages}
@@ -164,8 +168,10 @@ def document_for_ref(store: Store, ref: str | int) -> Document:
     return load_document(store, convs, case)
 
 
-def document_for_service(service: Service, ref: str | int) -> Document:
-    """A readable conversation id, or the chats of a case number that the user may read."""
+def document_for_service(service: Service, ref: str | int, *, notes: bool = True) -> Document:
+    """A readable conversation id, or the chats of a case number that the user may read.
+
+    Internal notes are in it only for vendor staff, and not with ``notes=False`` (a transcript to hand on)."""
     store = service.store
     text = str(ref).strip()
     case: ServiceCase | None = None
@@ -184,4 +190,4 @@ def document_for_service(service: Service, ref: str | int) -> Document:
                 continue
         if not convs:
             raise NotFound(f"No conversation about {case.number} that you can open.")
-    return load_document(store, convs, case)
+    return load_document(store, convs, case, notes=notes and service.sees_notes)

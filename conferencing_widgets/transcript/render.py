@@ -220,10 +220,13 @@ def render_ref(store: Store, ref: str | int, *, fmt: str = "md") -> str:
     return _render(store, document_for_ref(store, ref), fmt)
 
 
-def for_service(service: Service, ref: str | int, *, fmt: str = "md") -> str:
-    """A transcript with the user's rights: a readable conversation id, or the case chats they may read."""
+def for_service(service: Service, ref: str | int, *, fmt: str = "md", notes: bool = True) -> str:
+    """A transcript with the user's rights: a readable conversation id, or the case chats they may read.
+
+    Internal notes are in it for vendor staff only, marked "internal note"; ``notes=False`` leaves them out (a
+    transcript to give to a customer)."""
     _check_format(fmt)
-    return _render(service.store, document_for_service(service, ref), fmt)
+    return _render(service.store, document_for_service(service, ref, notes=notes), fmt)
 
 
 __all__ = ["FORMATS", "for_service", "human_duration", "human_size", "render", "render_ref", "whiteboard_renderer"]

@@ -9,7 +9,7 @@ from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
-from conferencing_widgets.core.model import Message
+from conferencing_widgets.core.model import Message, MessageKind
 from conferencing_widgets.ui.rows import version_rows
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def stream_labels() -> dict[str, str]:
         "no_versions": _("No earlier versions."),
         "older": _("Load older messages"),
         "new_messages": _("New messages ↓"),
+        "internal": _("Internal"),
     }
 
 
@@ -84,6 +85,8 @@ class MessageActions:
         quote = _("Replying to {name}").format(name=row["author"])
         first = next((line for line in original.body.splitlines() if line.strip()), "")
         self.area.composer.start_reply(message_id, f"{quote}: {first[:100]}")
+        if original.kind is MessageKind.NOTE:
+            self.area.note_toggle.value = True  # a reply to a note is a note too (the service insists)
 
     def edit(self, message_id: int) -> None:
         """Put the composer into edit mode with the message's current text."""
@@ -122,7 +125,7 @@ class MessageActions:
             raise ConferencingError(_("That message is not in this conversation."))
         return found[message_id]
 
-    def send(self, text: str, client_id: str | None) -> Message | None:
+    def send(self, text: str, client_id: str | None, kind: MessageKind = MessageKind.TEXT) -> Message | None:
         """A send in edit mode edits; in reply mode posts a reply. None: a plain send (the area posts it)."""
         composer, conv = self.area.composer, self.area.conversation
         if conv is None or not composer.mode:
@@ -131,4 +134,4 @@ class MessageActions:
             edited = self._service.edit_message(composer.target_id, text)
             self.area.refresh_rows([edited.id])
             return edited
-        return self._service.post(conv.id, text, client_id=client_id, reply_to=composer.target_id)
+        return self._service.post(conv.id, text, client_id=client_id, reply_to=composer.target_id, kind=kind)

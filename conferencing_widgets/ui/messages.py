@@ -65,11 +65,21 @@ class MessagesArea(w.VBox):
         self.stream.add_class("cw-stream")
         self.composer = ComposerWidget(disabled=True, placeholder=_("Open a conversation to write."))
         self.composer.add_class("cw-composer")
+        self.note_toggle = w.ToggleButton(
+            description=_("Internal note"),
+            tooltip=_("Only vendor staff see the next message"),
+            layout=w.Layout(display="none", width="auto", align_self="flex-start"),
+        )
+        """Shown to vendor staff in a case chat: the next message is an internal note (reset after sending)."""
+        self.note_toggle.add_class("cw-note-toggle")
         self.error = w.HTML()
         self.error.add_class("cw-error")
         self.status = ConversationStatus()
         """The typing line (``cw-typing``) and the seen-by line (``cw-seen``) under the stream."""
-        self.children = [self.toolbar, self.plus_menu, self.extras, self.error, self.stream, self.status, self.composer]
+        self.children = [
+            self.toolbar, self.plus_menu, self.extras, self.error, self.stream, self.status, self.note_toggle,
+            self.composer,
+        ]  # fmt: skip
         self.drafts = Drafts(service)
         # Posting clears the author's draft however the message is posted (also set by ``Session``).
         service.post_hooks["drafts"] = self.drafts.after_post
@@ -112,6 +122,7 @@ class MessagesArea(w.VBox):
             )
             may_post = self.service.can_post(conv.id)
             may_join = not may_post and self.service.can_join(conv.id)
+            may_note = may_post and self.service.can_write_note(conv.id)
         except ConferencingError as exc:
             self.error.value = escape_text(str(exc))
             return
@@ -120,6 +131,8 @@ class MessagesArea(w.VBox):
         self.composer.cancel_mode()
         self._open_extras(conv.id, may_post)
         self.join.layout.display = "" if may_join else "none"
+        self.note_toggle.value = False
+        self.note_toggle.layout.display = "" if may_note else "none"
         self.error.value = ""
         self.stream.empty_text = _("No messages yet. Say hello!")
         has_older = bool(focus) or len(page) >= self.service.settings.page_size
@@ -130,7 +143,7 @@ class MessagesArea(w.VBox):
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
         if page:
             self.service.mark_read(conv.id, page[-1].id)
-            self._announce_read(page[-1].id)
+            self._announce_read(page)
         self.refresh_seen()
 
     # -- typing, drafts (issue 13) ------------------------------------------------------------------------
@@ -173,9 +186,11 @@ class MessagesArea(w.VBox):
         except ConferencingError:
             self.status.show_seen([])
 
-    def _announce_read(self, message_id: int) -> None:
-        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays).
-        if self.conversation is None:
+    def _announce_read(self, messages: list[Message]) -> None:
+        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays). It
+        # names the newest message everyone sees: a note's id never goes out to the customers' pages.
+        message_id = next((m.id for m in reversed(messages) if m.kind is not MessageKind.NOTE), None)
+        if self.conversation is None or message_id is None:
             return
         try:
             self.receipts.announce(self.conversation.id, message_id)
@@ -201,6 +216,8 @@ class MessagesArea(w.VBox):
     def _on_typing(self, active: bool) -> None:
         if self.conversation is None or self.read_only:
             return
+        if active and self.note_toggle.value:
+            return  # writing an internal note: customers are not told that someone is typing
         try:
             if active:
                 self.signals.signal_typing(self.conversation.id)
@@ -263,7 +280,7 @@ class MessagesArea(w.VBox):
         if new:
             self.stream.append(self._rows(new))
             self.service.mark_read(self.conversation.id, new[-1].id)
-            self._announce_read(new[-1].id)
+            self._announce_read(new)
             self.refresh_seen()
         return [m.id for m in new]
 
@@ -297,9 +314,10 @@ class MessagesArea(w.VBox):
         if self.conversation is None:
             return _("Open a conversation first.")
         editing = self.composer.mode == "edit"
+        kind = MessageKind.NOTE if self.note_toggle.value else MessageKind.TEXT
         try:
-            message = self.actions.send(text, client_id) or self.service.post(
-                self.conversation.id, text, client_id=client_id
+            message = self.actions.send(text, client_id, kind) or self.service.post(
+                self.conversation.id, text, client_id=client_id, kind=kind
             )
         except StorageError as exc:
             # The composer keeps the text; a retry reuses the client id, so it never posts twice.
@@ -309,6 +327,7 @@ class MessagesArea(w.VBox):
             return str(exc)
         if editing:
             return None
+        self.note_toggle.value = False  # the toggle makes the next message a note, not every later one
         self._on_typing(False)
         self.catch_up()
         self._sent(message)

@@ -132,7 +132,7 @@ function render({ model, el }) {
   function node(row) {
     const item = document.createElement("div");
     item.className = "cw-message cw-kind-" + row.kind + (row.mine ? " cw-mine" : "") + (row.deleted ? " cw-deleted" : "")
-      + (row.mentions_me ? " cw-mentions-me" : "");
+      + (row.mentions_me ? " cw-mentions-me" : "") + (row.kind === "note" ? " cw-note" : "");
     item.dataset.id = String(row.id);
     item.dataset.day = new Date(row.time).toDateString();
     const head = document.createElement("div");
@@ -146,6 +146,13 @@ function render({ model, el }) {
       group.className = "cw-group";
       group.textContent = row.group;
       head.append(group);
+    }
+    if (row.kind === "note") {
+      // An internal note (vendor staff only): the label says so in words, not only by the yellow band.
+      const tag = document.createElement("span");
+      tag.className = "cw-note-label";
+      tag.textContent = label(model, "internal", "Internal");
+      head.append(tag);
     }
     const time = document.createElement("time");
     time.dateTime = row.time;
