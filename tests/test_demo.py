@@ -129,6 +129,15 @@ def test_one_case_waits_for_sign_off_and_one_is_signed_and_sealed(demo: tuple[St
     assert manifest["signer_name"] == "Bruno Weiss" and manifest["case"]["number"] == "SR-2026-00078"
 
 
+def test_the_spindle_chat_has_an_internal_note_only_staff_see(demo: tuple[Store, Settings]) -> None:
+    store, settings = demo
+    tom, alice = Session(settings, store, "tom.tech"), Session(settings, store, "alice")
+    cid = spindle_chat(tom)
+    notes = [m for m in tom.chat.messages(cid, limit=500) if m.kind is MessageKind.NOTE]
+    assert len(notes) == 1 and notes[0].author == "tom.tech"
+    assert not any(m.kind is MessageKind.NOTE for m in alice.chat.messages(cid, limit=500))
+
+
 def test_without_a_blob_store_the_chats_are_seeded_without_files(store: Store) -> None:
     seed_demo(store)
     assert counts(store)["attachments"] == 0 and counts(store)["messages"] > 150

@@ -27,6 +27,8 @@ class Msg:
     body: str
     reply_to: Msg | None = field(default=None, compare=False)
     reactions: tuple[tuple[str, str], ...] = ()
+    note: bool = False
+    """An internal note: vendor staff see it, the customer never does."""
     """(login, emoji) pairs."""
 
 
@@ -271,6 +273,12 @@ def spindle_script() -> Script:
                     "tom.tech",
                     "Summary of the call: the front bearing set gets replaced. I'm ordering part **SP-850-BRG-07**.",
                     react=True,
+                ),
+                Msg(
+                    author="tom.tech",
+                    body="Internal: bearing wear looks like coolant ingress. Warranty covers the part, not the labour; "
+                    "check the spindle seal on site before quoting.",
+                    note=True,
                 ),
             ]
         tl += spread(day, items)
