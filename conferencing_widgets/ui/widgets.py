@@ -247,9 +247,9 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
         if content.get("type") != "outbox":
             return False
         conv, text, client_id = content.get("conversation_id"), content.get("text"), content.get("client_id")
-        valid_conv = isinstance(conv, int) and not isinstance(conv, bool)
-        if valid_conv and isinstance(text, str) and isinstance(client_id, str):
-            self.send_outbox(conv, text, client_id)
+        if isinstance(conv, int) and not isinstance(conv, bool) and isinstance(text, str):
+            if isinstance(client_id, str):
+                self.send_outbox(conv, text, client_id)
         return True
 
     # -- typing and drafts (issue 13): the browser reports typing (throttled) and the text, debounced ----------

@@ -65,6 +65,9 @@ def open_chat(page: Callable[..., RecordedPage], url: str, title: str, **options
     p = page(url, wait_for=f"{APP} .cw-history .cw-tile", viewport={"width": 1400, "height": 900}, **options)
     p.locator(".cw-tile", has_text=title).first.click()
     wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+    # The open conversation goes into the URL (history.replaceState), so a reload lands in it. (Read through the
+    # page: the sync API's ``page.url`` only updates while Playwright is called.)
+    wait_until(lambda: "conversation=" in p.evaluate("location.href"), 15, "the conversation in the URL")
     return p
 
 
@@ -109,9 +112,7 @@ def test_message_typed_offline_shows_as_sending_survives_a_reload_and_is_posted_
     cid = new_chat(store, title)
     text = f"Typed in the basement {tag}"
     p = open_chat(page, server.link("alice"), title)
-    # The open conversation goes into the URL (history.replaceState), so a reload lands in it.
-    # (Read through the page: the sync API's ``page.url`` only updates while Playwright is called.)
-    wait_until(lambda: f"conversation={cid}" in p.evaluate("location.href"), 15, "the conversation in the URL")
+    assert f"conversation={cid}" in p.evaluate("location.href")
 
     p.context.set_offline(True)
     p.locator(".cw-reconnecting").wait_for(state="visible")

@@ -172,7 +172,7 @@ function render({ model, el }) {
   jump.hidden = true;
   const outboxList = document.createElement("div");
   outboxList.className = "cw-outbox-list";
-  el.append(older, list, outboxList, empty, jump);
+  el.append(older, list, empty, outboxList, jump);
   drawOutboxRows(el, outboxList);
 
   let rows = [];
