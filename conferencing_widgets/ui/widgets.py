@@ -18,7 +18,8 @@ ASSETS = Path(__file__).parent / "assets"
 class MessageStreamWidget(anywidget.AnyWidget):
     """A window of message rows. ``rows`` syncs when a conversation opens; later rows go by custom message."""
 
-    _esm = ASSETS / "stream.js"
+    # The outbox rows (issue 16) are a file of their own, loaded in front of the stream as one view.
+    _esm = (ASSETS / "outbox_rows.js").read_text(encoding="utf-8") + (ASSETS / "stream.js").read_text(encoding="utf-8")
     rows: traitlets.List[dict[str, Any]] = traitlets.List(
         help="The window as sent at open/reset time (later appends are not resynced)."
     ).tag(sync=True)

@@ -312,7 +312,7 @@ function render({ model, el }) {
   // The connection dropped while a send waited for Python's answer: the outbox takes it, with its client id.
   window.addEventListener("cw-connection", (ev) => {
     if ((ev.detail || {}).state !== "online" && pending && !model.get("mode") && sentText) toOutbox(sentText, clientId);
-  });
+  }, { signal: queue.signal });
 
   const mentions = mentionAutocomplete(model, box, el);
   const drafts = typingAndDrafts(model, box);
@@ -334,5 +334,6 @@ function render({ model, el }) {
   model.on("change:value", applyValue);
   sync();
   applyValue();
+  return () => queue.dispose();
 }
 export default { render };

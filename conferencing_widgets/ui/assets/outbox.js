@@ -44,8 +44,11 @@ function outbox(model, el) {
   const inFlight = new Map(); // client_id -> when it was last handed to the kernel
   let timer = null;
   const root = () => el.closest(".cw-app");
+  const gone = new AbortController(); // the view is removed (a re-render after a reconnect): stop listening
+  const on = { signal: gone.signal };
 
   function publish(tries = 0) {
+    if (gone.signal.aborted) return;
     const r = root();
     if (!r) { if (tries < 50) setTimeout(() => publish(tries + 1), 200); return; }
     const open = model.get("draft_key");
@@ -58,6 +61,7 @@ function outbox(model, el) {
 
   function flush() {
     if (timer) { clearTimeout(timer); timer = null; }
+    if (gone.signal.aborted) return;
     const waiting = storage.load().filter((e) => !e.error);
     if (!waiting.length || !pageOnline(model)) return;
     const now = Date.now();
@@ -76,12 +80,13 @@ function outbox(model, el) {
     flush();
   }
 
-  model.on("msg:custom", (msg) => {
+  function answered(msg) {
     if (msg.type !== "outbox_result" || typeof msg.client_id !== "string") return;
     inFlight.delete(msg.client_id);
     if (msg.ok) change((list) => list.filter((e) => e.client_id !== msg.client_id));
     else change((list) => list.map((e) => (e.client_id === msg.client_id ? { ...e, error: msg.error || "?" } : e)));
-  });
+  }
+  model.on("msg:custom", answered);
   window.addEventListener("cw-outbox-action", (ev) => {
     const d = ev.detail || {};
     if (d.root !== root()) return;
@@ -91,17 +96,26 @@ function outbox(model, el) {
       inFlight.delete(d.client_id);
       flush();
     }
-  });
-  window.addEventListener("cw-outbox-request", (ev) => { if ((ev.detail || {}).root === root()) publish(); });
+  }, on);
+  window.addEventListener("cw-outbox-request", (ev) => { if ((ev.detail || {}).root === root()) publish(); }, on);
   // Back online: the connection view's event, the browser's, or the kernel connection itself.
-  window.addEventListener("cw-connection", (ev) => { if ((ev.detail || {}).state === "online") flush(); });
-  window.addEventListener("online", () => setTimeout(flush, 0));
+  window.addEventListener("cw-connection", (ev) => { if ((ev.detail || {}).state === "online") flush(); }, on);
+  window.addEventListener("online", () => setTimeout(flush, 0), on);
   const k = model.widget_manager && model.widget_manager.kernel;
-  if (k && k.connectionStatusChanged) k.connectionStatusChanged.connect(() => setTimeout(flush, 0));
+  const kernelChanged = () => setTimeout(flush, 0);
+  if (k && k.connectionStatusChanged) k.connectionStatusChanged.connect(kernelChanged);
   // Another tab of the same user changed the outbox.
-  window.addEventListener("storage", (ev) => { if (ev.key === storage.key) publish(); });
-  model.on("change:draft_key", () => publish());
+  window.addEventListener("storage", (ev) => { if (ev.key === storage.key) publish(); }, on);
+  const draftChanged = () => publish();
+  model.on("change:draft_key", draftChanged);
   publish();
   flush();
-  return { add, flush, publish };
+  function dispose() {
+    gone.abort();
+    if (timer) clearTimeout(timer);
+    if (k && k.connectionStatusChanged) k.connectionStatusChanged.disconnect(kernelChanged);
+    model.off("change:draft_key", draftChanged);
+    model.off("msg:custom", answered);
+  }
+  return { add, flush, publish, dispose, signal: gone.signal };
 }
