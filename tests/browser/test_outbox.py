@@ -179,7 +179,7 @@ def test_a_failed_entry_offers_retry_and_discard(
         kind=ConversationKind.DIRECT, title=f"Not hers {tag}", created_by="tom.tech", members=["tom.tech"]
     ).id
     p = open_chat(page, server.link("alice"), title)
-    # An entry for a conversation she may not write in (a tampered or stale outbox): the service refuses it.
+    # A stale or tampered outbox: a text over the length limit here, and one for a chat she is not in elsewhere.
     when = "2026-12-01T10:00:00Z"
     entry = {"client_id": f"bad{tag}", "conversation_id": cid, "text": "x" * 100_000, "created": when}
     stale = {"client_id": f"st{tag}", "conversation_id": other, "text": f"stale {tag}", "created": when}
