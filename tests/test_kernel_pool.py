@@ -136,3 +136,39 @@ def test_voila_json_ends_abandoned_kernels_and_forces_no_reconnects() -> None:
     assert config["PoolKernelManager"]["abandon_timeout"] > 0
     assert config["MappingKernelManager"]["cull_idle_timeout"] > 0  # the culler runs the abandon rule too
     assert config["MappingKernelManager"]["cull_connected"] is False
+
+
+class FakeSocket:
+    """A kernel websocket connection as ``end_kernel_connections`` sees it."""
+
+    def __init__(self, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        self.said: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self.websocket_handler = SimpleNamespace(close=lambda code, reason: setattr(self, "closed", (code, reason)))
+
+    def _send_status_message(self, status: str) -> None:
+        self.said.append(status)
+
+
+def test_pages_of_a_shut_down_kernel_are_told_it_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # jupyter_server leaves their sockets open and silent; the page would think it is connected (issue 16).
+    from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+
+    from conferencing_widgets.voila.kernel_ws import end_kernel_connections
+
+    mine, other = FakeSocket(KID), FakeSocket("k-2")
+    monkeypatch.setattr(ZMQChannelsWebsocketConnection, "_open_sockets", {mine, other})
+    km = PoolKernelManager(abandon_timeout=30, cull_idle_timeout=600)
+
+    async def parent_shutdown(self: Any, kernel_id: str, *args: Any, **kwargs: Any) -> None:
+        assert not mine.said, "told only once the kernel is really gone"
+
+    monkeypatch.setattr(kernel_pool.AsyncMappingKernelManager, "shutdown_kernel", parent_shutdown)
+    asyncio.run(km.shutdown_kernel(KID))
+    assert mine.said == ["dead"] and mine.closed == (1000, "kernel shut down")
+    assert other.said == [] and other.closed is None
+    broken = FakeSocket("k-3")
+    broken._send_status_message = lambda status: (_ for _ in ()).throw(OSError("gone"))  # type: ignore[method-assign]
+    monkeypatch.setattr(ZMQChannelsWebsocketConnection, "_open_sockets", {broken})
+    assert end_kernel_connections("k-3") == 1 and broken.closed is not None, "a failing status still closes"

@@ -22,6 +22,7 @@ from conferencing_widgets.session import Session
 from conferencing_widgets.ui.a11y import PageAccessibility
 from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.cases import feature as cases_feature
+from conferencing_widgets.ui.connection import ConnectionBanner
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import feature as files_feature
 from conferencing_widgets.ui.history import HistoryArea
@@ -70,7 +71,9 @@ class ConferencingApp(FollowsFeed, w.VBox):
             [self.topbar, self.language], layout=w.Layout(justify_content="space-between", align_items="center")
         )
         top.add_class("cw-top")
-        self.children = [app_style(), self.accessibility, top, areas]
+        self.connection = ConnectionBanner()
+        """The "Reconnecting…" banner and the "session ended" prompt (issue 16); keeps the conversation in the URL."""
+        self.children = [app_style(), self.accessibility, top, self.connection, areas]
         self.history.on_open(self.open_conversation)
         self.history.search.on_open(self.open_message)
         self.history.dialog.on_created(self._on_created)
@@ -117,6 +120,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.details.show(conversation_id)
         self.history.direct.selected = self.history.cases.selected = conversation_id
         self.history.refresh()
+        self.connection.conversation_id = conversation_id
         for hook in self._open_hooks:
             hook(conversation_id)
 

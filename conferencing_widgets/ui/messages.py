@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -23,6 +24,11 @@ from conferencing_widgets.ui.typing import ConversationStatus
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
 
 log = logging.getLogger(__name__)
+
+
+def outbox_scope(login: str) -> str:
+    """The browser's outbox key for ``login``: a hash, so storage names no one (and never holds the token)."""
+    return hashlib.sha256(f"conferencing-outbox:{login}".encode()).hexdigest()[:24]
 
 
 class MessagesArea(w.VBox):
@@ -96,6 +102,8 @@ class MessagesArea(w.VBox):
         self._video_handler: Any = None
         self.stream.on_load_older(self.load_older)
         self.composer.on_send(self._on_send)
+        self.composer.set_outbox_handler(self._on_outbox)
+        self.composer.outbox_scope = outbox_scope(service.user.login)
         self.actions = MessageActions(self)
         """Reply, edit, delete, react and jump (``ui/message_actions.py``)."""
         self.stream.on_message_action(self.actions.handle)
@@ -330,6 +338,20 @@ class MessagesArea(w.VBox):
         self.note_toggle.value = False  # the toggle makes the next message a note, not every later one
         self._on_typing(False)
         self.catch_up()
+        self._sent(message)
+        return None
+
+    def _on_outbox(self, conversation_id: int, text: str, client_id: str) -> str | None:
+        """Post a message the browser kept while offline (any of the user's conversations; the service checks)."""
+        try:
+            message = self.service.post(conversation_id, text, client_id=client_id)
+        except StorageError as exc:
+            unsent = _("Can't reach the server right now. Your message was not sent; it is still here. (ref {ref})")
+            return unsent.format(ref=exc.ref)
+        except ConferencingError as exc:
+            return str(exc)
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.catch_up()
         self._sent(message)
         return None
 

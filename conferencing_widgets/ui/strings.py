@@ -22,10 +22,10 @@ ASSETS = Path(__file__).parent / "assets"
 
 
 @cache
-def view_js(name: str) -> str:
-    """A view's ESM source (``assets/<name>``) with ``tr.js`` in front: the ``S`` words and ``tr()`` every view
-    shares, kept once instead of copied into each file."""
-    return (ASSETS / "tr.js").read_text(encoding="utf-8") + (ASSETS / name).read_text(encoding="utf-8")
+def view_js(*names: str) -> str:
+    """A view's ESM source: its ``assets/`` files joined in order, with ``tr.js`` in front (the ``S`` words and
+    ``tr()`` every view shares, kept once instead of copied into each file)."""
+    return "".join((ASSETS / name).read_text(encoding="utf-8") for name in ("tr.js", *names))
 
 
 def locale_tag() -> str:

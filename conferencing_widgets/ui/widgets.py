@@ -15,7 +15,8 @@ from conferencing_widgets.ui.strings import TranslatedView, common, strings_trai
 class MessageStreamWidget(anywidget.AnyWidget):
     """A window of message rows. ``rows`` syncs when a conversation opens; later rows go by custom message."""
 
-    _esm = view_js("stream.js")
+    # The outbox rows (issue 16) are a file of their own, loaded in front of the stream as one view.
+    _esm = view_js("outbox_rows.js", "stream.js")
     rows: traitlets.List[dict[str, Any]] = traitlets.List(
         help="The window as sent at open/reset time (later appends are not resynced)."
     ).tag(sync=True)
@@ -171,7 +172,8 @@ class HistoryListWidget(anywidget.AnyWidget):
 class ComposerWidget(TranslatedView, anywidget.AnyWidget):
     """The message box with its Send button."""
 
-    _esm = view_js("composer.js")
+    # The outbox (issue 16) is a file of its own, loaded in front of the composer as one view.
+    _esm = view_js("outbox.js", "composer.js")
     value = traitlets.Unicode("", help="Text to send (set from code; the browser sends its text with the send).").tag(
         sync=True
     )
@@ -202,6 +204,9 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
     draft_key = traitlets.Int(0, help="The conversation the box's text belongs to (drafts are saved under it).").tag(
         sync=True
     )
+    outbox_scope = traitlets.Unicode(
+        "", help="Whose outbox the browser keeps (a hash of the login, never the token); '' keeps none."
+    ).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -220,7 +225,30 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
         self._mention_source: Any = None
         self._typing = CallbackDispatcher()
         self._draft_saved = CallbackDispatcher()
+        self._outbox: Any = None
         self.on_msg(self._on_custom)
+
+    # -- the outbox (issue 16): messages the browser kept while the page could not reach the kernel ------------
+
+    def set_outbox_handler(self, handler: Any) -> None:
+        """``handler(conversation_id: int, text: str, client_id: str) -> str | None``: post one outbox entry;
+        return an error to show on its row (the browser keeps it for Retry or Discard)."""
+        self._outbox = handler
+
+    def send_outbox(self, conversation_id: int, text: str, client_id: str) -> str | None:
+        """Post an outbox entry as the browser does when the page is back; tells the browser; the error or None."""
+        error = self._outbox(conversation_id, text, client_id) if self._outbox else _("Sending is not available here.")
+        self.send({"type": "outbox_result", "client_id": client_id, "ok": not error, "error": error or ""})
+        return error
+
+    def _on_outbox_message(self, content: dict[str, Any]) -> bool:
+        if content.get("type") != "outbox":
+            return False
+        conv, text, client_id = content.get("conversation_id"), content.get("text"), content.get("client_id")
+        if isinstance(conv, int) and not isinstance(conv, bool) and isinstance(text, str):
+            if isinstance(client_id, str):
+                self.send_outbox(conv, text, client_id)
+        return True
 
     # -- typing and drafts (issue 13): the browser reports typing (throttled) and the text, debounced ----------
 
@@ -305,7 +333,7 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
         if errors:
             self.error = str(errors[0])
             self.value = text
-            self.send({"type": "failed"})
+            self.send({"type": "failed", "client_id": client_id})
             return False
         with self.hold_sync():
             self.error = ""
@@ -313,11 +341,11 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
             if self.mode == "edit":
                 self.value, self._draft = self._draft, ""
             self.mode, self.target_id, self.mode_text = "", 0, ""
-        self.send({"type": "sent"})
+        self.send({"type": "sent", "client_id": client_id})
         return True
 
     def _on_custom(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        if self._on_mode_message(content) or self._on_draft_message(content):
+        if self._on_mode_message(content) or self._on_draft_message(content) or self._on_outbox_message(content):
             return
         if content.get("type") == "send" and isinstance(content.get("text"), str):
             client_id = content.get("client_id")

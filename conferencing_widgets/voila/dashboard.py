@@ -25,6 +25,8 @@ from conferencing_widgets.store import Store
 from conferencing_widgets.ui.denied import denied_page
 
 log = logging.getLogger(__name__)
+CONVERSATION_PARAM = "conversation"
+"""The query parameter of the open conversation (set by the page, read at start)."""
 
 
 def request_query_string() -> str:
@@ -129,10 +131,18 @@ def conferencing_dashboard(query_string: str | None = None, *, settings: Setting
     visit = _visit(query_string, settings)
     if isinstance(visit, w.Widget):
         return visit
+    session, query = visit
     try:
-        return ConferencingApp(visit[0])
+        app = ConferencingApp(session)
     except ConferencingError as exc:
         return denied_page(str(exc))
+    # The page keeps the open conversation in its URL, so a reload (or a new kernel) lands in it again.
+    app.connection.url_param = CONVERSATION_PARAM
+    wanted = param_from_query(query, CONVERSATION_PARAM) or ""
+    if wanted.isdigit():
+        # The service checks the rights: a conversation this user may not read shows an error, never data.
+        app.open_conversation(int(wanted))
+    return app
 
 
 def whiteboard_dashboard(query_string: str | None = None, *, settings: Settings | None = None) -> w.Widget:

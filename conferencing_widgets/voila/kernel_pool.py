@@ -34,6 +34,8 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from traitlets import Float
 from voila.utils import ENV_VARIABLE
 
+from conferencing_widgets.voila.kernel_ws import end_kernel_connections
+
 # Voilà's name for the variable holding the request URL (looked up so that the name is defined in one place).
 VISITOR_URL_VARIABLES = frozenset(str(m.value) for m in ENV_VARIABLE if m.name.endswith("REQUEST_URL"))
 PREHEAT_VARIABLE = str(ENV_VARIABLE.VOILA_PREHEAT.value)
@@ -73,6 +75,13 @@ class PoolKernelManager(AsyncMappingKernelManager):
         super().notify_disconnect(kernel_id)
         if self._kernel_connections.get(kernel_id, 0) <= 0:
             self._unconnected_since[kernel_id] = time.monotonic()
+
+    async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Shut the kernel down, then tell its pages (open sockets) that it is gone (issue 16)."""
+        await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        told = end_kernel_connections(kernel_id)
+        if told:
+            self.log.info("Told %d page(s) that kernel %s is gone.", told, kernel_id)
 
     def remove_kernel(self, kernel_id: str) -> Any:
         self._unconnected_since.pop(kernel_id, None)

@@ -39,6 +39,26 @@ SLOW_CONNECT_S = 5.0
 """A connection that takes longer than this to become live is logged as a warning."""
 
 
+def end_kernel_connections(kernel_id: str) -> int:
+    """Tell every page still connected to a kernel that was shut down (culled, abandoned, restarted away) that it
+    is gone, then close their websockets; the number of pages told.
+
+    jupyter_server leaves those sockets open and silent, so the page would believe it is connected to nothing
+    (issue 16). A ``dead`` status is what the page's ``KernelConnection`` understands; the close makes a page that
+    missed it reconnect, which fails with 404, which ``connection.js`` reads as "the session ended".
+    """
+    told = 0
+    for conn in list(ZMQChannelsWebsocketConnection._open_sockets):
+        if conn.kernel_id != kernel_id:
+            continue
+        with contextlib.suppress(Exception):  # best effort: the socket may be closing already
+            conn._send_status_message("dead")
+        with contextlib.suppress(Exception):
+            conn.websocket_handler.close(1000, "kernel shut down")
+        told += 1
+    return told
+
+
 class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
     """``ZMQChannelsWebsocketConnection`` with Nagle off and the time to a live connection logged."""
 

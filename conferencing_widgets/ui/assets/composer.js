@@ -289,10 +289,22 @@ function render({ model, el }) {
     if (!text.trim()) { model.set("error", tr("The message is empty. Type something before sending.")); model.save_changes(); return; }
     if (text !== sentText) { clientId = newId(); sentText = text; }
     if (model.get("mode") !== "edit") drafts.cancel(); // posting clears the draft on the server
+    if (!model.get("mode") && !pageOnline(model)) { toOutbox(text, clientId); return; } // offline: outbox.js
     pending = true;
     sync();
     model.send({ type: "send", text, client_id: clientId });
   }
+
+  // A new message the kernel cannot take now goes to the outbox; the box is free for the next one at once.
+  const queue = outbox(model, el);
+  function toOutbox(text, id) {
+    queue.add(text, id);
+    pending = false; box.value = ""; sentText = null; clientId = null; mentions.close(); sync(); box.focus();
+  }
+  // The connection dropped while a send waited for Python's answer: the outbox takes it, with its client id.
+  window.addEventListener("cw-connection", (ev) => {
+    if ((ev.detail || {}).state !== "online" && pending && !model.get("mode") && sentText) toOutbox(sentText, clientId);
+  }, { signal: queue.signal });
 
   const mentions = mentionAutocomplete(model, box, el);
   const drafts = typingAndDrafts(model, box);
@@ -304,6 +316,8 @@ function render({ model, el }) {
   });
   send.addEventListener("click", submit);
   model.on("msg:custom", (msg) => {
+    // An answer for a send the outbox took over meanwhile is not about what the box holds now.
+    if ((msg.type === "sent" || msg.type === "failed") && msg.client_id && msg.client_id !== clientId) return;
     if (msg.type === "sent") { pending = false; box.value = ""; sentText = null; clientId = null; mentions.close(); sync(); box.focus(); }
     else if (msg.type === "failed") { pending = false; sync(); box.focus(); }
     else if (msg.type === "mode") { sync(); focusEnd(box); }
@@ -312,5 +326,6 @@ function render({ model, el }) {
   model.on("change:value", applyValue);
   sync();
   applyValue();
+  return () => queue.dispose();
 }
 export default { render };

@@ -124,7 +124,10 @@ function render({ model, el }) {
   jump.type = "button";
   jump.textContent = label(model, "new_messages", "New messages ↓");
   jump.hidden = true;
-  el.append(older, list, empty, jump);
+  const outboxList = document.createElement("div");
+  outboxList.className = "cw-outbox-list";
+  el.append(older, list, empty, outboxList, jump);
+  const stopOutbox = drawOutboxRows(el, outboxList);
 
   let rows = [];
   const byId = new Map();
@@ -361,5 +364,6 @@ function render({ model, el }) {
   // A view that connects late tells Python what it has; Python resends the window if that is stale.
   const last = rows.length ? rows[rows.length - 1].id : 0;
   model.send({ type: "hello", first: rows.length ? rows[0].id : 0, last, count: rows.length });
+  return stopOutbox;
 }
 export default { render };
