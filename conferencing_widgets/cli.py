@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import click
 
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.errors import ConferencingError
-from conferencing_widgets.core.i18n import LANGUAGES
+from conferencing_widgets.core.i18n import LANGUAGES, _, set_language, supported
 from conferencing_widgets.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,10 +30,19 @@ def clean_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except (ConferencingError, OSError) as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(_("Error: {error}").format(error=exc), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def terminal_language() -> str | None:
+    """The shipped language of the shell's locale variables (POSIX order), or None."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return supported(value.split(".")[0])
+    return None
 
 
 def settings_with(store: str | None = None) -> Settings:
@@ -68,6 +78,9 @@ def main() -> None:
     Example:
       conferencing demo            # seed demo data and serve the dashboards
     """
+    # Lines for people follow the shell's language (LC_ALL, LC_MESSAGES, LANG: pl_PL.UTF-8 -> Polish); machine
+    # output (--json, links, exports) is the same in every language.
+    set_language(terminal_language())
 
 
 @main.command(context_settings=CONTEXT)
@@ -82,7 +95,8 @@ def init(store_url: str | None) -> None:
     """
     settings = settings_with(store_url)
     open_store(settings).close()
-    click.echo(f"Store ready: {Store(settings.store_url).engine.url.render_as_string(hide_password=True)}")
+    url = Store(settings.store_url).engine.url.render_as_string(hide_password=True)
+    click.echo(_("Store ready: {url}").format(url=url))
 
 
 @main.command(context_settings=CONTEXT)
@@ -113,11 +127,11 @@ def demo(store_url: str | None, no_serve: bool, port: int, dashboards_dir: str |
     logins = seed_demo(store, settings)
     base = f"http://127.0.0.1:{port}"
     ttl = parse_duration(settings.link_ttl)
-    click.echo("Demo store seeded: " + store.engine.url.render_as_string(hide_password=True))
+    click.echo(_("Demo store seeded: {url}").format(url=store.engine.url.render_as_string(hide_password=True)))
     for label, login in (
-        ("customer", logins.customer),
-        ("technician", logins.technician),
-        ("engineer", logins.engineer),
+        (_("customer"), logins.customer),
+        (_("technician"), logins.technician),
+        (_("engineer"), logins.engineer),
     ):
         click.echo(f"  {label:<10} {login:<9} {dashboard_url(base, login, settings.secret, ttl)}")
     store.close()
@@ -154,7 +168,7 @@ def users(as_json: bool, store_url: str | None) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        flag = " (disabled)" if r["disabled"] else ""
+        flag = " " + _("(disabled)") if r["disabled"] else ""
         click.echo(f"{r['login']:<16} {r['display_name']:<28} {r['group']:<12} {r['role']}{flag}")
 
 
@@ -178,7 +192,7 @@ def link(user: str, expires: str | None, base_url: str | None, lang: str | None,
     store = open_store(settings)
     account = store.get_user(user)
     if account.disabled:
-        raise ConferencingError(f"{user!r} is disabled; enable the account before sending a link.")
+        raise ConferencingError(_("{user!r} is disabled; enable the account before sending a link.").format(user=user))
     ttl = parse_duration(expires or settings.link_ttl)
     params = {"lang": lang} if lang else {}
     click.echo(dashboard_url(base_url or settings.base_url, account.login, settings.secret, ttl, **params))
@@ -204,7 +218,8 @@ def load(file: str, store_url: str | None) -> None:
 
     store = open_store(settings_with(store_url))
     counts = load_file(store, Path(file))
-    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " loaded.")
+    # The section names are the file's own keys (groups, users, cases), kept as written.
+    click.echo(_("{summary} loaded.").format(summary=", ".join(f"{n} {what}" for what, n in counts.items())))
 
 
 @main.command(context_settings=CONTEXT)
@@ -291,7 +306,7 @@ def export(
     finally:
         store.close()
     summary = ", ".join(f"{name} {n:,}" for name, n in counts.items())
-    click.echo(f"Exported to {out_dir} ({fmt}): {summary}.")
+    click.echo(_("Exported to {folder} ({format}): {summary}.").format(folder=out_dir, format=fmt, summary=summary))
 
 
 @main.command(context_settings=CONTEXT)
@@ -322,4 +337,4 @@ def transcript(conversation: str, fmt: str, out_file: str | None, store_url: str
         click.echo(text, nl=False)
         return
     Path(out_file).write_text(text, encoding="utf-8")
-    click.echo(f"Transcript written to {out_file}.")
+    click.echo(_("Transcript written to {file}.").format(file=out_file))

@@ -234,3 +234,23 @@ def test_link_carries_the_language(demo_store: Store) -> None:
     assert "lang" not in parse_qs(urlsplit(run("link", "alice").output.strip()).query)
     bad = run("link", "alice", "--lang", "de", ok=False)
     assert bad.exit_code != 0 and "'de' is not one of 'en', 'pl'" in bad.output
+
+
+def test_lines_for_people_follow_the_shells_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conferencing_widgets.cli import main
+
+    monkeypatch.setenv("CONFERENCING_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CONFERENCING_STORE", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "pl_PL.UTF-8")
+    runner = CliRunner()
+    polish = runner.invoke(main, ["demo", "--no-serve"])
+    assert polish.exit_code == 0, polish.output
+    assert polish.output.startswith("Dane demonstracyjne zapisane: sqlite:///")
+    assert "  klient " in polish.output and "  technik " in polish.output and "?token=" in polish.output
+    missing = runner.invoke(main, ["link", "nobody"])
+    assert missing.exit_code == 1 and missing.output.startswith("Błąd: Nie ma użytkownika 'nobody'.")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    english = runner.invoke(main, ["demo", "--no-serve"])
+    assert english.output.startswith("Demo store seeded: ") and "  customer " in english.output

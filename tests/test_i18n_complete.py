@@ -266,3 +266,57 @@ def test_an_html_transcript_has_polish_headings(polish_world: tuple[Store, dict[
     assert "Zapis rozmowy: Drgania wrzeciona" in page and "Wiadomości (2)" in page and "Brak plików." in page
     assert "Transcript:" not in page and "No files." not in page
     assert "Transcript: Drgania wrzeciona" in transcript.render(store, [chats["case"]], fmt="html")
+
+
+# -- the services' error messages (what the error line of an area shows) ---------------------------------------
+
+
+def _service_errors(store: Store, chats: dict[str, int]) -> dict[str, str]:
+    """A selection of refusals from the chat, file, case, whiteboard, store and transcript layers: name -> message."""
+    from conferencing_widgets.core.errors import ConferencingError
+    from conferencing_widgets.transcript.loading import document_for_service
+
+    zofia, tomasz = Session(None, store, "zofia"), Session(None, store, "tomasz")
+    board = tomasz.boards.create(chats["case"]).id
+    attempts = {
+        "too long": lambda: zofia.chat.post(chats["case"], "x" * (zofia.settings.max_message_chars + 1)),
+        "no conversation": lambda: zofia.chat.conversation(999_999),
+        "unknown kind": lambda: zofia.chat.create_conversation(kind="group", title="Narada", members=["jan"]),
+        "unknown user": lambda: zofia.chat.create_conversation(kind="direct", title="Narada", members=["nikt"]),
+        "empty title": lambda: zofia.chat.create_conversation(kind="direct", title=" ", members=["jan"]),
+        "empty file": lambda: zofia.files.check_upload(chats["case"], "zdjęcie.png", 0),
+        "bad size": lambda: zofia.files.check_upload(chats["case"], "zdjęcie.png", "dużo"),
+        "no file": lambda: zofia.files.attachment(999_999),
+        "case status": lambda: tomasz.cases.set_status(zofia.chat.conversation(chats["case"]).case_id or 0, "zrobione"),
+        "colour": lambda: tomasz.boards.add_stroke(board, "pen", [0, 0, 5, 5], color="zielony", width=2),
+        "width": lambda: tomasz.boards.add_stroke(board, "pen", [0, 0, 5, 5], color="#1971c2", width=500),
+        "outside": lambda: tomasz.boards.add_stroke(board, "pen", [0, 0, 9e9, 5], color="#1971c2", width=2),
+        "no board": lambda: tomasz.boards.board(999_999),
+        "no user": lambda: store.get_user("nikt"),
+        "no case": lambda: store.get_case_by_number("SR-0000-00000"),
+        "transcript": lambda: document_for_service(zofia.chat, "SR-0000-00000"),
+    }
+    found = {}
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+        except ConferencingError as exc:
+            found[name] = str(exc)
+        else:
+            raise AssertionError(f"{name}: no error")
+    return found
+
+
+def test_service_errors_speak_polish(polish_world: tuple[Store, dict[str, int]]) -> None:
+    store, chats = polish_world
+    words = english_words()
+    with language("pl"):
+        polish = _service_errors(store, chats)
+    # Quoted parts are the input echoed back or values to type ('direct', 'resolved'), not words to translate.
+    left = {k: v for k, v in polish.items() if {x.lower() for x in WORD.findall(re.sub(r"'[^']*'", " ", v))} & words}
+    assert not left, left
+    english = _service_errors(store, chats)
+    assert english["no conversation"] == "No conversation 999999."
+    assert english["unknown kind"] == "Unknown conversation kind 'group': use 'direct' or 'service_case'."
+    assert polish["unknown kind"] == "Nieznany rodzaj rozmowy 'group': użyj 'direct' lub 'service_case'."
+    assert all(polish[k] != english[k] for k in english), "every one of them is translated"

@@ -152,7 +152,7 @@ class CallService:
         try:
             cid = int(call_id)
         except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"Not a call id: {call_id!r}.") from exc
+            raise InvalidInput(_("Not a call id: {call_id!r}.").format(call_id=call_id)) from exc
         call = call_store.get_call(self.service.store, cid)
         return call, self.service.require_readable(call.conversation_id)
 
@@ -263,9 +263,13 @@ class CallService:
         """Send one signalling message from this user's call page ``session`` to participant ``to``."""
         for name, value in (("session", session), ("to_session", to_session)):
             if value is not None and (not isinstance(value, str) or not _SESSION.match(value)):
-                raise InvalidInput(f"The {name} must be 8 to 64 letters, digits, '-' or '_'.")
+                raise InvalidInput(_("The {name} must be 8 to 64 letters, digits, '-' or '_'.").format(name=name))
         if kind not in SIGNAL_KINDS:
-            raise InvalidInput(f"Unknown signal kind {kind!r}: use one of {', '.join(sorted(SIGNAL_KINDS))}.")
+            raise InvalidInput(
+                _("Unknown signal kind {kind!r}: use one of {value}.").format(
+                    kind=kind, value=", ".join(sorted(SIGNAL_KINDS))
+                )
+            )
         if not isinstance(data, dict):
             raise InvalidInput(_("A signal's data must be an object."))
         try:
@@ -273,12 +277,16 @@ class CallService:
         except (TypeError, ValueError) as exc:
             raise InvalidInput(_("A signal's data must be plain JSON.")) from exc
         if size > MAX_SIGNAL_BYTES:
-            raise LimitExceeded(f"A call message is {size:,} bytes; the limit is {MAX_SIGNAL_BYTES:,}.")
+            raise LimitExceeded(
+                _("A call message is {size:,} bytes; the limit is {max_signal_bytes:,}.").format(
+                    size=size, max_signal_bytes=MAX_SIGNAL_BYTES
+                )
+            )
         if not isinstance(to, str) or to == self.service.login:
             raise InvalidInput(_("Send call messages to another participant."))
         call = self._in_call(call_id)
         if to not in call_store.present(self.service.store, call.id):
-            raise InvalidInput(f"{to!r} is not in this call.")
+            raise InvalidInput(_("{to!r} is not in this call.").format(to=to))
         now = utcnow()
         self._signal_times = [t for t in self._signal_times if t > now - timedelta(minutes=1)]
         if len(self._signal_times) >= SIGNALS_PER_MINUTE:

@@ -88,7 +88,7 @@ def _one(conn: Connection, call_id: int, *, lock: bool = False) -> Call:
         conn.execute(select(s.calls.c.id).where(s.calls.c.id == call_id).with_for_update())
     found = _calls(conn, s.calls.c.id == call_id)
     if not found:
-        raise NotFound(f"No call {call_id}.")
+        raise NotFound(_("No call {call_id}.").format(call_id=call_id))
     return found[0]
 
 

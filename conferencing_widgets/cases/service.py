@@ -166,7 +166,11 @@ class CaseService:
             flt = CaseFilter(case_filter)
         except ValueError as exc:
             choices = [f.value for f in CaseFilter]
-            raise InvalidInput(f"Unknown case filter {case_filter!r}: use one of {choices}.") from exc
+            raise InvalidInput(
+                _("Unknown case filter {case_filter!r}: use one of {choices}.").format(
+                    case_filter=case_filter, choices=choices
+                )
+            ) from exc
         if flt is CaseFilter.OVERDUE and not policy.sees_response_clocks(user):
             raise PermissionDenied(_("The overdue filter is for vendor staff."))
         limit = max(1, min(int(limit), 500))
@@ -203,16 +207,20 @@ class CaseService:
         try:
             new = CaseStatus(status)
         except ValueError as exc:
-            raise InvalidInput(f"Unknown case status {status!r}: use one of {[s.value for s in CaseStatus]}.") from exc
+            raise InvalidInput(
+                _("Unknown case status {status!r}: use one of {value}.").format(
+                    status=status, value=[s.value for s in CaseStatus]
+                )
+            ) from exc
         case = self.chat.case(case_id)
         if not policy.can_set_case_status(user, case, new):
             if user.is_vendor_staff:
                 raise PermissionDenied(_("You cannot change the status of this case."))
             raise PermissionDenied(
-                "Only the vendor's staff set a case's status; you can reopen your company's resolved case."
+                _("Only the vendor's staff set a case's status; you can reopen your company's resolved case.")
             )
         if new is case.status:
-            raise InvalidInput(f"The case is already {status_label(new)}.")
+            raise InvalidInput(_("The case is already {value}.").format(value=status_label(new)))
         notice = _("{name} set the case to “{status}”.").format(name=user.display_name, status=status_label(new))
         change = case_store.set_status(
             self.store, case.id, expected=case.status, new=new, by=user.login, notice=notice, at=at
@@ -227,7 +235,11 @@ class CaseService:
         try:
             value = CasePriority(priority)
         except ValueError as exc:
-            raise InvalidInput(f"Unknown priority {priority!r}: use one of {[p.value for p in CasePriority]}.") from exc
+            raise InvalidInput(
+                _("Unknown priority {priority!r}: use one of {value}.").format(
+                    priority=priority, value=[p.value for p in CasePriority]
+                )
+            ) from exc
         case = self.chat.case(case_id)
         if not policy.can_set_case_priority(user):
             raise PermissionDenied(_("Only the vendor's staff set a case's priority."))

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from conferencing_widgets.cases.clocks import Post
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
     CasePriority,
     CaseStatus,
@@ -86,7 +87,7 @@ def set_priority(store: Store, case_id: int, priority: CasePriority) -> None:
     sc = s.service_cases
     with store.atomic() as conn:
         if not conn.execute(update(sc).where(sc.c.id == case_id).values(priority=priority.value)).rowcount:
-            raise NotFound(f"No service case {case_id}.")
+            raise NotFound(_("No service case {case_id}.").format(case_id=case_id))
         store.append_event(conn, CASE_EVENT, ref_id=case_id, payload={"case_id": case_id, "priority": priority.value})
 
 
@@ -110,7 +111,7 @@ def status_history(store: Store, case_ids: Collection[int]) -> dict[int, list[St
                 automatic=bool(r.automatic),
             )
         except ValueError as exc:  # a hand-edited row: say which, never guess
-            raise InvalidInput(f"Status history row {r.id} has an unknown status.") from exc
+            raise InvalidInput(_("Status history row {id} has an unknown status.").format(id=r.id)) from exc
         out[int(r.case_id)].append(change)
     return out
 

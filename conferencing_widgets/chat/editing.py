@@ -69,7 +69,7 @@ class EditingMixin:
             if not policy.can_see_message(self.user, message):
                 raise NotFound(f"No message {mid}.")  # an internal note, for a customer: as if it did not exist
         except NotFound as exc:
-            raise NotFound(f"No message {mid} that you can open.") from exc
+            raise NotFound(_("No message {mid} that you can open.").format(mid=mid)) from exc
         return message, conv
 
     def _is_member(self, conv: Conversation) -> bool:
@@ -144,7 +144,7 @@ class EditingMixin:
         open a search hit in context). With ``conversation_id``, a message of another conversation is ``NotFound``."""
         message, conv = self.readable_message(message_id)
         if conversation_id is not None and conv.id != conversation_id:
-            raise NotFound(f"No message {message_id} in this conversation.")
+            raise NotFound(_("No message {message_id} in this conversation.").format(message_id=message_id))
         half = max(1, self.settings.page_size // 2)
         before = half if before is None else max(0, min(int(before), 1000))
         after = half if after is None else max(0, min(int(after), 1000))

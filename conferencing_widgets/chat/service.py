@@ -42,13 +42,18 @@ MAX_TITLE_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64
 
 
-def clean_title(title: str, *, what: str = "title") -> str:
-    """A one-line title without control characters, 1..200 characters."""
+def clean_title(title: str, *, what: str | None = None) -> str:
+    """A one-line title without control characters, 1..200 characters; ``what`` names it in errors."""
+    what = what or _("title")
     text = " ".join("".join(ch for ch in str(title) if unicodedata.category(ch)[0] != "C").split())
     if not text:
-        raise InvalidInput(f"The {what} is empty. Type a short {what}.")
+        raise InvalidInput(_("The {what} is empty. Type a short {what}.").format(what=what))
     if len(text) > MAX_TITLE_CHARS:
-        raise InvalidInput(f"The {what} is too long ({len(text)} characters); the limit is {MAX_TITLE_CHARS}.")
+        raise InvalidInput(
+            _("The {what} is too long ({count} characters); the limit is {max_title_chars}.").format(
+                what=what, count=len(text), max_title_chars=MAX_TITLE_CHARS
+            )
+        )
     return text
 
 
@@ -60,7 +65,11 @@ def clean_body(body: str, limit: int) -> str:
     if not text.strip():
         raise InvalidInput(_("The message is empty. Type something before sending."))
     if len(text) > limit:
-        raise LimitExceeded(f"The message is {len(text):,} characters long; the limit is {limit:,}. Shorten it.")
+        raise LimitExceeded(
+            _("The message is {count:,} characters long; the limit is {limit:,}. Shorten it.").format(
+                count=len(text), limit=limit
+            )
+        )
     return text
 
 
@@ -81,7 +90,7 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
         self.settings = settings or Settings()
         user = store.get_user(login)
         if user.disabled:
-            raise PermissionDenied(f"The account {login!r} is disabled.")
+            raise PermissionDenied(_("The account {login!r} is disabled.").format(login=login))
         self.user = user
         self._vendor: Group | None = store.vendor_group()
         self._readable: dict[int, bool] = {}
@@ -114,7 +123,9 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
         self.user = self.store.get_user(self.login)
         if self.user.disabled:
             self._readable.clear()
-            raise PermissionDenied(f"The account {self.login!r} is disabled. Ask your service contact.")
+            raise PermissionDenied(
+                _("The account {login!r} is disabled. Ask your service contact.").format(login=self.login)
+            )
         return self.user
 
     def require_readable(self, conversation_id: int) -> Conversation:
@@ -234,12 +245,16 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
         found = {u.login: u for u in self.store.users(logins=logins)}
         missing = [m for m in logins if m not in found]
         if missing:
-            raise NotFound(f"Unknown user(s): {', '.join(sorted(missing))}.")
+            raise NotFound(_("Unknown user(s): {value}.").format(value=", ".join(sorted(missing))))
         for login in logins:
             u = found[login]
             if not policy.may_add(self.user, u):
                 side = "your own company" if not self.user.is_vendor_staff else "the vendor's group"
-                raise PermissionDenied(f"You can only add people of {side}; {u.display_name} is not one of them.")
+                raise PermissionDenied(
+                    _("You can only add people of {side}; {display_name} is not one of them.").format(
+                        side=side, display_name=u.display_name
+                    )
+                )
             if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
                 raise PermissionDenied(
                     _("{name} cannot join a chat about {case}.").format(name=u.display_name, case=case.number)
@@ -259,7 +274,12 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
         try:
             kind = ConversationKind(kind)
         except ValueError as exc:
-            raise InvalidInput(f"Unknown conversation kind {kind!r}: use 'direct' or 'service_case'.") from exc
+            raise InvalidInput(
+                # The kinds are values to type, not words to translate.
+                _("Unknown conversation kind {kind!r}: use {direct} or {service_case}.").format(
+                    kind=kind, direct="'direct'", service_case="'service_case'"
+                )
+            ) from exc
         title = clean_title(title)
         case: ServiceCase | None = None
         if kind is ConversationKind.SERVICE_CASE:
@@ -291,7 +311,11 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
     def _require_room(self, members: set[str]) -> None:
         """``LimitExceeded`` when a conversation would have more than ``max_members`` members."""
         if len(members) > self.settings.max_members:
-            raise LimitExceeded(f"A conversation can have at most {self.settings.max_members} members.")
+            raise LimitExceeded(
+                _("A conversation can have at most {max_members} members.").format(
+                    max_members=self.settings.max_members
+                )
+            )
 
     def can_join(self, conversation_id: int) -> bool:
         """Whether ``join_case_chat`` would add this user (a reader who is not yet a member)."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import NotFound, PermissionDenied
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.store import Store
 from conferencing_widgets.store import preferences as prefs_store
 from conferencing_widgets.store.signals import Signal, SignalWatch
@@ -205,11 +206,11 @@ class SignalSource:
 
 def _conversation_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise NotFound(f"No conversation {value!r}.")
+        raise NotFound(_("No conversation {value!r}.").format(value=value))
     try:
         cid = int(value)
     except ValueError as exc:
-        raise NotFound(f"No conversation {value!r}.") from exc
+        raise NotFound(_("No conversation {value!r}.").format(value=value)) from exc
     if not 0 < cid < 2**63:
-        raise NotFound(f"No conversation {value!r}.")
+        raise NotFound(_("No conversation {value!r}.").format(value=value))
     return cid

@@ -133,14 +133,18 @@ class FileService:
         if isinstance(size, float) and size.is_integer():
             size = int(size)  # JSON numbers may arrive as floats
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise InvalidInput(f"The size of {clean} is not a valid number of bytes: {size!r}.")
+            raise InvalidInput(
+                _("The size of {clean} is not a valid number of bytes: {size!r}.").format(clean=clean, size=size)
+            )
         if size == 0:
-            raise InvalidInput(f"{clean} is empty (0 bytes); choose a file with content.")
+            raise InvalidInput(_("{clean} is empty (0 bytes); choose a file with content.").format(clean=clean))
         limit = self.settings.max_upload_bytes
         if size > limit:
             raise LimitExceeded(
-                f"{clean} is {human_size(size)}, larger than the limit of {human_size(limit)}. "
-                "Share a smaller file (compress it or split it)."
+                _(
+                    "{clean} is {size}, larger than the limit of {limit}. Share "
+                    "a smaller file (compress it or split it)."
+                ).format(clean=clean, size=human_size(size), limit=human_size(limit))
             )
         return conv, clean, size
 
@@ -159,7 +163,7 @@ class FileService:
         """A file this user has just shared in this conversation through the endpoint; ``NotFound`` otherwise."""
         att = self.attachment_in(conversation_id, attachment_id if isinstance(attachment_id, int) else None)
         if att.uploader != self.service.login:
-            raise NotFound(f"No file {att.id} of yours in this conversation.")
+            raise NotFound(_("No file {id} of yours in this conversation.").format(id=att.id))
         return att
 
     def begin_upload(
@@ -172,7 +176,11 @@ class FileService:
             if not client_id or len(client_id) > 64 or not client_id.isprintable():
                 raise InvalidInput(_("The upload's client id must be 1 to 64 printable characters."))
         if len(self._sessions) >= MAX_ACTIVE_UPLOADS:
-            raise LimitExceeded(f"At most {MAX_ACTIVE_UPLOADS} uploads can run at once; wait for one to finish.")
+            raise LimitExceeded(
+                _("At most {max_active_uploads} uploads can run at once; wait for one to finish.").format(
+                    max_active_uploads=MAX_ACTIVE_UPLOADS
+                )
+            )
         session = UploadSession(self, conv, clean, size, client_id)
         self._sessions[session.id] = session
         return session
@@ -280,7 +288,7 @@ class FileService:
             att = att_store.get_attachment(self.service.store, int(attachment_id))
             self.service.require_readable(att.conversation_id)
         except (TypeError, ValueError) as exc:
-            raise NotFound(f"No file {attachment_id!r}.") from exc
+            raise NotFound(_("No file {attachment_id!r}.").format(attachment_id=attachment_id)) from exc
         except NotFound:
             raise NotFound(_("No file {id} that you can open.").format(id=attachment_id)) from None
         return att
@@ -345,7 +353,7 @@ class FileService:
         try:
             key = int(attachment_id)
         except (TypeError, ValueError) as exc:
-            raise NotFound(f"No file {attachment_id!r}.") from exc
+            raise NotFound(_("No file {attachment_id!r}.").format(attachment_id=attachment_id)) from exc
         with self._records_lock:
             att = self._records.get(key)
         if att is None:
@@ -353,7 +361,7 @@ class FileService:
             with self._records_lock:
                 self._records[key] = att
         if att.conversation_id != conv.id:
-            raise NotFound(f"No file {key} in this conversation.")
+            raise NotFound(_("No file {key} in this conversation.").format(key=key))
         return att
 
     def attachment_of_message(self, message: Message) -> Attachment:

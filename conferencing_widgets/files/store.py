@@ -53,7 +53,7 @@ def get_attachment(store: Store, attachment_id: int) -> Attachment:
     with store.reading() as conn:
         r = conn.execute(select(s.attachments).where(s.attachments.c.id == int(attachment_id))).first()
     if r is None:
-        raise NotFound(f"No file {attachment_id}.")
+        raise NotFound(_("No file {attachment_id}.").format(attachment_id=attachment_id))
     return _attachment(r)
 
 

@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Literal
 
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, StorageError
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Attachment, Conversation
 from conferencing_widgets.files.content import HEAD_BYTES, ContentCheck
 
@@ -42,7 +43,9 @@ class UploadSession:
 
     def _require_open(self) -> None:
         if self.state != "open":
-            raise InvalidInput(f"The upload of {self.name} is {self.state}; start it again.")
+            raise InvalidInput(
+                _("The upload of {name} is {state}; start it again.").format(name=self.name, state=self.state)
+            )
 
     def write(self, data: bytes | bytearray | memoryview, offset: int | None = None) -> int:
         """Append a chunk (``offset`` must be where the last one ended); returns the bytes received so far."""
@@ -51,18 +54,23 @@ class UploadSession:
         if offset is not None and int(offset) != self.received:
             self._fail()
             raise InvalidInput(
-                f"The upload of {self.name} lost a piece (expected offset {self.received}, got {offset}); "
-                "upload it again."
+                _(
+                    "The upload of {name} lost a piece (expected offset {received}, got {offset}); upload it again."
+                ).format(name=self.name, received=self.received, offset=offset)
             )
         if self.received + len(view) > self.size:
             self._fail()
-            raise LimitExceeded(f"{self.name} sent more bytes than announced ({self.size:,}); upload it again.")
+            raise LimitExceeded(
+                _("{name} sent more bytes than announced ({size:,}); upload it again.").format(
+                    name=self.name, size=self.size
+                )
+            )
         try:
             self._fh.write(view)
         except OSError as exc:
             self._fail()
             raise StorageError(
-                "The upload could not be received right now. Nothing was shared; try again later.",
+                _("The upload could not be received right now. Nothing was shared; try again later."),
                 detail=f"writing the upload's temporary file: {exc}",
             ) from exc
         try:
@@ -84,7 +92,9 @@ class UploadSession:
         if self.received != self.size:
             self._fail()
             raise InvalidInput(
-                f"The upload of {self.name} is incomplete ({self.received:,} of {self.size:,} bytes); upload it again."
+                _("The upload of {name} is incomplete ({received:,} of {size:,} bytes); upload it again.").format(
+                    name=self.name, received=self.received, size=self.size
+                )
             )
         try:
             self._fh.close()

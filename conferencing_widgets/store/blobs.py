@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound, StorageError
+from conferencing_widgets.core.i18n import _
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 TMP_DIR = "tmp"
@@ -37,7 +38,7 @@ READ_CHUNK = 4 * 1024 * 1024
 def check_sha256(sha256: str) -> str:
     """The hash if it is 64 lower-case hex digits; ``InvalidInput`` otherwise (keys never carry other text)."""
     if not isinstance(sha256, str) or not SHA256_RE.match(sha256):
-        raise InvalidInput(f"Not a SHA-256 content address: {sha256!r}.")
+        raise InvalidInput(_("Not a SHA-256 content address: {sha256!r}.").format(sha256=sha256))
     return sha256
 
 
@@ -67,7 +68,7 @@ class BlobStore:
 
         loc = str(location)
         if not loc:
-            raise InvalidInput("The blob store location is empty: set CONFERENCING_BLOB_URL or the data folder.")
+            raise InvalidInput(_("The blob store location is empty: set CONFERENCING_BLOB_URL or the data folder."))
         self.location = loc
         self.is_local = "://" not in loc or loc.startswith("file://")
         try:
@@ -79,7 +80,11 @@ class BlobStore:
                 self.fs, self.root = fsspec.core.url_to_fs(loc)
                 self.root = self.root.rstrip("/")
         except (ImportError, ValueError) as exc:
-            raise InvalidInput(f"Cannot open blob store {loc!r}: {exc}. Install the fsspec backend it needs.") from exc
+            raise InvalidInput(
+                _("Cannot open blob store {loc!r}: {exc}. Install the fsspec backend it needs.").format(
+                    loc=loc, exc=exc
+                )
+            ) from exc
         # Uploads are spooled to a local file while they arrive; a local store spools inside itself, so staging
         # is a rename on the same file system.
         if spool_dir is not None:
@@ -212,7 +217,7 @@ class BlobStore:
         try:
             return int(self.fs.size(self.key(sha256)))
         except FileNotFoundError as exc:
-            raise NotFound("The file's content is missing from the blob store.") from exc
+            raise NotFound(_("The file's content is missing from the blob store.")) from exc
         except OSError as exc:
             raise _storage_error("reading a file", exc) from exc
 
@@ -225,7 +230,7 @@ class BlobStore:
                 return bytes(self.fs.cat_file(key))
             return bytes(self.fs.cat_file(key, start=start, end=end))
         except FileNotFoundError as exc:
-            raise NotFound("The file's content is missing from the blob store.") from exc
+            raise NotFound(_("The file's content is missing from the blob store.")) from exc
         except OSError as exc:
             raise _storage_error("reading a file", exc) from exc
 
@@ -237,7 +242,7 @@ class BlobStore:
                 while chunk := fh.read(chunk_size):
                     yield chunk
         except FileNotFoundError as exc:
-            raise NotFound("The file's content is missing from the blob store.") from exc
+            raise NotFound(_("The file's content is missing from the blob store.")) from exc
         except OSError as exc:
             raise _storage_error("reading a file", exc) from exc
 

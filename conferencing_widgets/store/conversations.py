@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from conferencing_widgets.core.errors import NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
     Conversation,
     ConversationKind,
@@ -124,7 +125,7 @@ class ConversationQueries(DirectoryQueries):
         with self.reading(single=True) as conn:
             rows = conn.execute(_WITH_MEMBERS, {"cid": conversation_id}).all()
         if not rows:
-            raise NotFound(f"No conversation {conversation_id}.")
+            raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=conversation_id))
         return self._conversation(rows[0], [r.member for r in rows if r.member is not None])
 
     @staticmethod

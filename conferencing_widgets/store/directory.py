@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
     CasePriority,
     CaseStatus,
@@ -35,7 +36,10 @@ class DirectoryQueries(StoreBase):
             if is_vendor:
                 other = conn.execute(select(s.groups.c.id).where(s.groups.c.is_vendor, s.groups.c.id != id)).first()
                 if other:
-                    raise InvalidInput(f"Group {other.id!r} is already the vendor; there is exactly one.")
+                    raise InvalidInput(_(
+                        "Group {id!r} is already the vendor; "
+                        "there is exactly one."
+                    ).format(id=other.id))
             exists = conn.execute(select(s.groups.c.id).where(s.groups.c.id == id)).first()
             if exists:
                 conn.execute(update(s.groups).where(s.groups.c.id == id).values(name=name, is_vendor=is_vendor))
@@ -55,7 +59,7 @@ class DirectoryQueries(StoreBase):
         with self.reading() as conn:
             r = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
         if r is None:
-            raise NotFound(f"No group {group_id!r}.")
+            raise NotFound(_("No group {group_id!r}.").format(group_id=group_id))
         return Group(id=r.id, name=r.name, is_vendor=bool(r.is_vendor))
 
     def vendor_group(self) -> Group | None:
@@ -69,7 +73,7 @@ class DirectoryQueries(StoreBase):
         role = Role(role)
         with self.atomic() as conn:
             if conn.execute(select(s.groups.c.id).where(s.groups.c.id == group_id)).first() is None:
-                raise NotFound(f"No group {group_id!r}; create it first.")
+                raise NotFound(_("No group {group_id!r}; create it first.").format(group_id=group_id))
             values = {"display_name": display_name, "group_id": group_id, "role": role.value, "disabled": disabled}
             if conn.execute(select(s.users.c.login).where(s.users.c.login == login)).first():
                 conn.execute(update(s.users).where(s.users.c.login == login).values(**values))
@@ -82,7 +86,7 @@ class DirectoryQueries(StoreBase):
         """Disable or re-enable a user."""
         with self.atomic() as conn:
             if conn.execute(update(s.users).where(s.users.c.login == login).values(disabled=disabled)).rowcount == 0:
-                raise NotFound(f"No user {login!r}.")
+                raise NotFound(_("No user {login!r}.").format(login=login))
             self.append_event(conn, "user", payload={"login": login})
 
     @staticmethod
@@ -100,7 +104,7 @@ class DirectoryQueries(StoreBase):
         with self.reading(single=True) as conn:
             r = conn.execute(_USER, {"login": login}).first()
         if r is None:
-            raise NotFound(f"No user {login!r}.")
+            raise NotFound(_("No user {login!r}.").format(login=login))
         return self._user(r)
 
     def users(self, *, group_id: str | None = None, logins: Iterable[str] | None = None) -> list[User]:
@@ -140,15 +144,18 @@ class DirectoryQueries(StoreBase):
         with self.atomic() as conn:
             group = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
             if group is None:
-                raise NotFound(f"No group {group_id!r}.")
+                raise NotFound(_("No group {group_id!r}.").format(group_id=group_id))
             if group.is_vendor:
-                raise InvalidInput("A service case belongs to a customer company, not to the vendor.")
+                raise InvalidInput(_("A service case belongs to a customer company, not to the vendor."))
             for login in technicians:
                 u = conn.execute(select(s.users).where(s.users.c.login == login)).first()
                 if u is None:
-                    raise NotFound(f"No user {login!r} to assign.")
+                    raise NotFound(_("No user {login!r} to assign.").format(login=login))
                 if Role(u.role) is Role.CUSTOMER:
-                    raise InvalidInput(f"{login!r} is a customer; only vendor staff can be assigned.")
+                    raise InvalidInput(_(
+                        "{login!r} is a customer; only vendor "
+                        "staff can be assigned."
+                    ).format(login=login))
             values: dict[str, Any] = {
                 "title": title,
                 "group_id": group_id,
@@ -211,7 +218,7 @@ class DirectoryQueries(StoreBase):
         with self.reading() as conn:
             found = self._cases(conn, s.service_cases.c.id == case_id)
         if not found:
-            raise NotFound(f"No service case {case_id}.")
+            raise NotFound(_("No service case {case_id}.").format(case_id=case_id))
         return found[0]
 
     def get_case_by_number(self, number: str) -> ServiceCase:
@@ -219,7 +226,7 @@ class DirectoryQueries(StoreBase):
         with self.reading() as conn:
             found = self._cases(conn, s.service_cases.c.number == number)
         if not found:
-            raise NotFound(f"No service case {number!r}.")
+            raise NotFound(_("No service case {number!r}.").format(number=number))
         return found[0]
 
     def cases(self, *, group_id: str | None = None) -> list[ServiceCase]:

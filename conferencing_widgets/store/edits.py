@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Message, MessageVersion
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.audience import note_payload
@@ -30,9 +31,9 @@ class EditQueries(MessageQueries):
         with self.atomic() as conn:
             r = conn.execute(select(m).where(m.c.id == message_id)).first()
             if r is None:
-                raise NotFound(f"No message {message_id}.")
+                raise NotFound(_("No message {message_id}.").format(message_id=message_id))
             if r.deleted:
-                raise InvalidInput("This message was deleted; it can no longer be edited.")
+                raise InvalidInput(_("This message was deleted; it can no longer be edited."))
             if r.body == body:
                 return self._message(r)
             now = at or utcnow()
@@ -59,7 +60,7 @@ class EditQueries(MessageQueries):
         with self.atomic() as conn:
             r = conn.execute(select(m).where(m.c.id == message_id)).first()
             if r is None:
-                raise NotFound(f"No message {message_id}.")
+                raise NotFound(_("No message {message_id}.").format(message_id=message_id))
             if r.deleted:
                 return self._message(r)
             conn.execute(delete(s.message_versions).where(s.message_versions.c.message_id == message_id))

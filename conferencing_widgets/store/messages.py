@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
     UNREAD_CAP,
     ConversationKind,
@@ -136,7 +137,7 @@ class MessageQueries(ConversationQueries):
             return None
         if int(r.conversation_id) != new.conversation_id:
             # Returning a message of another conversation would show it in the wrong place.
-            raise InvalidInput("This client id was already used in another conversation; send with a new one.")
+            raise InvalidInput(_("This client id was already used in another conversation; send with a new one."))
         return self._message(r)
 
     def post_message(self, new: NewMessage, *, author: str, at: datetime | None = None) -> tuple[Message, bool]:
@@ -154,7 +155,7 @@ class MessageQueries(ConversationQueries):
             # after the last one shown" (``latest_messages(after_id=...)``).
             kind = conn.execute(_PG_LOCKED_KIND if pg else _SQLITE_KIND, {"cid": new.conversation_id}).scalar()
             if kind is None:
-                raise NotFound(f"No conversation {new.conversation_id}.")
+                raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=new.conversation_id))
             if pg:
                 self.locked_id_order(conn)
             self._remember_kind(new.conversation_id, kind)
@@ -174,11 +175,11 @@ class MessageQueries(ConversationQueries):
                 # A repeated client id inserts nothing (ON CONFLICT DO NOTHING): no pre-check, no savepoint.
                 row = conn.execute(_INSERT_MESSAGE[self.backend], values).first()
             except IntegrityError as exc:
-                raise InvalidInput(f"The message could not be stored: {exc.orig}") from exc
+                raise InvalidInput(_("The message could not be stored: {orig}").format(orig=exc.orig)) from exc
             if row is None:
                 dup = self._client_dup(conn, new, author)
                 if dup is None:  # cannot happen: the conflict names the author's client id
-                    raise InvalidInput("The message could not be stored; send it again.")
+                    raise InvalidInput(_("The message could not be stored; send it again."))
                 return dup, False
             mid = row[0]
             note = new.kind is MessageKind.NOTE
@@ -198,7 +199,7 @@ class MessageQueries(ConversationQueries):
         with self.reading(single=True) as conn:
             r = conn.execute(_BY_ID, {"id": message_id}).first()
         if r is None:
-            raise NotFound(f"No message {message_id}.")
+            raise NotFound(_("No message {message_id}.").format(message_id=message_id))
         return self._message(r)
 
     def latest_messages(

@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Reaction
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.audience import note_payload
@@ -24,9 +25,9 @@ class ReactionQueries(StoreBase):
             mc = s.messages.c
             msg = conn.execute(select(mc.conversation_id, mc.deleted, mc.kind).where(mc.id == message_id)).first()
             if msg is None:
-                raise NotFound(f"No message {message_id}.")
+                raise NotFound(_("No message {message_id}.").format(message_id=message_id))
             if msg.deleted:
-                raise InvalidInput("This message was deleted; it takes no reactions.")
+                raise InvalidInput(_("This message was deleted; it takes no reactions."))
             key = (r.c.message_id == message_id, r.c.login == login, r.c.emoji == emoji)
             removed = conn.execute(delete(r).where(*key)).rowcount
             if not removed:

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.store import audience
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import BELLS_KEY, StoreBase, utcnow
@@ -69,18 +70,27 @@ def _check(kind: str, ttl_s: float, data: dict[str, Any] | None) -> None:
     import json
 
     if kind not in KINDS:
-        raise InvalidInput(f"Unknown signal kind {kind!r}: use one of {', '.join(sorted(KINDS))}.")
+        raise InvalidInput(_(
+            "Unknown signal kind {kind!r}: use "
+            "one of {value}."
+        ).format(kind=kind, value=', '.join(sorted(KINDS))))
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not 0 < ttl_s <= MAX_TTL_S:
-        raise InvalidInput(f"A signal lives more than 0 and at most {MAX_TTL_S:.0f} seconds, not {ttl_s!r}.")
+        raise InvalidInput(_(
+            "A signal lives more than 0 and at most "
+            "{max_ttl_s:.0f} seconds, not {ttl_s!r}."
+        ).format(max_ttl_s=MAX_TTL_S, ttl_s=ttl_s))
     if data is not None:
         if not isinstance(data, dict):
-            raise InvalidInput("Signal data must be a small JSON object.")
+            raise InvalidInput(_("Signal data must be a small JSON object."))
         try:
             size = len(json.dumps(data))
         except (TypeError, ValueError) as exc:
-            raise InvalidInput("Signal data must be a small JSON object.") from exc
+            raise InvalidInput(_("Signal data must be a small JSON object.")) from exc
         if size > MAX_DATA_CHARS:
-            raise InvalidInput(f"Signal data is {size} characters; at most {MAX_DATA_CHARS} are kept.")
+            raise InvalidInput(_(
+                "Signal data is {size} characters; at most "
+                "{max_data_chars} are kept."
+            ).format(size=size, max_data_chars=MAX_DATA_CHARS))
 
 
 class SignalQueries(StoreBase):
@@ -108,7 +118,10 @@ class SignalQueries(StoreBase):
             with self.atomic() as conn:
                 self._upsert(conn, row, now)
         except IntegrityError as exc:
-            raise NotFound(f"No conversation {conversation_id} with a user {login!r} to signal in.") from exc
+            raise NotFound(_(
+                "No conversation {conversation_id} with a "
+                "user {login!r} to signal in."
+            ).format(conversation_id=conversation_id, login=login)) from exc
         return Signal(
             conversation_id=int(conversation_id), login=login, kind=kind, expires_at=expires_at, data=data or {}
         )

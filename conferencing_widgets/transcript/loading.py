@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import plain_preview
 from conferencing_widgets.core.model import Conversation, Message, Reaction, ServiceCase, User
 from conferencing_widgets.store import Store, utcnow
@@ -150,7 +151,7 @@ def load_document(
 def document_for_ids(store: Store, conversation_ids: Sequence[int]) -> Document:
     """These conversations (operator view: no access checks)."""
     if not conversation_ids:
-        raise InvalidInput("Name at least one conversation.")
+        raise InvalidInput(_("Name at least one conversation."))
     return load_document(store, [store.get_conversation(int(cid)) for cid in conversation_ids], None)
 
 
@@ -158,13 +159,13 @@ def document_for_ref(store: Store, ref: str | int) -> Document:
     """A conversation id, or every chat of a case number (operator view)."""
     text = str(ref).strip()
     if not text:
-        raise InvalidInput("Name a conversation id or a case number, e.g. 12 or SR-2026-00042.")
+        raise InvalidInput(_("Name a conversation id or a case number, e.g. 12 or SR-2026-00042."))
     if text.isdigit():
         return load_document(store, [store.get_conversation(int(text))], None)
     case = store.get_case_by_number(text)
     convs = store.conversations_of_case(case.id)
     if not convs:
-        raise NotFound(f"Case {case.number} has no conversations yet.")
+        raise NotFound(_("Case {number} has no conversations yet.").format(number=case.number))
     return load_document(store, convs, case)
 
 
@@ -181,7 +182,7 @@ def document_for_service(service: Service, ref: str | int, *, notes: bool = True
         try:
             case = service.case(store.get_case_by_number(text).id)
         except NotFound as exc:
-            raise NotFound(f"No service case {text!r} that you can see.") from exc
+            raise NotFound(_("No service case {text!r} that you can see.").format(text=text)) from exc
         convs = []
         for conv in store.conversations_of_case(case.id):
             try:
@@ -189,5 +190,5 @@ def document_for_service(service: Service, ref: str | int, *, notes: bool = True
             except NotFound:
                 continue
         if not convs:
-            raise NotFound(f"No conversation about {case.number} that you can open.")
+            raise NotFound(_("No conversation about {number} that you can open.").format(number=case.number))
     return load_document(store, convs, case, notes=notes and service.sees_notes)

@@ -65,15 +65,19 @@ def decode_background(data: bytes, media_type: str) -> PILImage.Image:
     if media_type == "application/pdf":
         return _pdf_first_page(data)
     if media_type not in ("image/png", "image/jpeg"):
-        raise InvalidInput(f"A background must be a PNG or JPEG image or a PDF, not {media_type}.")
+        raise InvalidInput(
+            _("A background must be a PNG or JPEG image or a PDF, not {media_type}.").format(media_type=media_type)
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 if img.width * img.height > MAX_BACKGROUND_PIXELS:
                     raise InvalidInput(
-                        f"The image is {img.width}×{img.height} pixels, too large for a background "
-                        f"(at most {MAX_BACKGROUND_PIXELS // 1_000_000} megapixels). Use a smaller image."
+                        _(
+                            "The image is {width}×{height} pixels, too large for a background "
+                            "(at most {value} megapixels). Use a smaller image."
+                        ).format(width=img.width, height=img.height, value=MAX_BACKGROUND_PIXELS // 1000000)
                     )
                 img.draft("RGB", (BACKGROUND_MAX_SIDE, BACKGROUND_MAX_SIDE))
                 img.load()
@@ -90,7 +94,9 @@ def decode_background(data: bytes, media_type: str) -> PILImage.Image:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise InvalidInput(f"The background image cannot be read ({exc}). Use another PNG or JPEG file.") from exc
+        raise InvalidInput(
+            _("The background image cannot be read ({exc}). Use another PNG or JPEG file.").format(exc=exc)
+        ) from exc
 
 
 def _pdf_first_page(data: bytes) -> PILImage.Image:
@@ -101,7 +107,7 @@ def _pdf_first_page(data: bytes) -> PILImage.Image:
     try:
         pdf = pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001 - pdfium raises its own error types for broken files
-        raise InvalidInput(f"The PDF cannot be read ({exc}). Use another file.") from exc
+        raise InvalidInput(_("The PDF cannot be read ({exc}). Use another file.").format(exc=exc)) from exc
     try:
         if len(pdf) < 1:
             raise InvalidInput(_("The PDF has no pages."))
@@ -116,7 +122,9 @@ def _pdf_first_page(data: bytes) -> PILImage.Image:
     except InvalidInput:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise InvalidInput(f"The PDF's first page cannot be drawn ({exc}). Use another file.") from exc
+        raise InvalidInput(
+            _("The PDF's first page cannot be drawn ({exc}). Use another file.").format(exc=exc)
+        ) from exc
     finally:
         pdf.close()
 

@@ -90,7 +90,7 @@ class BoardPictures:
         data = bytes(data)
         shown = clean_file_name(name)
         if not data:
-            raise InvalidInput(f"{shown} is empty (0 bytes); choose another file.")
+            raise InvalidInput(_("{shown} is empty (0 bytes); choose another file.").format(shown=shown))
         media_type = detect_media_type(data[:65536], shown)
         check_background(media_type, len(data), shown)
         fitted_background(data, media_type)

@@ -148,7 +148,7 @@ class WhiteboardService(BoardPictures):
             self._allowed(board.conversation_id, write=True)
         except PermissionDenied:
             raise PermissionDenied(
-                "This whiteboard is read-only for you: only members of the conversation can draw on it."
+                _("This whiteboard is read-only for you: only members of the conversation can draw on it.")
             ) from None
         return board
 
@@ -180,7 +180,7 @@ class WhiteboardService(BoardPictures):
             raise PermissionDenied(_("Only members of this conversation can start a whiteboard in it.")) from None
         if title is None:
             title = f"Whiteboard {wb_store.count_boards(self.service.store, conv.id) + 1}"
-        title = clean_title(title, what="whiteboard title")
+        title = clean_title(title, what=_("whiteboard title"))
         board, _message = wb_store.create_board(
             self.service.store,
             conversation_id=conv.id,
@@ -300,7 +300,7 @@ class WhiteboardService(BoardPictures):
         if not isinstance(sid, str) or not SID.match(sid):
             raise InvalidInput(_("A drawing session id is 1 to 40 letters, digits, '-' or '_'."))
         if shape not in SHAPES or shape == "text":
-            raise InvalidInput(f"No progress for shape {str(shape)[:20]!r}.")
+            raise InvalidInput(_("No progress for shape {value!r}.").format(value=str(shape)[:20]))
         pts = clean_points(points, limit=MAX_PROGRESS_POINTS) if not end else np.zeros((0, 2))
         now = time.monotonic()
         recent = self._progress.setdefault(board.id, collections.deque())

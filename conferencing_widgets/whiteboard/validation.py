@@ -53,16 +53,24 @@ SID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 def clean_color(color: object) -> str:
     """A ``#rrggbb`` colour in lower case."""
     if not isinstance(color, str) or not _COLOR.match(color):
-        raise InvalidInput(f"Not a colour: {str(color)[:20]!r}. Use #rrggbb, e.g. #1971c2.")
+        raise InvalidInput(_("Not a colour: {value!r}. Use #rrggbb, e.g. #1971c2.").format(value=str(color)[:20]))
     return color.lower()
 
 
 def clean_width(width: object) -> float:
     """A line width between ``MIN_WIDTH`` and ``MAX_WIDTH``."""
     if isinstance(width, bool) or not isinstance(width, int | float) or not math.isfinite(width):
-        raise InvalidInput(f"Not a line width: {str(width)[:20]!r}. Use a number from {MIN_WIDTH} to {MAX_WIDTH:g}.")
+        raise InvalidInput(
+            _("Not a line width: {value!r}. Use a number from {min_width} to {max_width:g}.").format(
+                value=str(width)[:20], min_width=MIN_WIDTH, max_width=MAX_WIDTH
+            )
+        )
     if not MIN_WIDTH <= float(width) <= MAX_WIDTH:
-        raise InvalidInput(f"The line width {width:g} is out of range; use {MIN_WIDTH} to {MAX_WIDTH:g}.")
+        raise InvalidInput(
+            _("The line width {width:g} is out of range; use {min_width} to {max_width:g}.").format(
+                width=width, min_width=MIN_WIDTH, max_width=MAX_WIDTH
+            )
+        )
     return float(width)
 
 
@@ -74,7 +82,11 @@ def clean_text(text: object) -> str:
     if not shown:
         raise InvalidInput(_("The label is empty. Type the text first, then click where it goes."))
     if len(shown) > MAX_TEXT_CHARS:
-        raise LimitExceeded(f"The label has {len(shown)} characters; the limit is {MAX_TEXT_CHARS}. Shorten it.")
+        raise LimitExceeded(
+            _("The label has {count} characters; the limit is {max_text_chars}. Shorten it.").format(
+                count=len(shown), max_text_chars=MAX_TEXT_CHARS
+            )
+        )
     return shown
 
 
@@ -87,7 +99,9 @@ def clean_points(points: object, *, limit: int = MAX_INPUT_POINTS) -> np.ndarray
             raise InvalidInput(_("Points must be a list of numbers."))
         if len(points) > 2 * limit:
             raise LimitExceeded(
-                f"This stroke has {len(points) // 2:,} points; the limit is {limit:,}. Draw it in shorter strokes."
+                _("This stroke has {value:,} points; the limit is {limit:,}. Draw it in shorter strokes.").format(
+                    value=len(points) // 2, limit=limit
+                )
             )
         flat: list[Any] = []
         for p in points:
@@ -105,12 +119,18 @@ def clean_points(points: object, *, limit: int = MAX_INPUT_POINTS) -> np.ndarray
         raise InvalidInput(_("Points must come in x, y pairs, at least one pair."))
     if len(arr) > 2 * limit:
         raise LimitExceeded(
-            f"This stroke has {len(arr) // 2:,} points; the limit is {limit:,}. Draw it in shorter strokes."
+            _("This stroke has {value:,} points; the limit is {limit:,}. Draw it in shorter strokes.").format(
+                value=len(arr) // 2, limit=limit
+            )
         )
     if not np.isfinite(arr).all():
         raise InvalidInput(_("Points must be finite numbers."))
     if np.abs(arr).max() > BOARD_LIMIT:
-        raise InvalidInput(f"A point lies outside the board (coordinates are limited to ±{BOARD_LIMIT:,.0f}).")
+        raise InvalidInput(
+            _("A point lies outside the board (coordinates are limited to ±{board_limit:,.0f}).").format(
+                board_limit=BOARD_LIMIT
+            )
+        )
     return arr.reshape(-1, 2)
 
 
@@ -168,7 +188,9 @@ def too_small(shape: object, points: Any) -> bool:
 def clean_stroke(shape: object, points: object, color: object, width: object, text: object = "") -> dict[str, Any]:
     """A stroke as it will be stored: checked, simplified and rounded; ``InvalidInput`` for anything else."""
     if shape not in SHAPES:
-        raise InvalidInput(f"Unknown shape {str(shape)[:20]!r}; use one of {', '.join(SHAPES)}.")
+        raise InvalidInput(
+            _("Unknown shape {value!r}; use one of {value2}.").format(value=str(shape)[:20], value2=", ".join(SHAPES))
+        )
     pts = clean_points(points)
     label = ""
     if shape == "pen":
@@ -182,9 +204,11 @@ def clean_stroke(shape: object, points: object, color: object, width: object, te
         label = clean_text(text)
     else:
         if len(pts) != 2:
-            raise InvalidInput(f"A {shape} is given by two points: where the drag started and where it ended.")
+            raise InvalidInput(
+                _("A {shape} is given by two points: where the drag started and where it ended.").format(shape=shape)
+            )
         if too_small(shape, pts):
-            raise InvalidInput(f"The {shape} is too small to see; drag further.")
+            raise InvalidInput(_("The {shape} is too small to see; drag further.").format(shape=shape))
     rounded = np.round(pts, 1).ravel()
     return {
         "shape": shape,
@@ -197,26 +221,28 @@ def clean_stroke(shape: object, points: object, color: object, width: object, te
 
 def clean_ids(ids: object, what: str = "stroke") -> list[int]:
     if not isinstance(ids, list | tuple | set | frozenset):
-        raise InvalidInput(f"Give the {what} ids as a list of numbers.")
+        raise InvalidInput(_("Give the {what} ids as a list of numbers.").format(what=what))
     if len(ids) > MAX_ERASE_IDS:
-        raise LimitExceeded(f"At most {MAX_ERASE_IDS} {what}s at once.")
+        raise LimitExceeded(
+            _("At most {max_erase_ids} {what}s at once.").format(max_erase_ids=MAX_ERASE_IDS, what=what)
+        )
     out = []
     for i in ids:
         if isinstance(i, bool) or not isinstance(i, int) or i <= 0:
-            raise InvalidInput(f"Not a {what} id: {str(i)[:20]!r}.")
+            raise InvalidInput(_("Not a {what} id: {value!r}.").format(what=what, value=str(i)[:20]))
         out.append(int(i))
     return out
 
 
 def as_id(value: object, what: str) -> int:
     if isinstance(value, bool):
-        raise NotFound(f"No {what} {value!r}.")
+        raise NotFound(_("No {what} {value!r}.").format(what=what, value=value))
     try:
         out = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
-        raise NotFound(f"No {what} {str(value)[:30]!r}.") from exc
+        raise NotFound(_("No {what} {value!r}.").format(what=what, value=str(value)[:30])) from exc
     if out <= 0 or (out != value and not isinstance(value, str)):
-        raise NotFound(f"No {what} {str(value)[:30]!r}.")
+        raise NotFound(_("No {what} {value!r}.").format(what=what, value=str(value)[:30]))
     return out
 
 
@@ -224,13 +250,16 @@ def check_background(media_type: str, size: int, name: str) -> None:
     """Refuse a file that cannot be a background (its type, or its size)."""
     if media_type not in BACKGROUND_TYPES:
         raise InvalidInput(
-            f"{name} is not an image ({media_type}). A background must be a PNG or JPEG image, or a PDF "
-            "(its first page is used)."
+            _(
+                "{name} is not an image ({media_type}). A background must be a PNG "
+                "or JPEG image, or a PDF (its first page is used)."
+            ).format(name=name, media_type=media_type)
         )
     if size > MAX_BACKGROUND_BYTES:
         raise LimitExceeded(
-            f"{name} is {size / 1024 / 1024:.1f} MB; a background may be at most "
-            f"{MAX_BACKGROUND_BYTES // 1024 // 1024} MB. Use a smaller image."
+            _("{name} is {value:.1f} MB; a background may be at most {value2} MB. Use a smaller image.").format(
+                name=name, value=size / 1024 / 1024, value2=MAX_BACKGROUND_BYTES // 1024 // 1024
+            )
         )
 
 

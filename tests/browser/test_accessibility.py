@@ -106,7 +106,13 @@ def test_axe_finds_nothing_serious_in_the_app_and_dialog(
 ) -> None:
     extra = {"theme": "dark"} if theme == "dark" else {}
     p = page(server.link(login, **extra), wait_for=".cw-app .cw-history .cw-tile")
-    open_first_conversation(p)
+    # A case chat: the stream, its message actions and the whose-turn chips in History and Details.
+    p.locator(".cw-history-case .cw-tile").first.click()
+    p.wait_for_selector(".cw-stream .cw-message")
+    p.wait_for_selector(".cw-details .cw-turn")
+    p.locator(".cw-stream .cw-message").last.hover()  # the actions at full strength
+    assert serious_violations(p, axe_path) == []
+    p.locator(".cw-stream .cw-message .cw-action-reply").first.focus()
     assert serious_violations(p, axe_path) == []
     p.locator(".cw-new-conversation").click()
     p.wait_for_selector(".cw-dialog .cw-create-conversation")

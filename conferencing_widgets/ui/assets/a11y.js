@@ -12,7 +12,9 @@ function apply(root, labels) {
     for (const n of nodes) {
       if (role) n.setAttribute("role", role);
       n.setAttribute("aria-label", name);
-      if (AREA_ORDER.includes(selector) && !n.hasAttribute("tabindex")) n.tabIndex = -1;
+      // F6 focuses the areas. Details may hold nothing focusable yet scroll (a case's facts and clocks), so it is
+      // also a Tab stop: keyboard users can scroll it (axe: scrollable-region-focusable).
+      if (AREA_ORDER.includes(selector) && !n.hasAttribute("tabindex")) n.tabIndex = selector === ".cw-details" ? 0 : -1;
     }
   }
   return missing;

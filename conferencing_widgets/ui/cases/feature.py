@@ -63,7 +63,8 @@ class CaseFeature:
         history.case_rows = self._rows
         history.tile_extras.append(self._tile_fields)
         # Area 2: a status select for whoever may change it, a read-only chip otherwise; the whose-turn badge.
-        self.select = w.Dropdown(options=[], description="", layout=w.Layout(width="auto"))
+        # The label names the select for screen readers (axe: select-name); cases.css hides it visually.
+        self.select = w.Dropdown(options=[], description=_("Case status"), layout=w.Layout(width="auto"))
         self.select.add_class("cw-case-status")
         self.chip = w.HTML()
         self.chip.add_class("cw-case-status")

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from conferencing_widgets.core.errors import LimitExceeded, NotFound
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Message, MessageKind, NewMessage, Whiteboard
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.store import Store, utcnow
@@ -49,7 +50,7 @@ def bump(conn: Connection, board_id: int) -> None:
 def board_row(conn: Connection, board_id: int) -> Any:
     r = conn.execute(select(s.whiteboards).where(s.whiteboards.c.id == int(board_id))).first()
     if r is None:
-        raise NotFound(f"No whiteboard {board_id}.")
+        raise NotFound(_("No whiteboard {board_id}.").format(board_id=board_id))
     return r
 
 
@@ -76,8 +77,10 @@ def create_board(
             ).scalar_one()
             if count >= max_boards:
                 raise LimitExceeded(
-                    f"This conversation already has {count} whiteboards, the most it can hold. "
-                    "Reuse one of them from the Details area."
+                    _(
+                        "This conversation already has {count} whiteboards, the most it "
+                        "can hold. Reuse one of them from the Details area."
+                    ).format(count=count)
                 )
         row = conn.execute(
             insert(s.whiteboards)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from conferencing_widgets.core.errors import LimitExceeded
 from conferencing_widgets.core.events import EventKind
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Stroke
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.store import Store, utcnow
@@ -93,8 +94,10 @@ def add_stroke(
             ).scalar_one()
             if count >= max_strokes:
                 raise LimitExceeded(
-                    f"This whiteboard is full ({max_strokes:,} strokes, erased ones included). "
-                    "Start a new whiteboard session for more drawing."
+                    _(
+                        "This whiteboard is full ({max_strokes:,} strokes, erased ones "
+                        "included). Start a new whiteboard session for more drawing."
+                    ).format(max_strokes=max_strokes)
                 )
         _drop_redo(conn, int(board.id), author)
         row = conn.execute(
