@@ -329,7 +329,11 @@ def stop_relay(proc: subprocess.Popen[bytes], cpu0: float) -> float:
     """Stop the relay; the CPU seconds it used since ``cpu0`` (its reading when the soak said go)."""
     cpu = proc_cpu_seconds(proc.pid) - cpu0
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(30)  # a loaded machine (load 18 was seen) can take seconds to run its shutdown
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
     return cpu
 
 
@@ -415,6 +419,10 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
         try:
             kind, payload = out.get(timeout=2.0)
         except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                code = dead[0].exitcode
+                raise SystemExit(f"a soak process died (exit code {code}); see its traceback above") from None
             if time.monotonic() > deadline:
                 raise SystemExit("the soak's processes did not report in time") from None
             if go.is_set() and store.backend == "postgresql":
