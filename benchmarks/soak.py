@@ -316,12 +316,18 @@ def start_relay(url: str, folder: str) -> subprocess.Popen[bytes]:
     ``CONFERENCING_RELAY_SOCKET`` (set here, before any feed opens)."""
     sock = Path(folder) / f"relay-{os.getpid()}.sock"
     os.environ[relay.ENV_SOCKET] = str(sock)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conferencing_widgets.store.relay", "--socket", str(sock), "--store", url],
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until(lambda: relay.probe(sock, timeout=0.2), 30, "the feed relay")
-    wait_until(lambda: relay.relay_stats(sock)["connects"] >= 1, 30, "the feed relay's connection")
+    with open(sock.with_suffix(".log"), "wb") as log_file:  # read when it does not come up
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "conferencing_widgets.store.relay", "--socket", str(sock), "--store", url],
+            stderr=log_file,
+        )
+    # Generous: on a machine at load 20 a Python process took 8 s only to import the relay.
+    try:
+        wait_until(lambda: relay.probe(sock, timeout=0.5), 180, "the feed relay")
+        wait_until(lambda: relay.relay_stats(sock)["connects"] >= 1, 180, "the feed relay's connection")
+    except AssertionError as exc:
+        proc.kill()
+        raise AssertionError(f"{exc}; its log: {sock.with_suffix('.log').read_text(errors='replace')}") from None
     return proc
 
 
