@@ -266,8 +266,12 @@ class RelayProcess:
         module = "conferencing_widgets.store.relay"
         argv = [sys.executable, "-m", module, "--socket", str(self.path), "--store", self.url]
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        testing.wait_until(lambda: relay.probe(self.path, timeout=0.2), 20, "the relay answers on its socket")
-        testing.wait_until(lambda: self.stats().get("connects", 0) >= 1, 30, "the relay follows the store")
+        try:
+            testing.wait_until(lambda: relay.probe(self.path, timeout=0.2), 60, "the relay answers on its socket")
+            testing.wait_until(lambda: self.stats().get("connects", 0) >= 1, 60, "the relay follows the store")
+        except AssertionError:
+            self.kill()  # never leave a relay behind a failed start
+            raise
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
