@@ -4,7 +4,10 @@ The users live in a few OS processes (default 10 users per process), as dashboar
 one asyncio loop runs, per user, a ``Service``, the scoped feed a page follows (``Store.feed(read_scope)``, as
 ``VisibleEvents`` opens it: LISTEN on the user's own topics on PostgreSQL, inotify on the user's own doorbells on
 SQLite, ``changes_for`` reads of the user's audience only) followed with ``await feed.wait(...)`` and filtered by
-``Service.visible``, and a posting task. A user:
+``Service.visible``, and a posting task. Each process is one "server": it starts its own feed relay
+(``python -m conferencing_widgets.store.relay``, as ``conferencing serve`` does) and its pages are woken through it,
+so PostgreSQL holds one LISTEN connection per process, not per page (``--no-relay``: every page LISTENs itself, the
+per-kernel fallback; 200 users then exceed a 100-connection server). A user:
 
 - posts into one of their conversations at random intervals (mean ``--post-every`` seconds, default 5);
 - on every message event the feed shows them (``Service.visible``), records when it arrived; for the conversation
@@ -21,9 +24,10 @@ It prints, per backend: messages posted; deliveries expected (each message to ev
 lost (must be 0); duplicated (must be 0); seen by non-members (must be 0); gaps in the stream's catch-up by message
 id (must be 0); delivery latency p50/p95/p99 (from just before ``post`` in the writer to the return of ``wait`` in
 the reader; both read ``CLOCK_MONOTONIC``, which is system-wide); peak RSS per process; CPU seconds per 1,000
-delivered messages (user + system time of the worker processes while they post and follow, summed; the PostgreSQL
-server's own CPU is not in it); the load average before and after (the machine may be shared: read the figures
-beside it).
+delivered messages (user + system time of the worker processes and their relays while they post and follow,
+summed; the PostgreSQL server's own CPU is not in it); the relays' wake-ups (bytes written to pages) per delivery;
+PostgreSQL's connections to the soak database (sampled every 2 s during the run: max and the LISTENing ones); the
+load average before and after (the machine may be shared: read the figures beside it).
 
 Usage::
 
@@ -41,8 +45,11 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import queue
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,8 +64,8 @@ from sqlalchemy import func, select, text
 from conferencing_widgets import ConversationKind, Role, Service, Settings, Store
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import ConferencingError
-from conferencing_widgets.store import schema
-from conferencing_widgets.testing import throwaway_pg_database
+from conferencing_widgets.store import relay, schema
+from conferencing_widgets.testing import throwaway_pg_database, wait_until
 
 USERS_PER_COMPANY = 10
 """Each company brings 8 customers and 2 technicians: ``--users`` must be a multiple of it."""
@@ -230,6 +237,7 @@ def process_main(
     says ready and waits for ``go``: all processes start posting at the parent's ``start_at`` (``time.monotonic``,
     system-wide), so they stop posting, and stop following 20 s later, at the same moment.
     """
+    relay_proc = start_relay(url, args["relay_dir"]) if args.get("relay_dir") else None
     store = Store(url)
     rng = random.Random(hash(tuple(logins)))
     settings = Settings()
@@ -257,11 +265,16 @@ def process_main(
     if not go.wait(timeout=600):
         raise SystemExit("the soak never said go")
     cpu0 = cpu_seconds()
+    relay_cpu0 = proc_cpu_seconds(relay_proc.pid) if relay_proc is not None else 0.0
     asyncio.run(run())
     cpu_used = cpu_seconds() - cpu0
+    relay_counts: dict[str, int] = {}
+    if relay_proc is not None:
+        relay_counts = relay.relay_stats(Path(os.environ[relay.ENV_SOCKET]))
     for f in feeds:
         f.close()
     store.close()
+    relay_cpu = stop_relay(relay_proc, relay_cpu0) if relay_proc is not None else 0.0
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.put(
         (
@@ -275,7 +288,9 @@ def process_main(
                     u.login: (u.started_after, u.after, u.stopped_ns, u.died, u.batches, u.returned) for u in users
                 },
                 "rss_mb": rss_kb / 1024,
-                "cpu_s": cpu_used,
+                "cpu_s": cpu_used + relay_cpu,
+                "relay_cpu_s": relay_cpu,
+                "relay": relay_counts,
             },
         )
     )
@@ -287,38 +302,102 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU of another process so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def start_relay(url: str, folder: str) -> subprocess.Popen[bytes]:
+    """This process's feed relay, as ``conferencing serve`` starts one per server; its pages find it through
+    ``CONFERENCING_RELAY_SOCKET`` (set here, before any feed opens)."""
+    sock = Path(folder) / f"relay-{os.getpid()}.sock"
+    os.environ[relay.ENV_SOCKET] = str(sock)
+    with open(sock.with_suffix(".log"), "wb") as log_file:  # read when it does not come up
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "conferencing_widgets.store.relay", "--socket", str(sock), "--store", url],
+            stderr=log_file,
+        )
+    # Generous: on a machine at load 20 a Python process took 8 s only to import the relay.
+    try:
+        wait_until(lambda: relay.probe(sock, timeout=0.5), 180, "the feed relay")
+        wait_until(lambda: _relay_connects(sock) >= 1, 180, "the feed relay's connection")
+    except AssertionError as exc:
+        proc.kill()
+        raise AssertionError(f"{exc}; its log: {sock.with_suffix('.log').read_text(errors='replace')}") from None
+    return proc
+
+
+def _relay_connects(sock: Path) -> int:
+    try:
+        return relay.relay_stats(sock).get("connects", 0)
+    except OSError:
+        return 0  # slow to answer on a loaded machine: asked again
+
+
+def stop_relay(proc: subprocess.Popen[bytes], cpu0: float) -> float:
+    """Stop the relay; the CPU seconds it used since ``cpu0`` (its reading when the soak said go)."""
+    cpu = proc_cpu_seconds(proc.pid) - cpu0
+    proc.terminate()
+    try:
+        proc.wait(30)  # a loaded machine (load 18 was seen) can take seconds to run its shutdown
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return cpu
+
+
 # -- the soak -------------------------------------------------------------------------------------------------
 
 
-def connections_short(store: Store, users: int, processes: int) -> str:
+def connections_short(store: Store, users: int, processes: int, relayed: bool) -> str:
     """Why PostgreSQL cannot hold this soak's connections, or "" when it can.
 
-    Today every page (here: every user) holds its own LISTEN connection and every process a pool (issue 12,
-    "Connections that do not grow with pages"): at 200 users that is more than this server's 100 connections.
-    The soak would only spam "too many clients" and starve everyone else on the server.
+    Through the relays each process ("server") holds one LISTEN connection and its pool. Without them
+    (``--no-relay``) every page (here: every user) holds its own LISTEN connection: at 200 users that is more than
+    this server's 100 connections, and the soak would only spam "too many clients" and starve everyone else.
     """
     if store.backend != "postgresql":
         return ""
     with store.engine.connect() as conn:
         allowed = int(conn.execute(text("SHOW max_connections")).scalar_one())
         used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
-    needed = users + 2 * processes  # one listener per user, at least two pooled connections per process
+    listeners = processes if relayed else users  # one per relay, or one per page
+    needed = listeners + 2 * processes  # and at least two pooled connections per process
     free = allowed - used - 5  # superuser_reserved_connections and a little room for the parent
     if needed <= free:
         return ""
-    return f"needs about {needed} connections (one LISTEN per user + pools), the server has {free} free of {allowed}"
+    per = "relay" if relayed else "user"
+    return f"needs about {needed} connections (one LISTEN per {per} + pools), the server has {free} free of {allowed}"
 
 
-def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
+def pg_connections(store: Store) -> int:
+    """Connections to the soak's database now, not counting this one."""
+    with store.reading() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        )
+
+
+def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[bool, float]:
+    """One soak of ``users`` users; whether it was clean, and its CPU seconds per 1,000 deliveries."""
     load_before = os.getloadavg()
     store = Store(url)
-    short = connections_short(store, args.users, args.processes or max(1, args.users // USERS_PER_PROCESS))
+    short = connections_short(store, users, args.processes or max(1, users // USERS_PER_PROCESS), not args.no_relay)
     if short:
-        print(f"== {backend}: {args.users} users: SKIPPED: {short} ==")
-        print(f"SOAK {backend} users={args.users} skipped: {short}")
+        print(f"== {backend}: {users} users: SKIPPED: {short} ==")
+        print(f"SOAK {backend} users={users} skipped: {short}")
         store.close()
-        return False
-    convs = build_world(store, args.users)
+        return False, float("nan")
+    convs = build_world(store, users)
     members: dict[int, set[str]] = defaultdict(set)
     for login, ids in convs.items():
         for cid in ids:
@@ -333,7 +412,13 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     ctx = multiprocessing.get_context("spawn")
     out: Any = ctx.Queue()
     # One start position and one start time for every process (see ``process_main``).
-    child_args = {"seconds": args.seconds, "post_every": args.post_every, "after": store.last_event_id()}
+    relay_dir = "" if args.no_relay else tempfile.mkdtemp(prefix="cw_soak_relay_")
+    child_args = {
+        "seconds": args.seconds,
+        "post_every": args.post_every,
+        "after": store.last_event_id(),
+        "relay_dir": relay_dir,
+    }
     go, start_at = ctx.Event(), ctx.Value("d", 0.0)
     procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out, go, start_at)) for g in groups]
     log(f"{backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s of posting ...")
@@ -341,8 +426,21 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
         p.start()
     results: list[dict[str, Any]] = []
     ready = 0
+    conns: list[int] = []  # PostgreSQL connections to the soak database, sampled while the users run
+    deadline = time.monotonic() + args.seconds + DRAIN_SECONDS + 600
     while len(results) < len(procs):
-        kind, payload = out.get(timeout=args.seconds + DRAIN_SECONDS + 300)
+        try:
+            kind, payload = out.get(timeout=2.0)
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                code = dead[0].exitcode
+                raise SystemExit(f"a soak process died (exit code {code}); see its traceback above") from None
+            if time.monotonic() > deadline:
+                raise SystemExit("the soak's processes did not report in time") from None
+            if go.is_set() and store.backend == "postgresql":
+                conns.append(pg_connections(store))
+            continue
         if kind == "ready":
             ready += 1
             if ready == len(procs):
@@ -352,6 +450,8 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
             results.append(payload)
     for p in procs:
         p.join(30)
+    if relay_dir:
+        shutil.rmtree(relay_dir, ignore_errors=True)
 
     sent = [s for r in results for s in r["sent"]]
     sent_at = {mid: (cid, author, t0) for mid, cid, author, t0, _ in sent}
@@ -392,6 +492,9 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     ok = not lost and not duplicated and not leaked and not gaps
     rss = [r["rss_mb"] for r in results]
     cpu_total = sum(r["cpu_s"] for r in results)
+    relay_cpu = sum(r["relay_cpu_s"] for r in results)
+    relay_wakes = sum(r["relay"].get("wakes", 0) for r in results)
+    relay_channels = sum(r["relay"].get("channels", 0) for r in results)
     per_1000 = 1000 * cpu_total / len(delivered) if delivered else float("nan")
     load_after = os.getloadavg()
     print(f"== {backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s ==")
@@ -412,6 +515,20 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
         f"CPU per 1,000 deliveries     {per_1000:>10.2f} s   ({cpu_total:.1f} s of worker CPU for {len(delivered):,} "
         f"deliveries at {len(logins)} users; the 200/50 ratio should be <= 1.3)"
     )
+    if args.no_relay:
+        print("feed relays                  none (--no-relay): every page wakes on its own LISTEN / doorbells")
+    else:
+        print(
+            f"feed relays                  {len(procs):>10}   (one per process; "
+            f"{relay_cpu:.1f} s CPU of the total above, "
+            f"{relay_wakes:,} wake-ups sent = {relay_wakes / max(1, len(delivered)):.2f} per delivery, "
+            f"{relay_channels:,} channels followed)"
+        )
+    if conns:
+        print(
+            f"PostgreSQL connections       {max(conns):>10}   max of {len(conns)} samples during the run "
+            f"(median {pct([float(c) for c in conns], 50):.0f}; {users} pages)"
+        )
     print(f"peak RSS per process         {max(rss, default=0):>7.1f} MB max, {sum(rss):.0f} MB for all users")
     by_kind = ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items()))
     print(f"feed events written          {sum(kinds.values()):>10,}   ({by_kind})")
@@ -433,9 +550,9 @@ def soak(backend: str, url: str, args: argparse.Namespace) -> bool:
     print(
         f"SOAK {backend} users={len(logins)} cpu_per_1000={per_1000:.3f} p50={pct(latencies, 50):.1f} "
         f"p95={pct(latencies, 95):.1f} p99={pct(latencies, 99):.1f} lost={len(lost)} dup={duplicated} "
-        f"leaked={len(leaked)} load={load_after[0]:.1f}"
+        f"leaked={len(leaked)} pg_conns={max(conns) if conns else '-'} load={load_after[0]:.1f}"
     )
-    return ok and not errors
+    return ok and not errors, per_1000
 
 
 def explain_lost(
@@ -484,29 +601,54 @@ def explain_lost(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="how long users post (default 300)")
-    parser.add_argument("--users", type=int, default=50, help="simulated users, a multiple of 10 (default 50)")
+    parser.add_argument(
+        "--users",
+        default="50",
+        help="simulated users, a multiple of 10, or a comma list run one after another (default 50; 50,200 prints "
+        "the CPU ratio)",
+    )
     parser.add_argument(
         "--processes", type=int, default=0, help="processes the users are spread over (default: 10 users each)"
     )
     parser.add_argument("--post-every", type=float, default=5.0, help="mean seconds between a user's posts")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--no-relay", action="store_true", help="no feed relay: every page LISTENs (or watches doorbells) itself"
+    )
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     if args.seconds <= 0 or not 0 <= args.processes <= 50 or args.post_every <= 0:
         parser.error("--seconds and --post-every must be positive, --processes 1..50")
-    if args.users < USERS_PER_COMPANY or args.users % USERS_PER_COMPANY:
-        parser.error(f"--users must be a positive multiple of {USERS_PER_COMPANY}")
+    try:
+        counts = [int(u) for u in str(args.users).split(",")]
+    except ValueError:
+        parser.error("--users takes numbers, e.g. 50 or 50,200")
+    if any(u < USERS_PER_COMPANY or u % USERS_PER_COMPANY for u in counts):
+        parser.error(f"--users must be positive multiples of {USERS_PER_COMPANY}")
 
     ok = True
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="cw_soak_") as tmp:
-            ok &= soak("sqlite", f"sqlite:///{Path(tmp) / 'soak.db'}", args)
-    if args.backend in ("postgresql", "both"):
-        try:
-            with throwaway_pg_database(args.pg_admin_url, prefix="cw_soak") as url:
-                ok &= soak("postgresql", url, args)
-        except psycopg.OperationalError as exc:
-            print(f"postgresql skipped: unreachable at {args.pg_admin_url}: {exc}".strip())
+    per_1000: dict[tuple[str, int], float] = {}
+    for users in counts:
+        if args.backend in ("sqlite", "both"):
+            with tempfile.TemporaryDirectory(prefix="cw_soak_") as tmp:
+                good, per_1000["sqlite", users] = soak("sqlite", f"sqlite:///{Path(tmp) / 'soak.db'}", args, users)
+                ok &= good
+        if args.backend in ("postgresql", "both"):
+            try:
+                with throwaway_pg_database(args.pg_admin_url, prefix="cw_soak") as url:
+                    good, per_1000["postgresql", users] = soak("postgresql", url, args, users)
+                    ok &= good
+            except psycopg.OperationalError as exc:
+                print(f"postgresql skipped: unreachable at {args.pg_admin_url}: {exc}".strip())
+    if len(counts) > 1:
+        lo, hi = min(counts), max(counts)
+        for backend in ("sqlite", "postgresql"):
+            if (backend, lo) in per_1000 and (backend, hi) in per_1000:
+                a, b = per_1000[backend, lo], per_1000[backend, hi]
+                print(
+                    f"CPU per 1,000 deliveries {backend}: {a:.2f} s at {lo} users, {b:.2f} s at {hi} users, "
+                    f"ratio {b / a:.2f} (goal <= 1.3)"
+                )
     print(
         "load average at the end (1/5/15 min): {:.2f} {:.2f} {:.2f} on {} cores".format(
             *os.getloadavg(), os.cpu_count()

@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,3 +246,43 @@ def raises_storage_error(detail: str, *, says: str = "") -> Iterator[None]:
     assert re.search(detail, str(info.value.detail)), f"{detail!r} not in the logged detail {info.value.detail!r}"
     assert says in str(info.value), f"{says!r} not in {str(info.value)!r}"
     assert_user_safe(str(info.value))
+
+
+# -- the feed relay -----------------------------------------------------------------------------
+
+
+class RelayProcess:
+    """A feed relay (``python -m conferencing_widgets.store.relay``) in its own process, restartable (it keeps its
+    socket path). Pages find it through ``CONFERENCING_RELAY_SOCKET``, which the fixtures that start it set."""
+
+    def __init__(self, url: str, path: Path) -> None:
+        self.url, self.path = url, path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from conferencing_widgets.store import relay
+
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        module = "conferencing_widgets.store.relay"
+        argv = [sys.executable, "-m", module, "--socket", str(self.path), "--store", self.url]
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            testing.wait_until(lambda: relay.probe(self.path, timeout=0.2), 60, "the relay answers on its socket")
+            testing.wait_until(lambda: self.stats().get("connects", 0) >= 1, 60, "the relay follows the store")
+        except AssertionError:
+            self.kill()  # never leave a relay behind a failed start
+            raise
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def stats(self) -> dict[str, int]:
+        from conferencing_widgets.store import relay
+
+        try:
+            return relay.relay_stats(self.path)
+        except OSError:
+            return {}  # not answering yet (a loaded machine); callers wait on a condition

@@ -8,11 +8,7 @@ connections stay fixed however many feeds follow.
 from __future__ import annotations
 
 import logging
-import os
 import select
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from support import seed_world
+from support import RelayProcess, seed_world
 
 from conferencing_widgets import ChangeFeed, Service, Store
 from conferencing_widgets.core import policy
@@ -35,35 +31,6 @@ postgres = pytest.mark.postgres
 
 QUIET = 0.4
 """Seconds a feed must stay un-woken after a write outside its audience."""
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class RelayProcess:
-    """A relay in its own process, restartable (it keeps its socket path)."""
-
-    def __init__(self, url: str, path: Path) -> None:
-        self.url, self.path = url, path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        module = "conferencing_widgets.store.relay"
-        argv = [sys.executable, "-m", module, "--socket", str(self.path), "--store", self.url]
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: relay.probe(self.path, timeout=0.2), 20, "the relay answers on its socket")
-        wait_until(lambda: self.stats().get("connects", 0) >= 1, 30, "the relay is connected to PostgreSQL")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        self.proc = None
-
-    def stats(self) -> dict[str, int]:
-        try:
-            return relay.relay_stats(self.path)
-        except OSError:
-            return {}  # not answering yet (a loaded machine); callers wait on a condition
 
 
 @pytest.fixture()

@@ -1,9 +1,13 @@
 """The targeted feed (issue 12): an event wakes only the pages of its audience, and a page reads only its own.
 
-Wake-ups are *counted* (the waker's descriptor becoming readable and ``drain()`` reporting news), not only what is
-delivered: a page of another company must not be woken at all by a message it cannot read. Each test also shows
-the untargeted feed (every commit wakes it, as every page was woken before) being woken by the same write, so a
-"not woken" cannot pass by accident.
+Wake-ups are *counted* (the waker's descriptor becoming readable and ``drain()`` reporting news, and the waker's
+own ``wakeups`` counter), not only what is delivered: a page of another company must not be woken at all by a
+message it cannot read. Each test also shows the untargeted feed (every commit wakes it, as every page was woken
+before) being woken by the same write, so a "not woken" cannot pass by accident.
+
+The wake-up tests run twice per backend (fixture ``wake``): through the server's feed relay, as every page under
+``conferencing serve`` is woken (one LISTEN connection / inotify instance per server), and through the page's own
+waker, the fallback of a kernel without a relay (JupyterLab, the CLI).
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ import asyncio
 import select
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from support import World
+from support import RelayProcess, World
 
 from conferencing_widgets import ChangeFeed, ConversationKind, Service, Store
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core import policy
-from conferencing_widgets.store import audience
+from conferencing_widgets.store import audience, relay_client
 from conferencing_widgets.store import feed as feed_module
+from conferencing_widgets.store.relay_client import RelayWaker
 from conferencing_widgets.store.wakers import DoorbellWaker, PostgresListenWaker
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,6 +35,38 @@ pytestmark = pytest.mark.timeout(120)
 QUIET = 0.4
 """Seconds a page must stay un-woken after a write outside its audience (writes ring at commit, in microseconds
 on SQLite and a few ms on PostgreSQL)."""
+
+
+@pytest.fixture(params=["relay", "own waker"])
+def wake(
+    request: pytest.FixtureRequest, seeded: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RelayProcess | None]:
+    """How pages are woken: through a feed relay for the seeded store (its process), or each by its own waker."""
+    if request.param == "own waker":
+        monkeypatch.delenv(relay_client.ENV_SOCKET, raising=False)
+        monkeypatch.setenv(relay_client.ENV_DATA_DIR, str(tmp_path / "no-relay-here"))
+        yield None
+        return
+    path = tmp_path / "relay.sock"
+    monkeypatch.setenv(relay_client.ENV_SOCKET, str(path))
+    proc = RelayProcess(seeded.store.url, path)
+    proc.start()
+    yield proc
+    proc.kill()
+
+
+def expect_waker(feed: ChangeFeed, wake: RelayProcess | None) -> None:
+    if wake is not None:
+        assert isinstance(feed._waker, RelayWaker), "the page is woken through the server's relay"
+    elif feed.store.backend == "sqlite":
+        assert isinstance(feed._waker, DoorbellWaker)
+    else:
+        assert isinstance(feed._waker, PostgresListenWaker)
+
+
+def wakeups(feed: ChangeFeed) -> int:
+    """How many times the page's waker reported news so far (what each wake-up costs a page: a catch-up read)."""
+    return int(feed._waker.wakeups)  # type: ignore[attr-defined]
 
 
 def page_feed(store: Store, login: str) -> ChangeFeed:
@@ -54,49 +93,59 @@ def settle(*feeds: ChangeFeed) -> None:
             pass
 
 
-def test_a_message_wakes_only_its_audience(seeded: World) -> None:
+def test_a_message_wakes_only_its_audience(seeded: World, wake: RelayProcess | None) -> None:
     store = seeded.store
     alice, adam, bella, erik = (page_feed(store, x) for x in ("alice", "adam", "bella", "erik"))
     everything = store.feed()
     feeds = (alice, adam, bella, erik, everything)
     try:
-        if store.backend == "sqlite":
-            assert isinstance(bella._waker, DoorbellWaker)
-        else:
-            assert isinstance(bella._waker, PostgresListenWaker)
+        for f in (alice, adam, bella, erik):
+            expect_waker(f, wake)
+        if wake is not None:
+            relayed = sum(isinstance(f._waker, RelayWaker) for f in feeds)
+            assert wake.stats()["clients"] == relayed >= 4, "one relay serves every page"
         settle(*feeds)
-        before = bella._waker.wakeups  # type: ignore[attr-defined]
+        before = {f: wakeups(f) for f in (alice, adam, bella, erik)}
 
         Service(store, "alice").post(seeded.acme_case_chat, "ACME only")
         assert woken(everything), "control: the untargeted feed (the old behaviour) is woken by this post"
         assert woken(alice) and woken(adam), "the members' pages are woken"
         assert woken(erik), "an engineer reads every case chat: woken through the cases topic"
         assert not woken(bella), "a page of another company is never woken by a message it cannot read"
-        assert bella._waker.wakeups == before  # type: ignore[attr-defined]
+        assert wakeups(bella) == before[bella], "counted: not one wake-up reached bella's page"
+        assert all(wakeups(f) > before[f] for f in (alice, adam, erik))
 
         Service(store, "adam").post(seeded.acme_direct, "ACME direct")
         assert woken(alice) and woken(adam)
         assert not woken(erik), "a direct chat of customers does not wake vendor staff"
         assert not woken(bella)
 
+        settle(*feeds)
+        acme = (wakeups(alice), wakeups(adam))
         Service(store, "bella").post(seeded.borg_case_chat, "Borg here")
         assert woken(bella) and woken(erik)
         assert not woken(alice) and not woken(adam)
+        settle(*feeds)
+        assert (wakeups(alice), wakeups(adam)) == acme, "counted: Borg's post woke no ACME page, not even late"
     finally:
         for f in feeds:
             f.close()
 
 
-def test_a_read_mark_wakes_only_its_owner(seeded: World) -> None:
+def test_a_read_mark_wakes_only_its_owner(seeded: World, wake: RelayProcess | None) -> None:
     store = seeded.store
     alice, adam, everything = page_feed(store, "alice"), page_feed(store, "adam"), store.feed()
     try:
+        expect_waker(alice, wake)
+        expect_waker(adam, wake)
         settle(alice, adam, everything)
         after = store.last_event_id()
+        adam_before = wakeups(adam)
         Service(store, "alice").mark_read(seeded.acme_direct)
         assert woken(everything), "control: a read mark is a commit the untargeted feed sees"
         assert woken(alice)
         assert not woken(adam), "another member's page is not woken by my read mark"
+        assert wakeups(adam) == adam_before, "counted: the other member's waker reported nothing"
         # ...nor does it read it: the event is private to alice.
         mine, _ = store.changes_for(policy.read_scope(store.get_user("alice")), after=after)
         theirs, position = store.changes_for(policy.read_scope(store.get_user("adam")), after=after)
@@ -107,10 +156,11 @@ def test_a_read_mark_wakes_only_its_owner(seeded: World) -> None:
             f.close()
 
 
-def test_joining_a_conversation_retargets_the_page(seeded: World) -> None:
+def test_joining_a_conversation_retargets_the_page(seeded: World, wake: RelayProcess | None) -> None:
     store = seeded.store
     amy, bella = page_feed(store, "amy"), page_feed(store, "bella")
     try:
+        expect_waker(amy, wake)
         settle(amy, bella)
         after = store.last_event_id()
         conv = Service(store, "alice").create_conversation(kind=ConversationKind.DIRECT, title="New", members=["amy"])
@@ -131,7 +181,7 @@ def _topics(feed: ChangeFeed) -> set[str]:
     waker = feed._waker
     if isinstance(waker, DoorbellWaker):
         return waker.topics
-    assert isinstance(waker, PostgresListenWaker)
+    assert isinstance(waker, PostgresListenWaker | RelayWaker)
     return {ch.removeprefix("cw_") for ch in waker.channels}
 
 
@@ -231,14 +281,17 @@ def test_a_page_waits_past_invisible_events(seeded: World) -> None:
         page.close()
 
 
-def test_directory_events_wake_staff_only(seeded: World) -> None:
+def test_directory_events_wake_staff_only(seeded: World, wake: RelayProcess | None) -> None:
     store = seeded.store
     alice, erik, everything = page_feed(store, "alice"), page_feed(store, "erik"), store.feed()
     try:
+        expect_waker(alice, wake)
         settle(alice, erik, everything)
+        alice_before = wakeups(alice)
         store.add_group(id="newco", name="NewCo")
         assert woken(everything) and woken(erik)
         assert not woken(alice), "a customer's page is not woken by another company's directory change"
+        assert wakeups(alice) == alice_before
     finally:
         for f in (alice, erik, everything):
             f.close()

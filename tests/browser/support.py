@@ -6,6 +6,7 @@ the fixtures.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -26,8 +27,9 @@ import pytest
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.core.identity import dashboard_url, parse_duration
 from conferencing_widgets.core.model import ConversationKind
-from conferencing_widgets.store import Store
-from conferencing_widgets.voila.serve import free_port, voila_command, wait_until_serving
+from conferencing_widgets.store import Store, relay_client
+from conferencing_widgets.store.wakers import ENV_NO_RELAY
+from conferencing_widgets.voila.serve import free_port, relay_command, stop_voila, voila_command, wait_until_serving
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -124,6 +126,18 @@ class VoilaServer:
     env: dict[str, str] = field(repr=False)
     started_in: float = 0.0
     """Seconds from spawn to the health check answering."""
+    relay_proc: subprocess.Popen[bytes] | None = None
+    """This server's feed relay, started as ``conferencing serve`` starts it (None: ``CONFERENCING_FEED_NO_RELAY=1``
+    in ``extra_env``, the per-kernel fallback of a server whose relay did not come up)."""
+
+    @property
+    def relay_socket(self) -> Path | None:
+        return Path(self.settings.relay_socket) if self.relay_proc is not None else None
+
+    def relay_stats(self) -> dict[str, int]:
+        """The relay's counters (``clients``: page kernels following through it now)."""
+        assert self.relay_socket is not None, "this server runs without a feed relay"
+        return relay_client.relay_stats(self.relay_socket)
 
     @property
     def secret(self) -> str:
@@ -211,6 +225,8 @@ class VoilaServer:
                 proc.kill()
             except psutil.NoSuchProcess:
                 continue
+        if self.relay_proc is not None:
+            stop_voila(self.relay_proc, grace=5.0)  # after Voilà, as ``serve_dashboards`` stops it
         if survivors:
             raise AssertionError(f"processes outlived Voilà at {self.base_url}: {survivors}\n{self.log(tail=40)}")
 
@@ -222,13 +238,22 @@ def _start_server(
     log_dir: Path,
     extra_args: Sequence[str] = (),
 ) -> VoilaServer:
-    """Spawn Voilà on a free port and wait for it; a few retries if another process grabbed the port first."""
+    """Spawn the server's feed relay and Voilà on a free port, as ``conferencing serve`` does, and wait for both; a
+    few retries if another process grabbed the port first.
+
+    Each server gets a relay socket of its own (the ``relay_socket`` setting, in its log folder), so pooled and
+    private servers on one data folder never share, or stop, each other's relay.
+    """
     last_error: Exception | None = None
     for _attempt in range(3):
         port = free_port()
+        relayed = extra_env.get(ENV_NO_RELAY) != "1" and relay_command(settings) is not None
+        if relayed:
+            settings = dataclasses.replace(settings, relay_socket=str(log_dir / f"relay-{port}.sock"))
         argv, env = voila_command(settings, port=port, dashboards_dir=dashboards_dir, extra_args=extra_args)
         env.update(extra_env)
         log_path = log_dir / f"voila-{port}.log"
+        relay_proc = _start_relay(settings, extra_env, log_dir / f"relay-{port}.log") if relayed else None
         with log_path.open("wb") as log:
             proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         server = VoilaServer(
@@ -239,6 +264,7 @@ def _start_server(
             proc=proc,
             log_path=log_path,
             env=env,
+            relay_proc=relay_proc,
         )
         try:
             server.started_in = wait_until_serving(server.base_url, timeout=SERVER_START_TIMEOUT, proc=proc)
@@ -249,6 +275,26 @@ def _start_server(
             if "already in use" not in server.log() and "could not be started" not in server.log():
                 break
     raise AssertionError(f"Voilà did not start: {last_error}\n{server.log(tail=60)}")
+
+
+def _start_relay(settings: Settings, extra_env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """The feed relay of one server: ``serve.relay_command`` (what ``serve.start_relay`` runs), logging to a file."""
+    command = relay_command(settings)
+    assert command is not None, "an in-memory store has no relay"
+    argv, env = command
+    env.update(extra_env)
+    path = Path(settings.relay_socket)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while not relay_client.probe(path, timeout=0.2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_voila(proc, grace=2.0)
+            raise AssertionError(f"the feed relay did not come up at {path}:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.05)
+    return proc
 
 
 ServerKey = tuple[str, str, str, str, tuple[tuple[str, str], ...], tuple[str, ...]]

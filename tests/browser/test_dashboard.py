@@ -13,6 +13,7 @@ import pytest
 from conferencing_widgets import Store
 from conferencing_widgets.core.identity import make_token
 from conferencing_widgets.core.model import NewMessage
+from conferencing_widgets.store.wakers import ENV_NO_RELAY
 
 from .support import VoilaServer, case_chat, wait_for_text
 
@@ -42,6 +43,8 @@ def test_message_reaches_other_page_live_and_badge_updates(
     technician = open_app(page, server, "tom.tech")
     open_tile(customer, open_title)
     open_tile(technician, open_title)
+    # Both page kernels follow the feed through the server's relay, as under ``conferencing serve``.
+    assert server.relay_stats()["clients"] >= 2
 
     # Live means without reloading: a marker set in the customer's page must survive. (Speed is measured in
     # benchmarks/dashboard_bench.py, not asserted here: these machines are shared.)
@@ -63,6 +66,29 @@ def test_message_reaches_other_page_live_and_badge_updates(
     # Hidden controls stay hidden (the whiteboard PNG listener has no button of its own in the app).
     assert customer.locator(".cw-messages .cw-wb-png-button").count() == 1
     assert not customer.locator(".cw-messages .cw-wb-png-button").is_visible()
+    customer.assert_no_errors("Failed to load resource")
+
+
+def test_without_a_relay_each_kernel_follows_on_its_own(
+    world: tuple[Store, Path], voila_server: Callable[..., VoilaServer], page: Callable[..., Any]
+) -> None:
+    """The fallback of a server whose relay did not come up (and of JupyterLab kernels): each page kernel LISTENs
+    (PostgreSQL) or watches its doorbells (SQLite) itself, and messages still arrive live."""
+    store, data_dir = world
+    server = voila_server(
+        store_url=store.url, secret="browser-test-secret", data_dir=data_dir, extra_env={ENV_NO_RELAY: "1"}, reuse=False
+    )
+    assert server.relay_proc is None
+    tag = secrets.token_hex(3)
+    title = f"No relay {tag}"
+    case_chat(store, title)
+    customer = open_app(page, server, "alice")
+    technician = open_app(page, server, "tom.tech")
+    open_tile(customer, title)
+    open_tile(technician, title)
+    technician.locator(".cw-composer textarea").fill(f"Followed without a relay {tag}")
+    technician.locator(".cw-composer textarea").press("Enter")
+    wait_for_text(customer.locator(".cw-stream .cw-message"), f"Followed without a relay {tag}")
     customer.assert_no_errors("Failed to load resource")
 
 

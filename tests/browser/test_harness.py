@@ -179,6 +179,8 @@ def test_stopping_a_server_leaves_no_process_behind(
     page(probe_server.url("button.ipynb"), wait_for=".probe-button")
     everything = [probe_server.proc.pid, *probe_server.kernel_pids()]
     assert len(everything) >= 3, everything  # Voilà, the preheated conferencing kernel, this page's kernel
+    assert probe_server.relay_proc is not None, "the harness starts the server's feed relay, as serve does"
+    everything.append(probe_server.relay_proc.pid)  # stopped after Voilà
     probe_server.stop()  # the pool starts a new server if a later test asks for this one
     assert not [pid for pid in everything if psutil.pid_exists(pid)]
 
