@@ -18,6 +18,7 @@ from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, Service,
 from conferencing_widgets.core.i18n import language
 from conferencing_widgets.export import api as export
 from conferencing_widgets.files import tablefiles
+from conferencing_widgets.files.samples import spindle_log_csv
 from conferencing_widgets.files.service import FileService, TableUnreadable
 from conferencing_widgets.files.tables import (
     PREVIEW_ROWS,
@@ -55,12 +56,30 @@ def test_semicolon_log_with_decimal_comma_header_datetime_and_plot() -> None:
     assert p.plot_png is not None and p.plot_png.startswith(b"\x89PNG") and len(p.plot_png) < 200_000
 
 
+def test_the_demo_spindle_log_plots_its_load_over_time() -> None:
+    p = preview_table(spindle_log_csv(), name="spindle-load.csv")
+    assert p.problem is None and p.decimal == "," and p.more
+    kinds = {c.name: c.kind for c in p.columns}
+    assert kinds == {
+        "timestamp": "datetime",
+        "spindle_rpm": "integer",
+        "spindle_load_pct": "number",
+        "temperature_c": "number",
+        "alarm": "text",
+    }
+    # A measured value (decimals) is plotted rather than the set point (whole numbers).
+    assert p.columns[p.value_column or 0].name == "spindle_load_pct" and p.plot_png is not None
+    frame = read_frame(io.BytesIO(spindle_log_csv()), p, name="s.csv", max_rows=10_000)
+    assert len(frame) == 600 and frame["spindle_load_pct"].max() > 75
+    assert frame["alarm"].dropna().str.startswith("SP-1021").all()
+
+
 def test_comma_csv_without_header_is_numbered_and_typed() -> None:
     p = preview_table(b"1,2.5,true\n2,3.5,false\n3,-1e3,yes\n", name="x.csv")
     assert p.problem is None and not p.has_header and p.delimiter == ","
     assert [c.kind for c in p.columns] == ["integer", "number", "boolean"] and [c.name for c in p.columns] == [""] * 3
     assert len(p.rows) == 3 and not p.more
-    assert p.time_column is None and p.value_column == 0 and p.plot_png is not None  # against the row number
+    assert p.time_column is None and p.value_column == 1 and p.plot_png is not None  # against the row number
 
 
 def test_tsv_and_pipes_and_quoted_delimiters() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,7 +31,17 @@ def _number(cell: str, decimal: str) -> float:
 
 
 def plot_png(preview: TablePreview) -> bytes | None:
-    """A PNG of the preview's value column, or None when there is nothing to plot (fewer than two values)."""
+    """A PNG of the preview's value column, or None when there is nothing to plot (fewer than two values) or the
+    values defeat the plotting (a preview never fails because of its plot)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # odd ranges make matplotlib's locators warn; the plot is still fine
+            return _plot(preview)
+    except (ValueError, TypeError, OverflowError, RuntimeError):
+        return None
+
+
+def _plot(preview: TablePreview) -> bytes | None:
     from conferencing_widgets.files.tables import plot_times
 
     if preview.value_column is None:
@@ -59,7 +70,12 @@ def plot_png(preview: TablePreview) -> bytes | None:
             color=TEXT_COLOUR,
             fontsize=8,
         )
-        fig.autofmt_xdate(rotation=20)
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.get_offset_text().set(fontsize=7, color=TEXT_COLOUR)
     ax.tick_params(colors=TEXT_COLOUR, labelsize=7)
     for spine in ax.spines.values():
         spine.set_color("#888888")

@@ -23,7 +23,7 @@ from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Literal
 
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded
-from conferencing_widgets.core.i18n import _
+from conferencing_widgets.core.i18n import _, ngettext
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,9 +81,11 @@ class Problem:
         if self.code == "encoding":
             return _("its text encoding was not recognised; save it as UTF-8.")
         if self.code == "ragged":
-            return _("line {line} has {found} fields where the lines before it have {expected}.").format(
-                line=self.line, found=self.found, expected=self.expected
-            )
+            return ngettext(
+                "line {line} has {found} field where the lines before it have {expected}.",
+                "line {line} has {found} fields where the lines before it have {expected}.",
+                self.found,
+            ).format(line=self.line, found=self.found, expected=self.expected)
         if self.code == "empty":
             return _("it holds no rows.")
         return _("the parser stopped: {detail}").format(detail=self.detail)
@@ -284,7 +286,10 @@ def preview_table(head: bytes, *, name: str = "", complete: bool = True) -> Tabl
     kinds = [column_kind([r[i] for r in data], decimal) for i in range(len(names))]
     columns = tuple(Column(name=n.strip(), kind=k) for n, k in zip(names, kinds, strict=True))
     time_col = next((i for i, k in enumerate(kinds) if k == "datetime"), None)
-    value_col = next((i for i, k in enumerate(kinds) if k in ("number", "integer") and i != time_col), None)
+    # A measured value (decimals) says more than a count or a set point (whole numbers): prefer it for the plot.
+    value_col = next((i for i, k in enumerate(kinds) if k == "number" and i != time_col), None)
+    if value_col is None:
+        value_col = next((i for i, k in enumerate(kinds) if k == "integer" and i != time_col), None)
     preview = TablePreview(
         columns=columns,
         rows=tuple(tuple(r) for r in data),
