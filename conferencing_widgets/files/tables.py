@@ -275,6 +275,8 @@ def preview_table(head: bytes, *, name: str = "", complete: bool = True) -> Tabl
         delimiter, rows = sniff(text, ext=PurePath(name).suffix.lower())
     except _Fail as fail:
         return TablePreview(problem=fail.problem)
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit (128 KiB)
+        return TablePreview(problem=Problem(code="parse", detail=str(exc)[:200]))
     decimal = _decimal(rows[1:] or rows, delimiter)
     header = _has_header(rows[0], rows[1:], decimal)
     names = rows[0] if header else [""] * len(rows[0])
