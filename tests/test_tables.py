@@ -119,6 +119,12 @@ def test_what_is_not_a_table_says_why(data: bytes, code: str) -> None:
     assert message.startswith("Could not read bad.csv as a table: ")
 
 
+def test_a_giant_field_is_a_reason_not_a_crash() -> None:
+    p = preview_table(b"a,b\n" + b"x" * 200_000 + b",1\n", name="long.csv")
+    assert p.problem is not None and p.problem.code == "parse"
+    assert "field larger than field limit" in p.problem.text()
+
+
 def test_ragged_reason_names_the_line() -> None:
     p = preview_table(b"a,b,c\n1,2,3\n4,5\n", name="r.csv")
     assert p.problem is not None
