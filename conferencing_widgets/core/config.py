@@ -49,6 +49,10 @@ class Settings:
     """Lifetime of the upload tokens a page's kernel issues (``30m``); a resuming page asks for a fresh one."""
     upload_expiry: str = "24h"
     """How long an unfinished resumable upload (and a finished one's record) is kept before it is removed."""
+    table_max_rows: int = 1_000_000
+    """Most data rows a shared CSV/TSV file is read with as a DataFrame (``FileService.file_table``)."""
+    table_max_bytes: int = 100 * 1024 * 1024
+    """Largest CSV/TSV file read as a DataFrame; bigger ones are refused before any byte is read."""
     allowed_types: str = ""
     """Comma-separated allow-list of media types (``image/*`` works); empty allows all."""
     posts_per_minute: int = 120

@@ -8,6 +8,9 @@ child process (the driver's own SQLite must not share a process with the store's
 Modules: ``tables`` (columns, types, categories), ``filters`` (the options), ``store`` (the SQL),
 ``readers`` (ADBC to Arrow), ``writers`` (files); this module holds the public functions.
 
+``file_table(service, file_id)`` reads one shared CSV/TSV file (a machine log) as a DataFrame, with the rights
+of downloading it.
+
 Who sees what: ``frames(store=...)`` and ``conferencing export`` are the operator's view (everything).
 ``frames(service=...)`` returns only what that user may export, using the SQL form of the policy from
 ``Service.exportable_conversations_query`` / ``Service.visible_cases_query``: members read their
@@ -203,6 +206,18 @@ def write(
         return writers.write_tables(target, fmt, runs, names, show=show, read_ahead=readers.prefetch)
 
 
+def file_table(service: Service, file_id: int) -> pd.DataFrame:
+    """A CSV/TSV file shared in a case (an alarm log, a spindle-load trace) as a DataFrame, if ``service``'s user
+    may download it (``NotFound`` otherwise). The ``files`` table lists the ids (``media_type`` ``text/csv``).
+
+    Date-time columns are parsed. Limits: ``CONFERENCING_TABLE_MAX_BYTES`` / ``CONFERENCING_TABLE_MAX_ROWS``
+    (``LimitExceeded``); content that is not a table raises ``TableUnreadable`` (an ``InvalidInput``).
+    """
+    from conferencing_widgets.files.service import FileService
+
+    return FileService(service).file_table(file_id)
+
+
 def describe() -> str:
     """The exported tables and their columns as JSON text (for docs and notebooks)."""
     import json
@@ -215,6 +230,7 @@ __all__ = [
     "TABLES",
     "ExportFilter",
     "describe",
+    "file_table",
     "frames",
     "make_filter",
     "metrics",

@@ -11,7 +11,8 @@ import contextlib
 from pathlib import Path
 from typing import Literal
 
-PreviewKind = Literal["image", "pdf", "video", "text", "download"]
+PreviewKind = Literal["image", "pdf", "video", "text", "table", "download"]
+"""``table``: CSV/TSV files, chosen by the file service (it needs the name too); ``preview_kind`` never says it."""
 
 IMAGE_PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
 """Raster images the browser shows inline. SVG is not one of them: it can carry script."""

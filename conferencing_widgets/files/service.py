@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cachetools import LRUCache
 
@@ -48,10 +49,15 @@ from conferencing_widgets.files.detect import (
 )
 from conferencing_widgets.files.images import clean_image
 from conferencing_widgets.files.names import clean_file_name, download_name, endpoint_name, human_size, type_label
+from conferencing_widgets.files.tablefiles import cached_preview, read_table_file
+from conferencing_widgets.files.tables import TablePreview, TableUnreadable, is_table_file
 from conferencing_widgets.files.thumbnails import THUMB_SIZE, Thumbnail, ThumbnailCache, make_thumbnail
 from conferencing_widgets.files.tokens import make_upload_token
 from conferencing_widgets.files.upload import UploadSession
 from conferencing_widgets.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_ACTIVE_UPLOADS = 8
 """Uploads one user session may have open at once (each holds a temporary file)."""
@@ -95,6 +101,8 @@ class Preview:
     """The name to save it under."""
     text: str = ""
     """For text files: the first part, decoded."""
+    table: TablePreview | None = None
+    """For CSV/TSV files (kind ``table``): the first rows, the columns and the plot, or why it is no table."""
     truncated: bool = False
     """For text files: whether there is more than ``text`` holds."""
 
@@ -334,11 +342,26 @@ class FileService:
         att = self.attachment(attachment_id)
         kind = preview_kind(att.media_type)
         text, truncated = "", False
+        if is_table_file(att.name, att.media_type):
+            table = cached_preview(self.blobs, att)  # by content hash: cheap from the second opening on
+            return Preview(attachment=att, kind="table", download_name=download_name(att.name), table=table)
         if kind == "text":
             head = self.blobs.read(att.sha256, length=PREVIEW_TEXT_BYTES)
             text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
             truncated = att.size > len(head)
         return Preview(attachment=att, kind=kind, download_name=download_name(att.name), text=text, truncated=truncated)
+
+    def file_table(self, attachment_id: int) -> pd.DataFrame:
+        """A shared CSV/TSV file as a pandas DataFrame, for analysts; the same rights as downloading it.
+
+        Date-time columns are parsed, numbers use the decimal mark the file uses. ``LimitExceeded`` for a file
+        over ``table_max_bytes`` (before reading) or with more than ``table_max_rows`` rows (reading stops
+        there); ``TableUnreadable`` (an ``InvalidInput``) for content that is not a table.
+        """
+        att = self.attachment(attachment_id)
+        if not is_table_file(att.name, att.media_type):
+            raise InvalidInput(_("{name} is not a CSV or tab-separated file.").format(name=att.name))
+        return read_table_file(self.blobs, self.settings, att)
 
     def attachment_in(self, conversation_id: int, attachment_id: int | None) -> Attachment:
         """An attachment of a conversation the user may read, if it belongs to that conversation.
@@ -410,6 +433,8 @@ __all__ = [
     "MediaItems",
     "Preview",
     "PreviewKind",
+    "TablePreview",
+    "TableUnreadable",
     "UploadSession",
     "blob_store_for",
     "clean_file_name",

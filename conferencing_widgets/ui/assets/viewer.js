@@ -102,6 +102,11 @@ function render({ model, el }) {
         more.textContent = tr("Showing the first part only. Download the whole file ({size}) to see the rest.", { size: msg.size_text });
         body.append(more);
       }
+    } else if (msg.kind === "table") {
+      // Rendered by Python from an autoescaped template (ui/files/tables.py): cells are text, the plot a PNG.
+      const table = document.createElement("div");
+      table.innerHTML = msg.table_html;
+      body.append(...table.childNodes);
     } else if (msg.kind === "download") {
       const note = document.createElement("div");
       note.className = "cw-viewer-note";

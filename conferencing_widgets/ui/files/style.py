@@ -19,6 +19,22 @@ FILES_CSS = """
 .cw-viewer-video { max-width: 100%; max-height: 50vh; margin-top: 6px; }
 .cw-viewer-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 40vh; overflow: auto;
   background: var(--jp-layout-color2, #f3f3f3); padding: 6px; font-size: var(--jp-code-font-size, 12px); }
+.cw-table-preview { margin-top: 6px; display: flex; flex-direction: column; gap: 4px; }
+.cw-table-figure { margin: 2px 0; }
+/* Its own white card with dark ink (made on the server), legible in the light and the dark theme alike. */
+.cw-table-plot { display: block; width: 480px; max-width: 100%; height: auto; background: #fff; border-radius: 4px;
+  border: 1px solid var(--jp-border-color2, #ddd); }
+.cw-table-columns-title { font-weight: 600; }
+.cw-table-columns { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 2px 14px; }
+.cw-table-colname { font-weight: 600; unicode-bidi: isolate; }
+.cw-table-coltype { color: var(--jp-ui-font-color2, #555); }
+.cw-table-scroll { overflow: auto; max-height: 40vh; border: 1px solid var(--jp-border-color2, #ddd); }
+.cw-table { border-collapse: collapse; font-size: var(--jp-code-font-size, 12px);
+  color: var(--jp-ui-font-color1, #222); }
+.cw-table th, .cw-table td { border: 1px solid var(--jp-border-color2, #ddd); padding: 2px 6px; text-align: left;
+  white-space: nowrap; max-width: 24em; overflow: hidden; text-overflow: ellipsis; unicode-bidi: isolate; }
+.cw-table th { position: sticky; top: 0; background: var(--jp-layout-color2, #eee); }
+.cw-table td.cw-num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 __all__ = ["FILES_CSS"]

@@ -20,6 +20,7 @@ from conferencing_widgets.core.markup import safe_filename_display
 from conferencing_widgets.core.model import Attachment
 from conferencing_widgets.files.service import FileService, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
+from conferencing_widgets.ui.files.tables import table_preview_html
 from conferencing_widgets.ui.strings import TranslatedView, view_js
 
 VIEW_CHUNK_BYTES = 2 * 1024 * 1024
@@ -62,7 +63,8 @@ class FileViewerWidget(TranslatedView, anywidget.AnyWidget):
         self.send(msg)
 
     def open_file(self, attachment_id: int) -> None:
-        """Show a file: an image, PDF or video inline, text as text, anything else as a download."""
+        """Show a file: an image, PDF or video inline, text as text, a CSV/TSV file as a table preview (server-made
+        HTML, escaped), anything else as a download."""
         try:
             preview = self.files.preview(attachment_id)
         except ConferencingError as exc:
@@ -74,6 +76,7 @@ class FileViewerWidget(TranslatedView, anywidget.AnyWidget):
         note = ""
         if preview.kind == "download":
             note = _("This kind of file is not shown here; it is downloaded under its original name.")
+        table_html = table_preview_html(preview.table, att.name) if preview.table is not None else ""
         self.shown = {
             "type": "show",
             "req": self._req,
@@ -88,6 +91,7 @@ class FileViewerWidget(TranslatedView, anywidget.AnyWidget):
             "truncated": preview.truncated,
             "streaming": streaming,
             "note": note,
+            "table_html": table_html,
         }
         self.replies.append(self.shown)
         self.send(self.shown)
