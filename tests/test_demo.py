@@ -147,4 +147,4 @@ def test_generated_media_are_deterministic() -> None:
     assert manual_pdf() == manual_pdf()
     csv, data = spindle_log()
     assert csv == spindle_log()[0] and data.shape == (600, 5)
-    assert csv.splitlines()[0] == b"time_s,speed_rpm,load_pct,vibration_mm_s,bearing_temp_c"
+    assert csv.splitlines()[0] == b"timestamp,speed_rpm,load_pct,vibration_mm_s,bearing_temp_c"

@@ -16,9 +16,9 @@ from support import World, seed_world
 
 from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, Service, Settings, Store
 from conferencing_widgets.core.i18n import language
+from conferencing_widgets.demo.media import spindle_log as demo_spindle_log
 from conferencing_widgets.export import api as export
 from conferencing_widgets.files import tablefiles
-from conferencing_widgets.files.samples import spindle_log_csv
 from conferencing_widgets.files.service import FileService, TableUnreadable
 from conferencing_widgets.files.tables import (
     PREVIEW_ROWS,
@@ -56,22 +56,21 @@ def test_semicolon_log_with_decimal_comma_header_datetime_and_plot() -> None:
     assert p.plot_png is not None and p.plot_png.startswith(b"\x89PNG") and len(p.plot_png) < 200_000
 
 
-def test_the_demo_spindle_log_plots_its_load_over_time() -> None:
-    p = preview_table(spindle_log_csv(), name="spindle-load.csv")
-    assert p.problem is None and p.decimal == "," and p.more
+def test_the_demo_spindle_log_plots_its_vibration_over_time() -> None:
+    csv, data = demo_spindle_log()
+    p = preview_table(csv, name="spindle-log-VMC850-1187.csv")
+    assert p.problem is None and p.delimiter == "," and p.more
     kinds = {c.name: c.kind for c in p.columns}
     assert kinds == {
         "timestamp": "datetime",
-        "spindle_rpm": "integer",
-        "spindle_load_pct": "number",
-        "temperature_c": "number",
-        "alarm": "text",
+        "speed_rpm": "integer",
+        "load_pct": "number",
+        "vibration_mm_s": "number",
+        "bearing_temp_c": "number",
     }
-    # A measured value (decimals) is plotted rather than the set point (whole numbers).
-    assert p.columns[p.value_column or 0].name == "spindle_load_pct" and p.plot_png is not None
-    frame = read_frame(io.BytesIO(spindle_log_csv()), p, name="s.csv", max_rows=10_000)
-    assert len(frame) == 600 and frame["spindle_load_pct"].max() > 75
-    assert frame["alarm"].dropna().str.startswith("SP-1021").all()
+    assert p.time_column == 0 and p.plot_png is not None
+    frame = read_frame(io.BytesIO(csv), p, name="s.csv", max_rows=10_000)
+    assert len(frame) == len(data) == 600 and frame["vibration_mm_s"].max() > 3
 
 
 def test_comma_csv_without_header_is_numbered_and_typed() -> None:

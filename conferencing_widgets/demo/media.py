@@ -75,9 +75,13 @@ def spindle_log() -> tuple[bytes, np.ndarray]:
     vib = np.round(0.6 + 0.00012 * rpm + resonance + np.abs(rng.normal(0, 0.12, n)), 2)
     temp = np.round(24 + 0.0021 * np.cumsum(rpm) / n + rng.normal(0, 0.15, n), 1)
     data = np.column_stack([t, rpm, load, vib, temp])
+    # As the HMI exports it: a timestamp per row, so the file's preview plots the vibration over time.
+    start = np.datetime64("2026-11-18T09:00:00")
+    stamps = np.datetime_as_string(start + (t * 1000).astype("timedelta64[ms]"), unit="s")
     buf = io.StringIO()
-    buf.write("time_s,speed_rpm,load_pct,vibration_mm_s,bearing_temp_c\n")
-    np.savetxt(buf, data, fmt=["%.1f", "%.0f", "%.1f", "%.2f", "%.1f"], delimiter=",")
+    buf.write("timestamp,speed_rpm,load_pct,vibration_mm_s,bearing_temp_c\n")
+    for when, row in zip(stamps, data, strict=True):
+        buf.write(f"{str(when).replace('T', ' ')},{row[1]:.0f},{row[2]:.1f},{row[3]:.2f},{row[4]:.1f}\n")
     return buf.getvalue().encode("utf-8"), data
 
 
