@@ -212,6 +212,11 @@ function render({ model, el }) {
     return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   }
   function toBottom() { list.scrollTop = list.scrollHeight; jump.hidden = true; }
+  // When the stream's box changes size (a panel appears above it, the composer grows, a tablet's keyboard opens),
+  // a reader who was at the newest message stays there instead of being left pages back.
+  let pinned = true;
+  list.addEventListener("scroll", () => { pinned = nearBottom(); });
+  if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => { if (pinned) toBottom(); }).observe(list);
 
   function append(newRows) {
     const stick = nearBottom();
