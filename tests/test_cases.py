@@ -128,6 +128,21 @@ def test_a_customer_reply_flips_waiting_on_customer_to_waiting_on_vendor(seeded:
     assert store.message_count(seeded.acme_case_chat) == count + 1
 
 
+def test_a_customer_sharing_a_file_hands_the_case_back_and_keeps_their_draft(seeded: World) -> None:
+    store = seeded.store
+    cases_of(seeded, "tom").set_status(seeded.acme_case.id, "waiting_on_customer")
+    alice = Session.of_service(seeded.service("alice"))
+    alice.drafts.save(seeded.acme_case_chat, "The video shows the stall at")
+    shared = alice.files.upload_bytes(seeded.acme_case_chat, "stall.mp4", b"\x00\x00\x00\x18ftypmp42" + b"0" * 64)
+    assert store.get_case(seeded.acme_case.id).status is S.WAITING_ON_VENDOR
+    flip = case_store.status_history(store, [seeded.acme_case.id])[seeded.acme_case.id][-1]
+    assert flip.automatic and flip.by == "alice"
+    assert [m.kind for m in store.latest_messages(seeded.acme_case_chat, limit=2)] == [MessageKind.FILE, MessageKind.SYSTEM]
+    assert shared.uploader == "alice"
+    # The half-typed text stays: only a sent text empties the box.
+    assert alice.drafts.get(seeded.acme_case_chat) == "The video shows the stall at"
+
+
 def test_the_flip_never_overrides_a_concurrent_staff_change(
     sqlite_store: Store, seed: Callable[[Store], World]
 ) -> None:

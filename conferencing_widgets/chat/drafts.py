@@ -8,6 +8,7 @@ a draft there; its size is bounded like a message, and the text is stored as typ
 from __future__ import annotations
 
 from conferencing_widgets.chat.service import Service
+from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import InvalidInput, LimitExceeded, NotFound
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Conversation, Message
@@ -52,7 +53,8 @@ class Drafts:
 
     def after_post(self, conv: Conversation, message: Message) -> None:
         """Post hook: the author's draft in that conversation is sent, so it goes."""
-        if message.author == self.chat.login:
+        # Only a sent text empties the box; sharing a file or a board leaves the typed text alone.
+        if message.author == self.chat.login and message.kind in policy.EDITABLE_KINDS:
             drafts_store.save_draft(self.chat.store, self.chat.login, conv.id, "")
 
 

@@ -409,9 +409,14 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
             if created and mentions:
                 self.store.add_mentions(message.id, conv.id, mentions)
         if created:
-            for hook in list(self.post_hooks.values()):
-                hook(conv, message)
+            self.after_posted(conv, message)
         return message
+
+    def after_posted(self, conv: Conversation, message: Message) -> None:
+        """Run the post hooks for a message this user just posted: a text here, or a file, board or call a
+        feature posted through its own store (a customer's upload hands a case back like a reply does)."""
+        for hook in list(self.post_hooks.values()):
+            hook(conv, message)
 
     def mark_read(self, conversation_id: int, message_id: int | None = None) -> int:
         """Mark a readable conversation read (up to ``message_id``, default all)."""
