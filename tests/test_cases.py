@@ -137,7 +137,8 @@ def test_a_customer_sharing_a_file_hands_the_case_back_and_keeps_their_draft(see
     assert store.get_case(seeded.acme_case.id).status is S.WAITING_ON_VENDOR
     flip = case_store.status_history(store, [seeded.acme_case.id])[seeded.acme_case.id][-1]
     assert flip.automatic and flip.by == "alice"
-    assert [m.kind for m in store.latest_messages(seeded.acme_case_chat, limit=2)] == [MessageKind.FILE, MessageKind.SYSTEM]
+    kinds = [m.kind for m in store.latest_messages(seeded.acme_case_chat, limit=2)]
+    assert kinds == [MessageKind.FILE, MessageKind.SYSTEM]
     assert shared.uploader == "alice"
     # The half-typed text stays: only a sent text empties the box.
     assert alice.drafts.get(seeded.acme_case_chat) == "The video shows the stall at"
