@@ -109,7 +109,7 @@ def test_load_older_pages_back(demo_store: Store) -> None:
         demo_store.post_message(NewMessage(conversation_id=cid, body=f"m{i}"), author="tom.tech")
     app.open_conversation(cid)
     assert len(app.messages.stream.window) == 5 and app.messages.stream.has_older
-    total = demo_store.message_count(cid)
+    total = len(demo_store.latest_messages(cid, limit=10_000, notes=False))  # a customer sees no internal notes
     for _ in range(total // 5 + 1):  # the demo chat's length changes; page back to its first message
         app.messages.stream.load_older()
     ids = [r["id"] for r in app.messages.stream.window]
