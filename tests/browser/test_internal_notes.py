@@ -9,46 +9,24 @@ in any frame. Screenshots of the technician's stream (English light, Polish dark
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import throwaway_pg_database  # tests/support.py (tests/ is on sys.path)
 
 from conferencing_widgets import ConversationKind, Store
-from conferencing_widgets.demo import seed_demo
 
 from .support import VoilaServer, wait_for_text
+
+BOTH_BACKENDS = True  # conftest runs this module on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
 CASE = "SR-2026-00042"
 SHOTS = os.environ.get("CW_NOTES_SCREENSHOTS", "")
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp(f"notes-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{data_dir / 'store.db'}"
-        else:
-            url = stack.enter_context(throwaway_pg_database("cw_test_notes"))
-        store = Store(url)
-        stack.callback(store.close)
-        seed_demo(store)
-        yield store, data_dir
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret="browser-test-secret", data_dir=data_dir)
-
 
 def open_chat(page: Callable[..., Any], server: VoilaServer, login: str, title: str, **params: str) -> Any:
     p = page(server.link(login, **params), wait_for=f"{APP} .cw-history .cw-tile")

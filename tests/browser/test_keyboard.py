@@ -7,38 +7,17 @@ the focus is. Real Chromium against the repository's dashboard.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from conferencing_widgets import Store
-from conferencing_widgets.demo import seed_demo
-
 from .support import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "keyboard-browser-secret"
 READY = ".cw-app .cw-history .cw-tile"
 MAX_STEPS = 80
 """More Tab presses than the app has controls between any two places the test goes to."""
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("keyboard")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
 
 def focused(p: Any, test: str) -> bool:
     """Whether the focused element passes the JavaScript predicate ``test`` (given as ``el``)."""

@@ -19,47 +19,22 @@ from __future__ import annotations
 import json
 import secrets
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conferencing_widgets import ConversationKind, Service, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.testing import wait_until
 from conferencing_widgets.ui.messages import outbox_scope
 
-from .support import RecordedPage, VoilaServer, wait_for_text
+from .support import RecordedPage, VoilaServer, case_chat, wait_for_text
 from .tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
-SECRET = "outbox-secret"
 SCRATCH = Path("/work/tools/scratch")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("outbox")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
-
-def new_chat(store: Store, title: str) -> int:
-    case = store.get_case_by_number("SR-2026-00042")
-    return store.create_conversation(
-        kind=ConversationKind.SERVICE_CASE, title=title, created_by="alice", members=["tom.tech"], case_id=case.id
-    ).id
-
 
 def open_chat(page: Callable[..., RecordedPage], url: str, title: str, **options: Any) -> RecordedPage:
     p = page(url, wait_for=f"{APP} .cw-history .cw-tile", viewport={"width": 1400, "height": 900}, **options)
@@ -109,7 +84,7 @@ def test_message_typed_offline_shows_as_sending_survives_a_reload_and_is_posted_
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Outbox {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     text = f"Typed in the basement {tag}"
     p = open_chat(page, server.link("alice"), title)
     assert f"conversation={cid}" in p.evaluate("location.href")
@@ -150,7 +125,7 @@ def test_an_entry_posted_but_never_acknowledged_is_resent_after_a_reload_and_sta
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Lost answer {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     text = f"The kernel took it, the answer got lost {tag}"
     client_id = f"lost{tag}"
     Service(store, "alice").post(cid, text, client_id=client_id)
@@ -174,7 +149,7 @@ def test_a_failed_entry_offers_retry_and_discard(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Refused {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     other = store.create_conversation(
         kind=ConversationKind.DIRECT, title=f"Not hers {tag}", created_by="tom.tech", members=["tom.tech"]
     ).id
@@ -205,7 +180,7 @@ def test_cut_connections_show_reconnecting_until_the_page_is_back(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Flaky {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     with tcp_proxy(server.port) as proxy:
         p = open_chat(page, proxy.via(server.link("alice")), title)
         # Record every time the banner shows or hides (it may be brief on loopback).
@@ -235,7 +210,7 @@ def test_culled_kernel_offers_a_reload_that_lands_in_the_same_conversation(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Culled {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     p = open_chat(page, server.link("alice", lang=lang), title)
     kernel = p.kernel_id()
     request = urllib.request.Request(f"{server.base_url}/api/kernels/{kernel}", method="DELETE")
@@ -264,7 +239,7 @@ def test_polish_page_says_reconnecting_and_sending_in_polish(
     store, _ = world
     tag = secrets.token_hex(3)
     title = f"Piwnica {tag}"
-    cid = new_chat(store, title)
+    cid = case_chat(store, title)
     text = f"Bez sieci {tag}"
     p = open_chat(page, server.link("alice", lang="pl"), title, locale="pl-PL")
     p.context.set_offline(True)

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conferencing_widgets import ConversationKind, Service, Settings, Store
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.service import FileService
 
-from .support import VoilaServer, wait_for_text
+from .support import BROWSER_SECRET, VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "table-preview-secret"
+SECRET = BROWSER_SECRET
 ARTIFACTS = Path(os.environ.get("CW_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "test-artifacts"))
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -32,22 +31,6 @@ def spindle_log(rows: int = 300) -> bytes:
         note = XSS if i == 0 else ("overload" if i % 50 == 49 else "")
         lines.append(f"2026-11-30 08:{i // 60:02d}:{i % 60:02d};{40 + (i * 7) % 23},5;A{i % 3};{note}")
     return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("table-preview")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
 
 def chat_with_logs(store: Store, data_dir: Path) -> tuple[str, int, int]:
     """A fresh case chat of alice and adam holding a good spindle log and a broken one (shared by alice)."""

@@ -5,7 +5,7 @@ tile, in the Details file and whiteboard rows. Expected strings come from zonein
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from sqlalchemy import update
 from conferencing_widgets import ConversationKind, Store
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.config import Settings
-from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.whiteboard.service import WhiteboardService
@@ -26,20 +25,9 @@ from conferencing_widgets.whiteboard.service import WhiteboardService
 from .support import VoilaServer, wait_for_text
 
 pytestmark = pytest.mark.browser
-SECRET = "timezones-browser-secret"
 READY = ".cw-app .cw-history .cw-tile"
 # 03:30 UTC: already 10 March in Warsaw (04:30 CET), still 9 March in Chicago (22:30 CDT, DST began on 8 March).
 INSTANT = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
-    data_dir = tmp_path_factory.mktemp("timezones")
-    store = Store(f"sqlite:///{data_dir / 'store.db'}")
-    seed_demo(store)
-    yield store, data_dir
-    store.close()
-
 
 def seed_at_instant(store: Store, data_dir: Path) -> str:
     """A fresh case chat with a message, a file and a whiteboard, all stamped ``INSTANT``; returns its title."""
@@ -82,13 +70,6 @@ def expected(zone: str, lang: str) -> dict[str, str]:
 def norm(text: str) -> str:
     """Babel and Chromium differ only in which space sits before AM/PM (U+202F / U+00A0 / U+0020)."""
     return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
-
-
-@pytest.fixture()
-def server(world: tuple[Store, Path], voila_server: Callable[..., VoilaServer]) -> VoilaServer:
-    store, data_dir = world
-    return voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
-
 
 @pytest.mark.parametrize(
     ("zone", "locale", "lang"),
