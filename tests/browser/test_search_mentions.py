@@ -72,9 +72,15 @@ def test_mention_autocomplete_badge_and_filter(
     badge = tom.locator(".cw-tile", has_text=title).locator(".cw-mention-badge")
     wait_for_text(badge, "@1")
     tom.locator(".cw-mentions-filter").click()
+    # Only the conversations that mention Tom stay (the demo's spindle chat has one too), this one among them.
+    mentioning = [c.conversation.title for c in Service(store, "tom.tech").mention_history(limit=200)]
+    assert title in mentioning
     tom.wait_for_function(
-        "(t) => [...document.querySelectorAll('.cw-history .cw-tile')].every(e => e.textContent.includes(t))",
-        arg=title,
+        """(titles) => {
+          const tiles = [...document.querySelectorAll('.cw-history .cw-tile')];
+          return tiles.length === titles.length && titles.every(t => tiles.some(e => e.textContent.includes(t)));
+        }""",
+        arg=mentioning,
     )
     open_tile(tom, title)
     badge.wait_for(state="detached")
