@@ -60,6 +60,8 @@ function reactionsRow(model, row) {
     const who = label(model, "reacted", "{emoji} by {who}").replace("{emoji}", r.emoji).replace("{who}", r.who);
     const chip = button("cw-reaction" + (r.mine ? " cw-reaction-mine" : ""), r.emoji + " " + r.count, who);
     chip.dataset.emoji = r.emoji;
+    // The accessible name starts with the visible text (axe: label-content-name-mismatch), then says who reacted.
+    chip.setAttribute("aria-label", r.emoji + " " + r.count + (who ? " · " + who : ""));
     chip.setAttribute("aria-pressed", r.mine ? "true" : "false");
     chip.disabled = !mayReact;
     box.append(chip);
