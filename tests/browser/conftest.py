@@ -43,6 +43,7 @@ When a test fails, the tail of each server's log and each page's console errors 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -172,6 +173,29 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+FAILURE_SHOTS = Path(__file__).resolve().parents[2] / "build" / "browser-failures"
+"""Where a failed test's pages are photographed (the CI log names the files)."""
+
+
+def _report_failed_page(record: RecordedPage, name: str) -> None:
+    """What a page showed when its test failed: errors, the last console lines, widget counts, a screenshot."""
+    print(f"\n--- page {record.page.url}: errors {record.errors()} dialogs {record.dialogs}")
+    for kind, text in record.console[-15:]:
+        print(f"    console {kind}: {text[:300]}")
+    try:
+        counts = record.page.evaluate(
+            """() => Object.fromEntries(['.jupyter-widgets', '.cw-whiteboard-canvas', '.cw-wb-count', '.cw-app',
+                '.jp-OutputArea-output', '.voila-spinner, #loading'].map(s => [s, document.querySelectorAll(s).length]))"""
+        )
+        print(f"    elements {counts}")
+        FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = FAILURE_SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+        record.page.screenshot(path=str(shot), timeout=10_000)
+        print(f"    screenshot {shot}")
+    except Exception as exc:  # a closed or crashed page: the lines above are all there is
+        print(f"    (no state: {exc})")
+
+
 @pytest.fixture()
 def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., RecordedPage]]:
     """Factory: ``page(url=None, *, wait_for=None, timeout_ms=60_000, dialogs="dismiss", **context_options)
@@ -215,8 +239,8 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable[...
 
     yield open_page
     if _failed(request):
-        for record in opened:
-            print(f"\n--- page {record.page.url}: errors {record.errors()} dialogs {record.dialogs}")
+        for index, record in enumerate(opened):
+            _report_failed_page(record, f"{request.node.name}-{index}")
     for record in opened:
         try:
             # Close pages first, as a user would, so their kernels are shut down instead of waiting for culling.
