@@ -29,8 +29,8 @@ def sent_to_browser(widget: Any) -> list[dict[str, Any]]:
     return out
 
 
-def outbox_message(composer: Any, conversation_id: Any, text: Any, client_id: Any) -> None:
-    content = {"type": "outbox", "conversation_id": conversation_id, "text": text, "client_id": client_id}
+def outbox_message(composer: Any, conversation_id: Any, text: Any, client_id: Any, **extra: Any) -> None:
+    content = {"type": "outbox", "conversation_id": conversation_id, "text": text, "client_id": client_id, **extra}
     composer._on_custom(composer, content, [])
 
 
@@ -82,6 +82,61 @@ def test_a_refused_entry_reports_its_error_and_writes_nothing(seeded: World) -> 
     outbox_message(composer, True, "text", "c5")
     outbox_message(composer, seeded.acme_case_chat, None, "c5")
     assert len(answers) == 3
+
+
+def test_a_note_kept_offline_stays_a_note_and_never_reaches_the_customer(seeded: World) -> None:
+    app = ConferencingApp(seeded.service("tom"), live=False)
+    app.open_conversation(seeded.acme_case_chat)
+    answers = sent_to_browser(app.messages.composer)
+    outbox_message(app.messages.composer, seeded.acme_case_chat, "Bearing worn, quote a new one", "n1", note=True)
+    outbox_message(app.messages.composer, seeded.acme_case_chat, "Bearing worn, quote a new one", "n1", note=True)
+    assert [a["ok"] for a in answers] == [True, True]
+    staff = [m for m in seeded.service("tom").messages(seeded.acme_case_chat) if "Bearing" in m.body]
+    assert [m.kind.value for m in staff] == ["note"]
+    assert all("Bearing" not in m.body for m in seeded.service("alice").messages(seeded.acme_case_chat))
+
+
+def test_a_customer_cannot_smuggle_a_note_through_the_outbox(seeded: World) -> None:
+    app = ConferencingApp(seeded.service("alice"), live=False)
+    answers = sent_to_browser(app.messages.composer)
+    before = seeded.snapshot()
+    outbox_message(app.messages.composer, seeded.acme_case_chat, "Staff only?", "n2", note=True)
+    assert answers[-1]["ok"] is False and answers[-1]["error"]
+    assert seeded.snapshot() == before
+
+
+def test_a_reply_kept_offline_is_posted_once_as_a_reply(seeded: World) -> None:
+    first = seeded.service("alice").messages(seeded.acme_case_chat)[0]
+    app = ConferencingApp(seeded.service("tom"), live=False)
+    answers = sent_to_browser(app.messages.composer)
+    for _ in range(2):
+        outbox_message(app.messages.composer, seeded.acme_case_chat, "Since when?", "r1", reply_to=first.id)
+    replies = [m for m in seeded.service("alice").messages(seeded.acme_case_chat) if m.body == "Since when?"]
+    assert [m.reply_to_id for m in replies] == [first.id] and [a["ok"] for a in answers] == [True, True]
+    # A reply to a message of another conversation (a tampered entry) is refused and writes nothing.
+    elsewhere = seeded.service("tom").post(seeded.vendor_direct, "Van at the depot")
+    before = seeded.snapshot()
+    outbox_message(app.messages.composer, seeded.acme_case_chat, "Elsewhere", "r2", reply_to=elsewhere.id)
+    assert answers[-1]["ok"] is False and seeded.snapshot() == before
+
+
+def test_an_edit_kept_offline_is_saved_once_and_only_on_ones_own_message(seeded: World) -> None:
+    mine = seeded.service("alice").post(seeded.acme_case_chat, "Vibration at 6000 rpm")
+    theirs = seeded.service("alice").messages(seeded.acme_case_chat)[1]  # Tom's question
+    app = ConferencingApp(seeded.service("alice"), live=False)
+    app.open_conversation(seeded.acme_case_chat)
+    answers = sent_to_browser(app.messages.composer)
+    for _ in range(2):  # resent after a lost answer: one new version, not two
+        outbox_message(app.messages.composer, seeded.acme_case_chat, "Vibration at 6500 rpm", "e1", edit_of=mine.id)
+    assert [a["ok"] for a in answers] == [True, True]
+    assert [v.body for v in seeded.service("alice").message_versions(mine.id)] == ["Vibration at 6000 rpm"]
+    assert any("6500 rpm" in r["html"] for r in app.messages.stream.window)
+    before = seeded.snapshot()
+    outbox_message(app.messages.composer, seeded.acme_case_chat, "Hijacked", "e2", edit_of=theirs.id)
+    assert answers[-1]["ok"] is False and "own" in answers[-1]["error"] and seeded.snapshot() == before
+    # Ids of the wrong type are dropped: the entry is then a plain new message.
+    outbox_message(app.messages.composer, seeded.acme_case_chat, "Typed id", "e3", edit_of=True, reply_to="1")
+    assert answers[-1]["ok"] is True and bodies(seeded, seeded.acme_case_chat, "Typed id") == 1
 
 
 def test_send_answers_carry_the_client_id(seeded: World) -> None:

@@ -108,6 +108,8 @@ class EditingMixin:
                 raise InvalidInput(_("This message was deleted; it can no longer be edited."))
             raise InvalidInput(_("Only text messages can be edited."))
         text = clean_body(body, self.settings.max_message_chars)
+        if text == message.body:
+            return message  # nothing changed, so no version (an outbox resending an edit after a lost answer)
         # An edit may mention only members too, as a post does (and a note's customers are never notified).
         mentions = self.check_mentions(conv, text, note=message.kind is MessageKind.NOTE)
         with self.store.atomic():  # the new text and its mentions commit together

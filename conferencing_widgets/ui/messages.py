@@ -19,6 +19,7 @@ from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
 from conferencing_widgets.ui.live import SignalFollower
 from conferencing_widgets.ui.message_actions import MessageActions, stream_labels
+from conferencing_widgets.ui.outbox import OutboxEntry
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
 from conferencing_widgets.ui.typing import ConversationStatus
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
@@ -44,9 +45,7 @@ class MessagesArea(w.VBox):
         self.add_class("cw-area")
         self.add_class("cw-messages")
         self.title = w.HTML(f'<div class="cw-area-title">{_("Messages")}</div>')
-        self.video = w.Button(
-            description=_("Video call"), tooltip=_("Start a video conference in a new window")
-        )
+        self.video = w.Button(description=_("Video call"), tooltip=_("Start a video conference in a new window"))
         self.video.add_class("cw-video")
         self.plus = w.Button(
             description="+", tooltip=_("Whiteboard session or file upload"), layout=w.Layout(width="40px")
@@ -78,6 +77,8 @@ class MessagesArea(w.VBox):
         )
         """Shown to vendor staff in a case chat: the next message is an internal note (reset after sending)."""
         self.note_toggle.add_class("cw-note-toggle")
+        # Linked in the browser: a send the outbox keeps while the kernel is away still knows it is a note.
+        self._note_link = w.jslink((self.note_toggle, "value"), (self.composer, "note"))
         self.error = w.HTML()
         self.error.add_class("cw-error")
         self.status = ConversationStatus()
@@ -341,18 +342,29 @@ class MessagesArea(w.VBox):
         self._sent(message)
         return None
 
-    def _on_outbox(self, conversation_id: int, text: str, client_id: str) -> str | None:
-        """Post a message the browser kept while offline (any of the user's conversations; the service checks)."""
+    def _on_outbox(self, entry: OutboxEntry) -> str | None:
+        """Post (or save the edit of) what the browser kept while offline; any of the user's conversations, the
+        service checks. A resend is harmless: a post is one message per client id, an unchanged edit no version."""
+        kind = MessageKind.NOTE if entry.note else MessageKind.TEXT
         try:
-            message = self.service.post(conversation_id, text, client_id=client_id)
+            if entry.edit_of is not None:
+                message = self.service.edit_message(entry.edit_of, entry.text)
+            else:
+                message = self.service.post(
+                    entry.conversation_id, entry.text, client_id=entry.client_id, kind=kind, reply_to=entry.reply_to
+                )
         except StorageError as exc:
             unsent = _("Can't reach the server right now. Your message was not sent; it is still here. (ref {ref})")
             return unsent.format(ref=exc.ref)
         except ConferencingError as exc:
             return str(exc)
-        if self.conversation is not None and self.conversation.id == conversation_id:
-            self.catch_up()
-        self._sent(message)
+        if self.conversation is not None and self.conversation.id == message.conversation_id:
+            if entry.edit_of is not None:
+                self.refresh_rows([message.id])
+            else:
+                self.catch_up()
+        if entry.edit_of is None:
+            self._sent(message)
         return None
 
     def _mention_candidates(self, prefix: str) -> list[dict[str, str]]:

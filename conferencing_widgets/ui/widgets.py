@@ -9,6 +9,7 @@ import traitlets
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.core.i18n import _
+from conferencing_widgets.ui.outbox import OutboxEntry
 from conferencing_widgets.ui.strings import TranslatedView, common, strings_trait, view_js
 
 
@@ -197,7 +198,12 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
     def _default_mode_cancel(self) -> str:
         return _("Cancel")
 
-    target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).")
+    target_id = traitlets.Int(0, help="The message edited or replied to (0 for none).").tag(sync=True)
+    note = traitlets.Bool(
+        False,
+        help="The next message is an internal note (linked to the area's toggle in the browser, so a send"
+        " kept in the outbox while offline stays a note).",
+    ).tag(sync=True)
     paste_labels: traitlets.Dict[str, str] = traitlets.Dict(
         help="Words of a file pasted or dropped into the box: uploading ({name}, {pct}), done ({name}), unavailable."
     ).tag(sync=True)
@@ -231,23 +237,22 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
     # -- the outbox (issue 16): messages the browser kept while the page could not reach the kernel ------------
 
     def set_outbox_handler(self, handler: Any) -> None:
-        """``handler(conversation_id: int, text: str, client_id: str) -> str | None``: post one outbox entry;
-        return an error to show on its row (the browser keeps it for Retry or Discard)."""
+        """``handler(entry: OutboxEntry) -> str | None``: post (or, for an edit, save) one outbox entry; return an
+        error to show on its row (the browser keeps it for Retry or Discard)."""
         self._outbox = handler
 
-    def send_outbox(self, conversation_id: int, text: str, client_id: str) -> str | None:
+    def send_outbox(self, entry: OutboxEntry) -> str | None:
         """Post an outbox entry as the browser does when the page is back; tells the browser; the error or None."""
-        error = self._outbox(conversation_id, text, client_id) if self._outbox else _("Sending is not available here.")
-        self.send({"type": "outbox_result", "client_id": client_id, "ok": not error, "error": error or ""})
+        error = self._outbox(entry) if self._outbox else _("Sending is not available here.")
+        self.send({"type": "outbox_result", "client_id": entry.client_id, "ok": not error, "error": error or ""})
         return error
 
     def _on_outbox_message(self, content: dict[str, Any]) -> bool:
         if content.get("type") != "outbox":
             return False
-        conv, text, client_id = content.get("conversation_id"), content.get("text"), content.get("client_id")
-        if isinstance(conv, int) and not isinstance(conv, bool) and isinstance(text, str):
-            if isinstance(client_id, str):
-                self.send_outbox(conv, text, client_id)
+        entry = OutboxEntry.parse(content)
+        if entry is not None:
+            self.send_outbox(entry)
         return True
 
     # -- typing and drafts (issue 13): the browser reports typing (throttled) and the text, debounced ----------

@@ -185,7 +185,8 @@ def _report_failed_page(record: RecordedPage, name: str) -> None:
     try:
         counts = record.page.evaluate(
             """() => Object.fromEntries(['.jupyter-widgets', '.cw-whiteboard-canvas', '.cw-wb-count', '.cw-app',
-                '.jp-OutputArea-output', '.voila-spinner, #loading'].map(s => [s, document.querySelectorAll(s).length]))"""
+                '.jp-OutputArea-output', '.voila-spinner, #loading']
+                .map(s => [s, document.querySelectorAll(s).length]))"""
         )
         print(f"    elements {counts}")
         FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)

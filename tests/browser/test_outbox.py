@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from conferencing_widgets import ConversationKind, Service, Store
+from conferencing_widgets import ConversationKind, MessageKind, Service, Store
 from conferencing_widgets.testing import wait_until
 from conferencing_widgets.ui.messages import outbox_scope
 
@@ -34,7 +34,9 @@ from .tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.browser
 APP = ".cw-app"
-SCRATCH = Path("/work/tools/scratch")
+SCRATCH = Path(__file__).resolve().parents[2] / "build" / "screens"
+"""Screenshots to look at (not checked in)."""
+
 
 def open_chat(page: Callable[..., RecordedPage], url: str, title: str, **options: Any) -> RecordedPage:
     p = page(url, wait_for=f"{APP} .cw-history .cw-tile", viewport={"width": 1400, "height": 900}, **options)
@@ -172,6 +174,66 @@ def test_a_failed_entry_offers_retry_and_discard(
     wait_until(lambda: len(outbox_entries(p, "alice")) == 1, 10, "the discarded entry to go")
     assert p.locator(".cw-stream .cw-outbox").count() == 0, "the other conversation's entry is not shown here"
     assert posted(store, cid, "x" * 100_000) == 0
+
+
+def test_a_note_a_reply_and_an_edit_sent_offline_keep_what_they_are(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., RecordedPage]
+) -> None:
+    store, _ = world
+    tag = secrets.token_hex(3)
+    title = f"Offline kinds {tag}"
+    cid = case_chat(store, title)
+    question = Service(store, "alice").post(cid, f"Is the spindle safe to run {tag}?")
+    mine = Service(store, "tom.tech").post(cid, f"Checking the bearing {tag}")
+    p = open_chat(page, server.link("tom.tech"), title)
+    bar = p.locator(".cw-composer-mode")
+
+    # A reply begun online and sent once the network is gone.
+    asked = p.locator(".cw-stream .cw-message", has_text=f"Is the spindle safe to run {tag}?")
+    asked.hover()
+    asked.locator(".cw-action-reply").click()
+    wait_for_text(bar, "Replying to")
+    p.context.set_offline(True)
+    p.locator(".cw-reconnecting").wait_for(state="visible")
+    type_and_send(p, f"Yes, below 6000 rpm {tag}")
+    wait_for_text(p.locator(".cw-stream .cw-outbox", has_text=f"Yes, below 6000 rpm {tag}"), "Your reply")
+    bar.wait_for(state="hidden")
+    # An internal note written offline: the toggle is linked to the composer in the browser, so the outbox knows.
+    p.locator(".cw-note-toggle").click()
+    type_and_send(p, f"Quote a new bearing {tag}")
+    note_row = p.locator(".cw-stream .cw-outbox.cw-outbox-note", has_text=f"Quote a new bearing {tag}")
+    wait_for_text(note_row, "Internal note")
+    assert "mod-active" not in (p.locator(".cw-note-toggle").get_attribute("class") or ""), "the toggle is reset"
+    kinds = [(bool(e.get("note")), e.get("reply_to")) for e in outbox_entries(p, "tom.tech")]
+    assert kinds == [(False, question.id), (True, None)]
+    assert posted(store, cid, f"Quote a new bearing {tag}") == 0
+    p.context.set_offline(False)
+    wait_until(lambda: outbox_entries(p, "tom.tech") == [], 40, "the outbox to be sent")
+
+    # An edit begun online and saved once the network is gone.
+    own = p.locator(".cw-stream .cw-message", has_text=f"Checking the bearing {tag}")
+    own.hover()
+    own.locator(".cw-action-edit").click()
+    wait_for_text(bar, "Editing")
+    p.context.set_offline(True)
+    p.locator(".cw-reconnecting").wait_for(state="visible")
+    box = p.locator(".cw-composer textarea")
+    box.fill(f"Checked the bearing: worn {tag}")
+    box.press("Enter")
+    wait_for_text(p.locator(".cw-stream .cw-outbox", has_text=f"worn {tag}"), "Saving your edit…")
+    assert [e.get("edit_of") for e in outbox_entries(p, "tom.tech")] == [mine.id]
+    p.context.set_offline(False)
+    wait_until(lambda: outbox_entries(p, "tom.tech") == [], 40, "the edit to be saved")
+
+    staff = {m.body: m for m in Service(store, "tom.tech").messages(cid, limit=50)}
+    assert staff[f"Quote a new bearing {tag}"].kind is MessageKind.NOTE
+    assert staff[f"Yes, below 6000 rpm {tag}"].reply_to_id == question.id
+    assert staff[f"Checked the bearing: worn {tag}"].id == mine.id
+    assert [v.body for v in Service(store, "tom.tech").message_versions(mine.id)] == [f"Checking the bearing {tag}"]
+    customer = [m.body for m in Service(store, "alice").messages(cid, limit=50)]
+    assert f"Quote a new bearing {tag}" not in customer and f"Yes, below 6000 rpm {tag}" in customer
+    p.locator(".cw-stream .cw-message.cw-note", has_text=f"Quote a new bearing {tag}").wait_for(timeout=30_000)
+    wait_for_text(p.locator(".cw-stream .cw-message", has_text=f"worn {tag}"), "edited")
 
 
 def test_cut_connections_show_reconnecting_until_the_page_is_back(

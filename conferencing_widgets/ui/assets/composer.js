@@ -266,6 +266,7 @@ function render({ model, el }) {
   let pending = false;
   let clientId = null;
   let sentText = null;
+  let sentExtra = {};
 
   function sync() {
     const disabled = model.get("disabled");
@@ -289,21 +290,34 @@ function render({ model, el }) {
     if (!text.trim()) { model.set("error", tr("The message is empty. Type something before sending.")); model.save_changes(); return; }
     if (text !== sentText) { clientId = newId(); sentText = text; }
     if (model.get("mode") !== "edit") drafts.cancel(); // posting clears the draft on the server
-    if (!model.get("mode") && !pageOnline(model)) { toOutbox(text, clientId); return; } // offline: outbox.js
+    sentExtra = outboxExtra();
+    if (!pageOnline(model)) { toOutbox(text, clientId, sentExtra); return; } // offline: outbox.js
     pending = true;
     sync();
     model.send({ type: "send", text, client_id: clientId });
   }
 
-  // A new message the kernel cannot take now goes to the outbox; the box is free for the next one at once.
+  // What the send is besides its text: an internal note (the toggle, linked here in the browser), a reply or an
+  // edit (the mode bar). The outbox keeps it with the text, so a note typed offline is still a note when sent.
+  function outboxExtra() {
+    const mode = model.get("mode");
+    const target = model.get("target_id");
+    return { note: Boolean(model.get("note")), reply_to: mode === "reply" && target ? target : undefined, edit_of: mode === "edit" && target ? target : undefined };
+  }
+  // A send the kernel cannot take now goes to the outbox; the box is free for the next one at once, out of any
+  // edit or reply mode and with the note toggle off, as after a send that went through.
   const queue = outbox(model, el);
-  function toOutbox(text, id) {
-    queue.add(text, id);
+  function toOutbox(text, id, extra) {
+    queue.add(text, id, extra);
+    if (model.get("mode") || model.get("note")) {
+      model.set({ mode: "", target_id: 0, mode_text: "", note: false });
+      model.save_changes();
+    }
     pending = false; box.value = ""; sentText = null; clientId = null; mentions.close(); sync(); box.focus();
   }
   // The connection dropped while a send waited for Python's answer: the outbox takes it, with its client id.
   window.addEventListener("cw-connection", (ev) => {
-    if ((ev.detail || {}).state !== "online" && pending && !model.get("mode") && sentText) toOutbox(sentText, clientId);
+    if ((ev.detail || {}).state !== "online" && pending && sentText) toOutbox(sentText, clientId, sentExtra);
   }, { signal: queue.signal });
 
   const mentions = mentionAutocomplete(model, box, el);

@@ -3,7 +3,8 @@
 // scope (`outbox_scope`: a hash of the login from Python; never the token), shown at once as "Sending…" in the
 // stream of its conversation, and sent with its client id once the page is back. Python posts it idempotently
 // (one message per author and client id), so a resend after a lost answer or a reload never posts twice.
-// Entries: {client_id, conversation_id, text, created, error?}. The stream view draws them: it gets the window
+// Entries: {client_id, conversation_id, text, created, note?, reply_to?, edit_of?, error?}: a new message, a reply or
+// an edit of one's own message, any of them an internal note. The stream view draws them: it gets the window
 // event "cw-outbox" ({root, entries, labels}) and answers Retry/Discard with "cw-outbox-action".
 const OUTBOX_RESEND_MS = 8000; // no answer by then (a lost wake-up, a dropped socket): send again, same client id
 
@@ -53,7 +54,10 @@ function outbox(model, el) {
     if (!r) { if (tries < 50) setTimeout(() => publish(tries + 1), 200); return; }
     const open = model.get("draft_key");
     const entries = storage.load().filter((e) => e.conversation_id === open);
-    const labels = { sending: tr("Sending…"), retry: tr("Retry"), discard: tr("Discard") };
+    const labels = {
+      sending: tr("Sending…"), saving: tr("Saving your edit…"), note: tr("Internal note"), reply: tr("Your reply"),
+      retry: tr("Retry"), discard: tr("Discard"),
+    };
     window.dispatchEvent(new CustomEvent("cw-outbox", { detail: { root: r, entries, labels } }));
   }
 
@@ -69,13 +73,17 @@ function outbox(model, el) {
       const last = inFlight.get(e.client_id);
       if (last && now - last < OUTBOX_RESEND_MS) continue;
       inFlight.set(e.client_id, now);
-      model.send({ type: "outbox", client_id: e.client_id, conversation_id: e.conversation_id, text: e.text });
+      model.send({ type: "outbox", client_id: e.client_id, conversation_id: e.conversation_id, text: e.text, note: Boolean(e.note), reply_to: e.reply_to || null, edit_of: e.edit_of || null });
     }
     timer = setTimeout(flush, OUTBOX_RESEND_MS);
   }
 
-  function add(text, clientId) {
+  function add(text, clientId, extra) {
+    const { note, reply_to, edit_of } = extra || {};
     const entry = { client_id: clientId, conversation_id: model.get("draft_key"), text, created: new Date().toISOString() };
+    if (note) entry.note = true;
+    if (Number.isInteger(reply_to)) entry.reply_to = reply_to;
+    if (Number.isInteger(edit_of)) entry.edit_of = edit_of;
     change((list) => list.filter((e) => e.client_id !== clientId).concat([entry]));
     flush();
   }

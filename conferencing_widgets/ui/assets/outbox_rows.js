@@ -11,12 +11,19 @@ function drawOutboxRows(el, box) {
     box.replaceChildren();
     for (const e of d.entries || []) {
       const item = document.createElement("div");
-      item.className = "cw-outbox cw-mine" + (e.error ? " cw-outbox-failed" : "");
+      item.className = "cw-outbox cw-mine" + (e.error ? " cw-outbox-failed" : "") + (e.note ? " cw-outbox-note" : "");
       item.dataset.clientId = e.client_id;
       const status = document.createElement("div");
       status.className = "cw-outbox-status";
       status.setAttribute("role", e.error ? "alert" : "status");
-      status.textContent = e.error || L.sending || "Sending…";
+      const tag = e.note ? L.note : e.reply_to ? L.reply : "";
+      if (tag) {
+        const chip = document.createElement("span");
+        chip.className = "cw-outbox-tag";
+        chip.textContent = tag;
+        status.append(chip, " ");
+      }
+      status.append(e.error || (e.edit_of ? L.saving : L.sending) || "Sending…");
       const body = document.createElement("div");
       body.className = "cw-outbox-body";
       body.textContent = e.text;
