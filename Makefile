@@ -55,6 +55,8 @@ messages: $(STAMP)
 	  --project conferencing_widgets -o conferencing_widgets/locale/conferencing.pot .
 	$(BIN)/pybabel update -D conferencing -i conferencing_widgets/locale/conferencing.pot -d conferencing_widgets/locale
 	$(BIN)/pybabel compile -D conferencing -d conferencing_widgets/locale
+	# The notebooks' translated copies (notebooks/pl/) follow the English notebooks and the catalogues.
+	$(BIN)/python -m conferencing_widgets.core.notebook_text notebooks
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
