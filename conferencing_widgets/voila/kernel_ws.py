@@ -30,10 +30,13 @@ This module is imported by the Voilà *server* process; it imports nothing heavy
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from typing import Any
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+
+from conferencing_widgets.voila.shell_watchdog import ShellWatchdog, header_id, poke_kernel, v1_channel_and_header
 
 SLOW_CONNECT_S = 5.0
 """A connection that takes longer than this to become live is logged as a warning."""
@@ -60,7 +63,10 @@ def end_kernel_connections(kernel_id: str) -> int:
 
 
 class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
-    """``ZMQChannelsWebsocketConnection`` with Nagle off and the time to a live connection logged."""
+    """``ZMQChannelsWebsocketConnection`` with Nagle off, the time to a live connection logged, nothing lost to the
+    nudge, and a kernel that leaves a page's request unread poked (``shell_watchdog.py``)."""
+
+    _watchdog: ShellWatchdog | None = None
 
     def connect(self) -> Any:
         # The handler calls connect() from open(), once the websocket handshake is done.
@@ -71,6 +77,13 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
         self._nudge_seen: list[list[Any]] = []
         self._own_requests: set[str] = set()
         connected = super().connect()
+        if self._watchdog is None:
+            self._watchdog = ShellWatchdog(
+                lambda: poke_kernel(self.kernel_manager, self.session),
+                lambda: getattr(self.kernel_manager, "execution_state", None) == "busy",
+                self.log,
+                name=str(self.kernel_id),
+            )
         if connected is not None:
             # Added after jupyter_server's replay and subscribe callbacks, so it runs right after them.
             connected.add_done_callback(lambda _f: self._deliver_nudge_seen())
@@ -126,6 +139,37 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
                 continue
             self.log.info("Delivering an IOPub message the nudge consumed on kernel %s.", self.kernel_id)
             self.handle_outgoing_message("iopub", msg_list)
+
+    def handle_incoming_message(self, incoming_msg: Any) -> None:
+        """Forward a page's message to the kernel; a shell request is remembered until the kernel answers it."""
+        super().handle_incoming_message(incoming_msg)
+        if self._watchdog is None or not self.channels:
+            return
+        try:
+            if self.subprotocol == "v1.kernel.websocket.jupyter.org":
+                channel, header = v1_channel_and_header(incoming_msg)
+                msg_id = header_id(header)
+            else:
+                msg = json.loads(incoming_msg)
+                channel, msg_id = msg.get("channel") or "shell", header_id(msg.get("header"))
+        except (ValueError, TypeError, AttributeError):
+            return  # upstream has already said what it thought of this message
+        if channel == "shell":
+            self._watchdog.sent(msg_id)
+
+    def handle_outgoing_message(self, stream: str, outgoing_msg: list[Any]) -> None:
+        """Forward a kernel message to the page; its parent request has been read by the kernel."""
+        if self._watchdog is not None and self._watchdog.pending:
+            with contextlib.suppress(Exception):  # never let bookkeeping stop a message
+                _idents, fed = self.session.feed_identities(outgoing_msg)
+                self._watchdog.answered(header_id(fed[2]))
+        super().handle_outgoing_message(stream, outgoing_msg)
+
+    def disconnect(self) -> None:  # type: ignore[override]  # upstream's is sync despite the base class
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
+        super().disconnect()
 
     def _log_connected(self, started: float, state: object) -> None:
         took = time.monotonic() - started

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,7 +99,6 @@ def click_ping(p: RecordedPage, times: int = 1) -> None:
         wait_for_text(p.locator(".probe-reply"), f"pong {n}")
 
 
-
 # -- browser ------------------------------------------------------------------------------------
 
 
@@ -125,6 +126,29 @@ def test_button_click_reaches_the_kernel_and_back(
         if c.status == psutil.CONN_LISTEN
     ]
     assert listening and set(listening) == {"127.0.0.1"}, listening
+
+
+@pytest.mark.browser
+def test_a_request_the_kernel_leaves_unread_gets_it_poked(
+    probe_server: VoilaServer, page: Callable[..., RecordedPage]
+) -> None:
+    """The shell watchdog (``voila/shell_watchdog.py``) on real traffic: a stopped kernel stands for one that
+    missed its wake-up. Normal clicks never trigger it; an unanswered one is logged and poked, and the page goes
+    on once the kernel runs again."""
+    p = page(probe_server.url("button.ipynb"), wait_for=".probe-button")
+    click_ping(p, times=2)
+    kernel = p.kernel_id()
+    pids = [q.pid for q in psutil.process_iter(["cmdline"]) if any(kernel in a for a in q.info["cmdline"] or [])]
+    assert len(pids) == 1, pids
+    assert "poking" not in probe_server.log(), "answered requests never trigger the watchdog"
+    os.kill(pids[0], signal.SIGSTOP)
+    try:
+        p.locator(".probe-button").click()
+        wait_until(lambda: "poking" in probe_server.log(), 20, "the watchdog to poke the silent kernel")
+    finally:
+        os.kill(pids[0], signal.SIGCONT)
+    wait_for_text(p.locator(".probe-reply"), "pong 3")
+    assert kernel in [line for line in probe_server.log().splitlines() if "poking" in line][0]
 
 
 @pytest.mark.browser
