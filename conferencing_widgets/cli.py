@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from conferencing_widgets.cli_help import HelpGroup
 from conferencing_widgets.core.config import Settings, load_settings
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import LANGUAGES, _, set_language, supported
@@ -70,7 +71,20 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-@click.group(context_settings=CONTEXT)
+class ConferencingGroup(HelpGroup):
+    """The command group; it chooses the language of everything it prints."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        # Lines for people, --help included, follow the shell's language (LC_ALL, LC_MESSAGES, LANG:
+        # pl_PL.UTF-8 -> Polish); machine output (--json, links, exports) is the same in every language.
+        # Chosen before parsing: click prints --help while it parses.
+        set_language(terminal_language())
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.group(cls=ConferencingGroup, context_settings=CONTEXT)
 def main() -> None:
     """Chat, whiteboards, files and video calls for service cases.
 
@@ -78,9 +92,6 @@ def main() -> None:
     Example:
       conferencing demo            # seed demo data and serve the dashboards
     """
-    # Lines for people follow the shell's language (LC_ALL, LC_MESSAGES, LANG: pl_PL.UTF-8 -> Polish); machine
-    # output (--json, links, exports) is the same in every language.
-    set_language(terminal_language())
 
 
 @main.command(context_settings=CONTEXT)
@@ -208,6 +219,7 @@ def load(file: str, store_url: str | None) -> None:
     \b
     Example:
       conferencing load people.yaml
+
     \b
     The file holds three lists, each optional:
       groups: [{id: acme, name: ACME, is_vendor: false}]

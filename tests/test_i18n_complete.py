@@ -30,6 +30,9 @@ PO = LOCALE_DIR / "pl" / "LC_MESSAGES" / "conferencing.po"
 WORD = re.compile(r"[^\W\d_]{3,}")
 # Not translations: the language switch names each language in itself; search filter keywords are syntax.
 ALLOWED = {"english", "from", "case", "after", "before", "has", "file", "whiteboard", "mention"}
+# Neither Polish nor English words, in a translation or on the page: placeholders and code, such as
+# CONFERENCING_STORE or conferencing_widgets.export.api.frames(service=...) in the CLI's help.
+CODE = re.compile(r"\{[^}]*\}|\S*\w[._(]\w\S*")
 # Sync state that holds words for people (the rest are ids, CSS values, code and data).
 TEXT_KEYS = {
     "description", "tooltip", "placeholder", "_options_labels", "heading", "empty_text", "hint", "label",
@@ -58,7 +61,7 @@ def english_words() -> set[str]:
         for text in ids:
             english |= {x.lower() for x in WORD.findall(re.sub(r"\{[^}]*\}", " ", text))}
         for text in strs:
-            polish |= {x.lower() for x in WORD.findall(re.sub(r"\{[^}]*\}", " ", text))}
+            polish |= {x.lower() for x in WORD.findall(CODE.sub(" ", text))}
     return english - polish - ALLOWED
 
 
@@ -125,7 +128,7 @@ def widget_texts(widgets: list[w.Widget]) -> list[tuple[str, str]]:
 def english_left(widgets: list[w.Widget], words: set[str]) -> list[str]:
     left = []
     for where, text in widget_texts(widgets):
-        hits = sorted({x for x in WORD.findall(re.sub(r"\{[^}]*\}", " ", text)) if x.lower() in words})
+        hits = sorted({x for x in WORD.findall(CODE.sub(" ", text)) if x.lower() in words})
         if hits:
             left.append(f"{where}: {hits} in {text[:160]!r}")
     return left
