@@ -25,8 +25,9 @@ import jinja2
 from markupsafe import escape
 
 from conferencing_widgets.cases.clocks import CaseClocks, Clock
+from conferencing_widgets.core import templating
 from conferencing_widgets.core.errors import InvalidInput
-from conferencing_widgets.core.i18n import _, ngettext
+from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import safe_filename_display
 from conferencing_widgets.core.model import ServiceCase, StatusChange, User
 from conferencing_widgets.signoff.store import ListedFile
@@ -114,15 +115,7 @@ def _clock_row(key: str, label: str, clock: Clock | None) -> dict[str, Any] | No
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("conferencing_widgets", "signoff/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env = templating.environment("signoff/templates")
     env.filters.update(iso=_iso, utc=_when, file_name=lambda n: safe_filename_display(n, 200))
     return env
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from conferencing_widgets.core import templating
 from conferencing_widgets.core.errors import InvalidInput
-from conferencing_widgets.core.i18n import _, ngettext
 from conferencing_widgets.core.markup import escape_text, render_markdown, safe_filename_display
 from conferencing_widgets.core.model import ConversationKind
 from conferencing_widgets.store import Store
@@ -162,18 +162,13 @@ def _finalize(ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The transcript's templates: autoescape for ``*.html.j2``, undefined values are errors."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("conferencing_widgets", "transcript/templates"),
+    env = templating.environment(
+        "transcript/templates",
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        undefined=jinja2.StrictUndefined,
         finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
         keep_trailing_newline=True,
-        extensions=["jinja2.ext.i18n"],
     )
-    # Headings in the language active when the transcript renders (``language(...)`` for someone else's).
-    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # Headings come out in the language active when the transcript renders (``language(...)`` for someone else's).
     env.filters.update(
         md=_md,
         md_body=_md_body,

@@ -12,24 +12,13 @@ from typing import Any
 
 import jinja2
 
-from conferencing_widgets.core import timefmt
-from conferencing_widgets.core.i18n import _, ngettext
+from conferencing_widgets.core import templating, timefmt
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one template environment of the UI (autoescape on, undefined values are errors)."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("conferencing_widgets", "ui"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-        extensions=["jinja2.ext.i18n"],
-    )
-    # Templates say {{ _("...") }} / {% trans %}: translated in the language active when they render.
-    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env = templating.environment("ui")
     # Times on screen: `{{ t|local_time }}` in the viewer's zone and language, `{{ t|iso_utc }}` for datetime="".
     env.filters["local_time"] = timefmt.date_time
     env.filters["iso_utc"] = iso_utc
