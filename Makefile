@@ -7,7 +7,7 @@ PORT ?= 8866
 NBVAL_DATA := $(CURDIR)/build/nbval-data
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: demo test lint install browser clean messages
+.PHONY: demo test test-slow lint install browser clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,14 +22,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	CONFERENCING_DATA_DIR=$${CONFERENCING_DATA_DIR:-data} $(BIN)/conferencing demo --port $(PORT)
 
-# Every test: unit, store contract on SQLite and PostgreSQL, real-browser (Voila + Chromium), notebooks.
+# Every test but those marked slow (about 25 min on 2 cores): unit, store contract on SQLite and PostgreSQL,
+# real-browser (Voila + Chromium), notebooks. `make test-slow` runs the slow ones; CI (.ci/run) runs both.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --durations=15
 test: $(STAMP) browser $(AXE) lint
 	# Two runs: Playwright's sync API leaves an event loop running in the main thread, which breaks asyncio.run.
-	$(BIN)/python -m pytest -p no:cacheprovider tests --ignore=tests/browser
-	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
+	$(PYTEST) -m "not slow" tests --ignore=tests/browser
+	$(PYTEST) -m "not slow" tests/browser
 	# The notebooks run top to bottom on a fresh demo store, as after `make demo`.
 	rm -rf $(NBVAL_DATA) && CONFERENCING_DATA_DIR=$(NBVAL_DATA) $(BIN)/conferencing demo --no-serve >/dev/null
 	CONFERENCING_DATA_DIR=$(NBVAL_DATA) $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+# The slow tests: concurrency and fault injection, the browser suite's PostgreSQL runs, kernel lifecycles.
+test-slow: $(STAMP) browser $(AXE)
+	$(PYTEST) -m slow tests --ignore=tests/browser
+	$(PYTEST) -m slow tests/browser
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:

@@ -120,7 +120,8 @@ def voila_server(
 
 # -- the demo store most modules test against ------------------------------------------------------
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# The PostgreSQL runs are slow-marked: `make test` keeps the SQLite ones, CI (`make test-slow`) runs both.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

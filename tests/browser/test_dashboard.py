@@ -69,6 +69,7 @@ def test_message_reaches_other_page_live_and_badge_updates(
     customer.assert_no_errors("Failed to load resource")
 
 
+@pytest.mark.slow  # a server of its own
 def test_without_a_relay_each_kernel_follows_on_its_own(
     world: tuple[Store, Path], voila_server: Callable[..., VoilaServer], page: Callable[..., Any]
 ) -> None:

@@ -152,6 +152,7 @@ def test_a_request_the_kernel_leaves_unread_gets_it_poked(
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # kernel lifecycles: waits on processes and pools
 def test_preheat_is_on_for_conferencing_and_off_for_other_notebooks(
     probe_server: VoilaServer, page: Callable[..., RecordedPage]
 ) -> None:
@@ -170,6 +171,7 @@ def test_preheat_is_on_for_conferencing_and_off_for_other_notebooks(
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # kernel lifecycles: waits on processes and pools
 def test_closing_or_reloading_a_page_shuts_its_kernel_down(
     probe_server: VoilaServer, page: Callable[..., RecordedPage]
 ) -> None:
@@ -196,6 +198,7 @@ def test_closing_or_reloading_a_page_shuts_its_kernel_down(
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # kernel lifecycles: waits on processes and pools
 def test_stopping_a_server_leaves_no_process_behind(
     probe_server: VoilaServer, page: Callable[..., RecordedPage]
 ) -> None:

@@ -196,6 +196,7 @@ def test_each_visitor_of_a_preheated_kernel_sees_only_herself(
     assert_absent(html, alice_secrets, "visitor 1's")
 
 
+@pytest.mark.slow  # waits for the culler
 def test_kernel_of_a_vanished_page_is_culled_despite_its_live_follower(
     world: World, voila_server: Callable[..., VoilaServer], page: Callable[..., RecordedPage]
 ) -> None:
