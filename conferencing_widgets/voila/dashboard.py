@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 
 import ipywidgets as w
 
@@ -25,6 +26,8 @@ from conferencing_widgets.store import Store
 from conferencing_widgets.ui.denied import denied_page
 
 log = logging.getLogger(__name__)
+REQUEST_ATTEMPTS = 5
+"""Times a preheated kernel opens Voila's request socket before giving up (the page then says the link is bad)."""
 CONVERSATION_PARAM = "conversation"
 """The query parameter of the open conversation (set by the page, read at start)."""
 
@@ -62,13 +65,20 @@ def _wait_for_request() -> None:
         import websockets
 
         async def once() -> None:
-            async with websockets.connect(url, open_timeout=5) as ws:
+            # No keepalive pings: a pool kernel may wait hours for its visitor on loopback, and a pong late on a
+            # busy server would close the socket (Voila's helper keeps the library's 20-s pings).
+            async with websockets.connect(url, open_timeout=5, ping_interval=None) as ws:
                 received.append(await ws.recv())
 
-        try:
-            asyncio.run(once())
-        except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-            log.warning("could not read the visitor's request from Voila: %s", exc)
+        # A socket that closes before the request came is opened again: Voila keeps a request that finds no
+        # waiter and hands it to the next one (RequestInfoSocketHandler._cache), so nothing is lost meanwhile.
+        for attempt in range(1, REQUEST_ATTEMPTS + 1):
+            try:
+                asyncio.run(once())
+                return
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                log.warning("could not read the visitor's request from Voila (attempt %d): %s", attempt, exc)
+                time.sleep(min(5.0, 0.5 * attempt))
 
     # In a thread of its own, because the kernel's event loop is already running in this one.
     thread = threading.Thread(target=receive, name="voila-request")
