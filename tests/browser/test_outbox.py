@@ -204,6 +204,8 @@ def test_a_note_a_reply_and_an_edit_sent_offline_keep_what_they_are(
     note_row = p.locator(".cw-stream .cw-outbox.cw-outbox-note", has_text=f"Quote a new bearing {tag}")
     wait_for_text(note_row, "Internal note")
     assert "mod-active" not in (p.locator(".cw-note-toggle").get_attribute("class") or ""), "the toggle is reset"
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    p.page.screenshot(path=str(SCRATCH / "outbox-note-and-reply.png"))
     kinds = [(bool(e.get("note")), e.get("reply_to")) for e in outbox_entries(p, "tom.tech")]
     assert kinds == [(False, question.id), (True, None)]
     assert posted(store, cid, f"Quote a new bearing {tag}") == 0
