@@ -54,6 +54,18 @@ KEPT = """() => new Promise((resolve, reject) => {
 """The entries of the page's IndexedDB file outbox (without the bytes)."""
 
 
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PASTE = """([name, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, { type: "image/png" }));
+  const box = document.querySelector(".cw-composer textarea");
+  box.focus();
+  box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+"""Pastes a one-pixel PNG named ``name`` into the composer (as in ``test_chat_extras.py``)."""
+
+
 def open_chat(page: Callable[..., RecordedPage], url: str, title: str) -> RecordedPage:
     p = page(url, wait_for=".cw-app .cw-history .cw-tile", viewport={"width": 1400, "height": 900})
     p.locator(".cw-tile", has_text=title).first.click()
@@ -97,6 +109,11 @@ def test_a_file_chosen_offline_waits_survives_a_reload_and_is_stored_once_when_o
     wait_for_text(row, "waiting for the network")
     wait_until(lambda: len(kept(p)) == 1, 10, "the file kept in IndexedDB")
     (entry,) = kept(p)
+    # A picture pasted into the composer meanwhile waits the same way; the composer's line says so.
+    pasted = f"pasted-{secrets.token_hex(2)}.png"
+    p.evaluate(PASTE, [pasted, PNG_1PX])
+    wait_for_text(p.locator(".cw-composer .cw-composer-upload"), f"{pasted}: waiting for the network")
+    wait_until(lambda: len(kept(p)) == 2, 10, "the pasted file kept in IndexedDB")
     assert entry["scope"] == outbox_scope("alice") and entry["conversation_id"] == chat
     assert entry["name"] == path.name and entry["size"] == len(data) and entry["blob"]
     assert p.locator(".cw-upload-note").count() == 0, "IndexedDB works here: no warning about a reload"
@@ -112,8 +129,9 @@ def test_a_file_chosen_offline_waits_survives_a_reload_and_is_stored_once_when_o
     open_plus(p)
     wait_for_text(p.locator(".cw-upload-item.cw-upload-offline", has_text=path.name), "waiting for the network")
     assert p.locator(".cw-upload-pending").count() == 0  # not offered as "choose the same file again"
-    assert [e["uid"] for e in kept(p)] == [entry["uid"]]
-    assert [a for a in attachments_of(store, chat) if a.name == path.name] == []
+    wait_for_text(p.locator(".cw-upload-item.cw-upload-offline", has_text=pasted), "waiting for the network")
+    assert sorted(e["name"] for e in kept(p)) == sorted([path.name, pasted])
+    assert [a for a in attachments_of(store, chat) if a.name in (path.name, pasted)] == []
 
     # Online: it goes to the conversation it was chosen in, once, with its bytes; IndexedDB is empty after.
     p.evaluate("() => { sessionStorage.removeItem('cw-test-offline'); window.dispatchEvent(new Event('online')); }")
@@ -125,6 +143,7 @@ def test_a_file_chosen_offline_waits_survives_a_reload_and_is_stored_once_when_o
 
     wait_until(stored, 90, f"{path.name} stored")
     (att,) = found
+    wait_until(lambda: any(a.name == pasted for a in attachments_of(store, chat)), 60, f"{pasted} stored")
     assert att.sha256 == hashlib.sha256(data).hexdigest() and att.size == len(data)
     wait_for_text(p.locator(".cw-upload-item.cw-upload-done", has_text=path.name), "shared")
     wait_until(lambda: kept(p) == [], 10, "the IndexedDB entry to go")
@@ -135,6 +154,7 @@ def test_a_file_chosen_offline_waits_survives_a_reload_and_is_stored_once_when_o
     p.wait_for_timeout(1500)  # time for a (wrong) second upload to start
     assert p.locator(".cw-upload-item").count() == 0 and kept(p) == []
     assert [a.id for a in attachments_of(store, chat) if a.name == path.name] == [att.id]
+    assert len([a for a in attachments_of(store, chat) if a.name == pasted]) == 1
 
 
 def test_without_indexeddb_the_file_waits_in_memory_and_the_row_says_a_reload_loses_it(

@@ -216,33 +216,6 @@ function enqueue(q, files) {
   next(q);
 }
 
-function wake(q) {
-  // The page is back: files kept offline join the queue.
-  if (!q.model || !pageOnline(q.model)) return;
-  let any = false;
-  for (const item of q.items) if (item.status === "offline") { item.status = "waiting"; any = true; }
-  if (any) { changed(q); next(q); }
-}
-
-async function restore(q) {
-  // After a reload: this user's files kept offline come back from IndexedDB and are sent without choosing them.
-  q.restoring = true;
-  try {
-    const entries = await keptFiles(q.model.get("outbox_scope"));
-    const pending = loadPending();
-    for (const e of entries) {
-      if (q.items.some((i) => i.uid === e.uid)) continue;
-      const item = newItem(restoredFile(e), e.uid, pending);
-      Object.assign(item, { queued: true, kept: true, conversation: e.conversation_id, status: "offline" });
-      q.items.push(item);
-    }
-  } finally {
-    q.restoring = false;
-  }
-  changed(q);
-  wake(q);
-}
-
 // -- the resumable endpoint --------------------------------------------------------------------------
 
 const PENDING_KEY = "cw-upload-pending-v1"; // localStorage: file identity -> {url, conversation, offset, size, name}
@@ -669,7 +642,9 @@ function composerFiles(model, q, el) {
     enqueue(q, detail.files);
   }
   function onChange() {
-    const items = q.items.map((i) => ({ name: i.file.name, status: i.status, acked: i.acked, size: i.file.size, message: i.message }));
+    // A file kept offline says so under the composer too (its line shows `message` instead of a percentage).
+    const waiting = (i) => (i.status === "offline" ? `${i.file.name}: ${tr("waiting for the network")}` : "");
+    const items = q.items.map((i) => ({ name: i.file.name, status: i.status, acked: i.acked, size: i.file.size, message: i.message || waiting(i) }));
     window.dispatchEvent(new CustomEvent("cw-upload-progress", { detail: { root: root(), items } }));
   }
   window.addEventListener("cw-upload-files", onFiles);

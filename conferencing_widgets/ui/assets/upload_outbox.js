@@ -76,3 +76,32 @@ function restoredFile(entry) {
   if (f instanceof File && f.name === entry.name) return f;
   return new File([f], entry.name, { type: entry.type || f.type || "", lastModified: entry.lastModified || Date.now() });
 }
+
+// -- the queue's side (upload.js's `newItem`, `changed`, `next`: one module once joined) -----------------
+
+function wake(q) {
+  // The page is back: files kept offline join the queue.
+  if (!q.model || !pageOnline(q.model)) return;
+  let any = false;
+  for (const item of q.items) if (item.status === "offline") { item.status = "waiting"; any = true; }
+  if (any) { changed(q); next(q); }
+}
+
+async function restore(q) {
+  // After a reload: this user's files kept offline come back from IndexedDB and are sent without choosing them.
+  q.restoring = true;
+  try {
+    const entries = await keptFiles(q.model.get("outbox_scope"));
+    const pending = loadPending();
+    for (const e of entries) {
+      if (q.items.some((i) => i.uid === e.uid)) continue;
+      const item = newItem(restoredFile(e), e.uid, pending);
+      Object.assign(item, { queued: true, kept: true, conversation: e.conversation_id, status: "offline" });
+      q.items.push(item);
+    }
+  } finally {
+    q.restoring = false;
+  }
+  changed(q);
+  wake(q);
+}
