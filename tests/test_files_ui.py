@@ -131,6 +131,52 @@ def wire_refusal(app: ConferencingApp) -> str:
     return str(wire.of("refused")[0]["message"])
 
 
+def test_files_kept_offline_know_the_user_and_get_tokens_only_where_the_user_may_post(world: World) -> None:
+    world.settings = Settings(data_dir=world.settings.data_dir, max_upload_bytes=6_000_000, secret="s" * 32)
+    app = app_for(world, "alice", world.acme_case_chat)
+    widget = app.messages.upload_entry
+    # The browser's offline key is the composer's (a hash of the login); the open conversation follows the app.
+    assert widget.outbox_scope == app.messages.composer.outbox_scope and "alice" not in widget.outbox_scope
+    assert widget.outbox_scope != app_for(world, "bella").messages.upload_entry.outbox_scope
+    assert widget.conversation_id == world.acme_case_chat
+    app.open_conversation(world.acme_direct)
+    assert widget.conversation_id == world.acme_direct
+    # A file chosen offline asks for a token for ITS conversation, whichever is open now.
+    before = snapshot(world.store)
+    wire = Wire(widget)
+    ask = {"type": "token", "name": "log.txt", "size": 6}
+    widget.receive({**ask, "uid": "k1", "conversation": world.acme_case_chat})
+    (granted,) = wire.of("token")
+    assert granted["uid"] == "k1" and granted["conversation"] == world.acme_case_chat and granted["token"]
+    widget.receive({**ask, "uid": "k2", "conversation": world.borg_case_chat})  # alice is no member there
+    widget.receive({**ask, "uid": "k3", "conversation": world.acme_case_chat, "size": 6_000_001})
+    widget.receive({**ask, "uid": "k4", "conversation": None})
+    refused = {r["uid"]: r["message"] for r in wire.of("refused")}
+    assert set(refused) == {"k2", "k3", "k4"} and len(wire.of("token")) == 1
+    assert "larger than the limit of 5.7 MB" in refused["k3"] and "no conversation" in refused["k4"]
+    # Over the websocket too (no endpoint): the named conversation is checked, not the open one.
+    widget.receive({"type": "begin", "uid": "k5", "name": "x.txt", "size": 6, "conversation": world.borg_case_chat})
+    assert [r["uid"] for r in wire.of("refused")][-1] == "k5" and not wire.of("ready")
+    assert snapshot(world.store) == before
+
+
+def test_a_file_kept_offline_sent_twice_is_stored_once(world: World) -> None:
+    # The same uid (the entry came back from IndexedDB after a reload) means the same client id: one file.
+    app = app_for(world, "alice", world.acme_direct)
+    widget = app.messages.upload_entry
+    data = b"sent from the basement\n"
+    for _ in range(2):
+        wire = Wire(widget)
+        widget.receive(
+            {"type": "begin", "uid": "kept1", "name": "b.txt", "size": len(data), "conversation": world.acme_case_chat}
+        )
+        widget.receive({"type": "chunk", "uid": "kept1", "offset": 0}, [data])
+        widget.receive({"type": "end", "uid": "kept1"})
+        (done,) = wire.of("done")
+    files = [a for a in FileService(app.service).attachments(world.acme_case_chat) if a.name == "b.txt"]
+    assert [a.id for a in files] == [done["attachment"]]
+
+
 def test_broken_or_cancelled_upload_leaves_nothing(world: World) -> None:
     widget = app_for(world, "alice", world.acme_case_chat).messages.upload_entry
     before = snapshot(world.store)

@@ -12,6 +12,10 @@
 // Fallback where there is no endpoint (JupyterLab): each file is sliced here and sent to Python as binary
 // buffers over the kernel websocket (`chunk_bytes` each, at most `window` unacknowledged).
 //
+// Offline (issue 16, `upload_outbox.js` in front of this file): a file chosen while the page is offline waits in
+// IndexedDB ("offline" rows) and is uploaded to the conversation it was chosen in once the page is back, also after
+// a reload. Its client id comes from its uid, so trying again never stores it twice.
+//
 // The upload queue belongs to the model (set up in `initialize`), not to a view: closing the "+" menu or
 // re-rendering the button never interrupts a running upload. Views only draw the queue.
 
@@ -48,6 +52,7 @@ function changed(q) {
 }
 
 function finish(q, item, status, message) {
+  if (item.queued) dropFile(item.uid); // stored, refused, failed or cancelled: nothing left to send later
   item.status = status;
   item.message = message || "";
   item.inflight = 0;
@@ -71,13 +76,15 @@ function next(q) {
   q.active = item;
   item.status = "starting";
   changed(q);
-  if (item.resume) {
+  if ((item.resume || item.queued) && !q.httpMissing) {
+    // A resume, or a file kept offline: the token is for the conversation it was started (or chosen) in.
     item.mode = "http";
-    q.model.send({ type: "token", uid: item.uid, conversation: item.resume.conversation, name: item.file.name, size: item.file.size });
+    const conversation = item.resume ? item.resume.conversation : item.conversation;
+    q.model.send({ type: "token", uid: item.uid, conversation, name: item.file.name, size: item.file.size });
     return;
   }
   item.mode = q.httpMissing ? "ws" : "http";
-  q.model.send({ type: "begin", mode: item.mode, uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "" });
+  q.model.send({ type: "begin", mode: item.mode, uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "", conversation: item.conversation });
 }
 
 const READ_BLOCK = 4 * 1024 * 1024; // the browser reads files fastest in big slices; chunks are cut from them
@@ -173,13 +180,30 @@ function onMessage(q, msg) {
   }
 }
 
+function newItem(file, uid, pending) {
+  const item = { uid: uid || newId(), file, status: "waiting", sent: 0, sendPos: 0, readPos: 0, block: null, nextBlock: null, acked: 0, inflight: 0, message: "" };
+  const saved = pending[identity(file)];
+  if (saved && saved.url && Number.isInteger(saved.conversation)) item.resume = saved;
+  return item;
+}
+
 function enqueue(q, files) {
   const max = q.model.get("max_bytes");
   const pending = loadPending();
+  const offline = !pageOnline(q.model);
   for (const file of files) {
-    const item = { uid: newId(), file, status: "waiting", sent: 0, sendPos: 0, readPos: 0, block: null, nextBlock: null, acked: 0, inflight: 0, message: "" };
-    const saved = pending[identity(file)];
-    if (saved && saved.url && Number.isInteger(saved.conversation)) item.resume = saved;
+    const item = newItem(file, null, pending);
+    if (offline && !(max > 0 && file.size > max)) {
+      // Kept until the page is back, for the conversation open now; `kept` says whether a reload would lose it.
+      item.status = "offline";
+      item.queued = true;
+      item.conversation = q.model.get("conversation_id");
+      keepFile(q.model.get("outbox_scope"), item).then((ok) => {
+        item.kept = ok;
+        if (ok && !["offline", "waiting", "starting", "sending", "paused", "finishing"].includes(item.status)) dropFile(item.uid);
+        changed(q);
+      });
+    }
     if (max > 0 && file.size > max) {
       // Refused here, before any byte is sent; the limit is named.
       item.status = "refused";
@@ -292,7 +316,7 @@ async function httpStart(q, item) {
       q.httpMissing = true;
       item.mode = "ws";
       item.status = "starting";
-      q.model.send({ type: "begin", mode: "ws", uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "" });
+      q.model.send({ type: "begin", mode: "ws", uid: item.uid, name: item.file.name, size: item.file.size, mime: item.file.type || "", conversation: item.conversation });
       return;
     } else {
       return httpTrouble(q, item, res);
@@ -401,7 +425,17 @@ function initialize({ model }) {
   const q = queueFor(model);
   q.model = model;
   model.on("msg:custom", (msg) => onMessage(q, msg));
+  // Back online: the browser's event, the connection view's, or the kernel connection itself.
+  const gone = new AbortController();
+  const wakeSoon = () => setTimeout(() => wake(q), 0);
+  window.addEventListener("online", wakeSoon, { signal: gone.signal });
+  window.addEventListener("cw-connection", (ev) => { if ((ev.detail || {}).state === "online") wakeSoon(); }, { signal: gone.signal });
+  const k = model.widget_manager && model.widget_manager.kernel;
+  if (k && k.connectionStatusChanged) k.connectionStatusChanged.connect(wakeSoon);
+  restore(q);
   return () => {
+    gone.abort();
+    if (k && k.connectionStatusChanged) k.connectionStatusChanged.disconnect(wakeSoon);
     for (const item of q.items) {
       if (["starting", "sending", "finishing", "paused"].includes(item.status)) {
         item.status = "cancelled"; // an HTTP upload stays resumable: its record in localStorage is kept
@@ -458,6 +492,7 @@ function render({ model, el }) {
 
   function pendingRows() {
     // Uploads cut off before a reload: choosing the same file again resumes them.
+    if (q.restoring) return []; // a file kept offline may be one of them: it resumes by itself
     const running = new Set(q.items.map((i) => identity(i.file)));
     return Object.entries(loadPending()).filter(([key]) => !running.has(key)).map(([key, p]) => {
       const r = document.createElement("div");
@@ -504,6 +539,7 @@ function render({ model, el }) {
     const pct = Math.floor((100 * item.acked) / Math.max(1, item.file.size));
     const text = {
       waiting: tr("waiting"),
+      offline: tr("waiting for the network"),
       starting: tr("starting…"),
       sending: tr("{pct} of {size}", { pct: pct + "%", size: humanSize(item.file.size) }),
       paused: tr("{pct}%: connection lost, resuming…", { pct }),
@@ -515,13 +551,13 @@ function render({ model, el }) {
     }[item.status];
     info.textContent = text || item.status;
     r.append(name, bar, info);
-    if (["waiting", "starting", "sending", "paused"].includes(item.status)) {
+    if (["offline", "waiting", "starting", "sending", "paused"].includes(item.status)) {
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "cw-upload-cancel";
       cancel.textContent = tr("Cancel");
       cancel.addEventListener("click", () => {
-        const wasRunning = item.status !== "waiting";
+        const wasRunning = !["waiting", "offline"].includes(item.status);
         item.status = "cancelled";
         if (wasRunning && item.mode === "http") httpCancel(item);
         else if (wasRunning) model_send_cancel(q, item);
@@ -538,6 +574,12 @@ function render({ model, el }) {
         changed(q);
       });
       r.append(dismiss);
+    }
+    if (item.kept === false && ["offline", "waiting", "starting", "sending", "paused"].includes(item.status)) {
+      const note = document.createElement("div");
+      note.className = "cw-upload-note";
+      note.textContent = tr("This browser cannot keep the file: it will be lost if the page is reloaded before it is sent.");
+      r.append(note);
     }
     if (item.message) {
       const m = document.createElement("div");
@@ -600,7 +642,9 @@ function composerFiles(model, q, el) {
     enqueue(q, detail.files);
   }
   function onChange() {
-    const items = q.items.map((i) => ({ name: i.file.name, status: i.status, acked: i.acked, size: i.file.size, message: i.message }));
+    // A file kept offline says so under the composer too (its line shows `message` instead of a percentage).
+    const waiting = (i) => (i.status === "offline" ? `${i.file.name}: ${tr("waiting for the network")}` : "");
+    const items = q.items.map((i) => ({ name: i.file.name, status: i.status, acked: i.acked, size: i.file.size, message: i.message || waiting(i) }));
     window.dispatchEvent(new CustomEvent("cw-upload-progress", { detail: { root: root(), items } }));
   }
   window.addEventListener("cw-upload-files", onFiles);

@@ -27,6 +27,9 @@ class FilesFeature:
         self.app = app
         files = app.session.files
         self.upload = UploadWidget(files, lambda: app.conversation)
+        # Where a file chosen offline belongs: the browser keeps it with the conversation open at that moment.
+        self.upload.conversation_id = app.conversation.id if app.conversation else 0
+        app.add_open_hook(lambda conversation_id: setattr(self.upload, "conversation_id", conversation_id))
         self.viewer = FileViewerWidget(files)
         self.upload.on_uploaded(self._uploaded)
         # The entry is usable exactly when the "+" menu is (a conversation the user may post in is open).

@@ -8,7 +8,7 @@ FILES_CSS = """
 .cw-upload-item { display: grid; grid-template-columns: minmax(80px, 220px) 120px auto auto; gap: 6px;
   align-items: center; font-size: var(--jp-ui-font-size1, 13px); }
 .cw-upload-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; unicode-bidi: isolate; }
-.cw-upload-error { grid-column: 1 / -1; white-space: normal; }
+.cw-upload-error, .cw-upload-note { grid-column: 1 / -1; white-space: normal; }
 .cw-viewer-root { border: 1px solid var(--jp-border-color1, #bbb); border-radius: 6px; padding: 6px;
   margin: 4px 0; background: var(--jp-layout-color1, #fff); max-height: 60vh; overflow: auto; }
 .cw-viewer-head { display: flex; gap: 8px; align-items: center; }

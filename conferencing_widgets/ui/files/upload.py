@@ -7,6 +7,11 @@ PATCH requests, resumes from the server's offset after a dropout or a page reloa
 attachment id once the server has stored the file; Python checks it is this user's file in this conversation
 and refreshes the page.
 
+Offline (issue 16): a file chosen while the page cannot reach the network or its kernel waits in the browser's
+IndexedDB under the signed-in user's ``outbox_scope``, with the ``conversation_id`` open when it was chosen; once
+the page is back (or after a reload) it asks for a token for that conversation (``token``, checked like any
+resume) and goes the same way. Its client id comes from its uid, so a second try never stores it twice.
+
 Fallback, where there is no endpoint (a notebook in JupyterLab, a server without ``voila.json``): the browser
 sends the file in binary chunks over the kernel websocket (``begin`` with ``mode: "ws"``, ``chunk``, ``end``),
 and Python passes them to an ``UploadSession`` of the file service.
@@ -29,6 +34,7 @@ from conferencing_widgets.core.model import Attachment, Conversation
 from conferencing_widgets.files.resumable import UPLOAD_PATH
 from conferencing_widgets.files.service import FileService, UploadSession, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
+from conferencing_widgets.ui.messages import outbox_scope
 from conferencing_widgets.ui.strings import TranslatedView, view_js
 
 log = logging.getLogger(__name__)
@@ -45,7 +51,7 @@ HTTP_CHUNK_BYTES = 8 * 1024 * 1024
 class UploadWidget(TranslatedView, anywidget.AnyWidget):
     """The "+" menu's Upload new file entry: file chooser, chunked sending, progress bars."""
 
-    _esm = view_js("upload.js")
+    _esm = view_js("upload_outbox.js", "upload.js")
     _css = FILES_CSS
     key = traitlets.Unicode(help="Unique id that ties the browser's upload queue to this widget.").tag(sync=True)
     label = traitlets.Unicode(help="Button text.").tag(sync=True)
@@ -64,6 +70,12 @@ class UploadWidget(TranslatedView, anywidget.AnyWidget):
     )
     http_chunk_bytes = traitlets.Int(HTTP_CHUNK_BYTES, help="Bytes per PATCH request to the endpoint.").tag(sync=True)
     camera_label = traitlets.Unicode("", help="Text of the camera button on phones and tablets.").tag(sync=True)
+    outbox_scope = traitlets.Unicode(
+        "", help="The signed-in user's key for files kept offline in the browser (a hash of the login)."
+    ).tag(sync=True)
+    conversation_id = traitlets.Int(
+        0, help="The open conversation (0: none): where a file chosen offline belongs."
+    ).tag(sync=True)
 
     def __init__(self, files: FileService, conversation: Callable[[], Conversation | None], **kwargs: Any) -> None:
         limit = files.settings.max_upload_bytes
@@ -72,6 +84,7 @@ class UploadWidget(TranslatedView, anywidget.AnyWidget):
         kwargs.setdefault("window", UPLOAD_WINDOW)
         kwargs.setdefault("http_chunk_bytes", HTTP_CHUNK_BYTES)
         kwargs.setdefault("camera_label", _("Take a photo"))
+        kwargs.setdefault("outbox_scope", outbox_scope(files.service.login))
         super().__init__(key=uuid.uuid4().hex, max_bytes=limit, max_label=human_size(limit), **kwargs)
         self.add_class("cw-upload")
         self.service = files.service
@@ -165,15 +178,21 @@ class UploadWidget(TranslatedView, anywidget.AnyWidget):
                 log.exception("upload callback failed")
 
     def _begin(self, uid: str, content: dict[str, Any]) -> None:
+        # A file kept offline names the conversation it was chosen in; begin_upload checks the rights there.
+        given = content.get("conversation")
         conv = self._conversation()
-        if conv is None:
+        if isinstance(given, int) and not isinstance(given, bool):
+            conv_id = given
+        elif conv is not None:
+            conv_id = conv.id
+        else:
             self._reply({"type": "refused", "uid": uid, "message": _("Open a conversation first.")})
             return
         if uid in self._uploads:
             return
         try:
             session = self.files.begin_upload(
-                conv.id, str(content.get("name", "")), content.get("size"), client_id=f"upload-{uid[:32]}"
+                conv_id, str(content.get("name", "")), content.get("size"), client_id=f"upload-{uid[:32]}"
             )
         except ConferencingError as exc:
             self._reply({"type": "refused", "uid": uid, "message": str(exc)})
