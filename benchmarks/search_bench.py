@@ -19,6 +19,7 @@ beside the figures; run it alone.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import statistics
@@ -130,12 +131,14 @@ def load_messages(store: Store, n_messages: int, n_chats: int) -> float:
     if store.backend == "postgresql":
         with store.engine.begin() as conn:
             search_schema.drop(conn)
-        cols = [c.name for c in s.messages.columns]
+        # The generated columns only: the others (added by later migrations) take their defaults.
+        first = next(rows)
+        cols = [c.name for c in s.messages.columns if c.name in first]
         raw = store.engine.raw_connection()
         try:
             cur = raw.cursor()
             with cur.copy(f"COPY messages ({', '.join(cols)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in rows:
+                for row in itertools.chain([first], rows):
                     copy.write_row([row[c] for c in cols])
             cur.execute("SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT max(id) FROM messages))")
             raw.commit()

@@ -435,3 +435,16 @@ def case_chat(
     return store.create_conversation(
         kind=ConversationKind.SERVICE_CASE, title=title, created_by=creator, members=list(members), case_id=found.id
     ).id
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+"""A one-pixel PNG, base64."""
+PASTE_PNG = """([name, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, { type: "image/png" }));
+  const box = document.querySelector(".cw-composer textarea");
+  box.focus();
+  box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+"""``page.evaluate(PASTE_PNG, [name, PNG_1PX])`` pastes a PNG named ``name`` into the composer."""

@@ -19,7 +19,7 @@ from conferencing_widgets import Service, Settings, Store
 from conferencing_widgets.store import drafts as drafts_store
 from conferencing_widgets.testing import wait_until
 
-from .support import VoilaServer, case_chat, wait_for_text
+from .support import PASTE_PNG, PNG_1PX, VoilaServer, case_chat, wait_for_text
 
 BOTH_BACKENDS = True  # conftest runs this module on SQLite and on PostgreSQL
 
@@ -90,15 +90,6 @@ def test_a_draft_survives_a_reload(world: tuple[Store, Path], server: VoilaServe
     wait_until(lambda: drafts_store.draft(store, "alice", cid) == "", 15, "the draft cleared by the send")
 
 
-PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-PASTE = """([name, b64]) => {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const data = new DataTransfer();
-  data.items.add(new File([bytes], name, { type: "image/png" }));
-  const box = document.querySelector(".cw-composer textarea");
-  box.focus();
-  box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
-}"""
 
 
 def test_an_image_pasted_into_the_composer_is_uploaded_and_posted(
@@ -111,7 +102,7 @@ def test_an_image_pasted_into_the_composer_is_uploaded_and_posted(
     alice = open_chat(page, server, "alice", title)
     tom = open_chat(page, server, "tom.tech", title)
     name = f"pasted-{tag}.png"
-    alice.evaluate(PASTE, [name, PNG_1PX])
+    alice.evaluate(PASTE_PNG, [name, PNG_1PX])
     wait_for_text(alice.locator(".cw-composer .cw-composer-upload"), f"{name} shared")
     wait_for_text(tom.locator(".cw-stream .cw-message"), name)
     assert alice.locator(".cw-composer textarea").input_value() == "", "the file is not pasted as text"

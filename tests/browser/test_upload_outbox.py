@@ -25,7 +25,7 @@ from conferencing_widgets.files.store import attachments_of
 from conferencing_widgets.testing import wait_until
 from conferencing_widgets.ui.messages import outbox_scope
 
-from .support import RecordedPage, VoilaServer, case_chat, wait_for_text
+from .support import PASTE_PNG, PNG_1PX, RecordedPage, VoilaServer, case_chat, wait_for_text
 
 pytestmark = pytest.mark.browser
 
@@ -54,16 +54,6 @@ KEPT = """() => new Promise((resolve, reject) => {
 """The entries of the page's IndexedDB file outbox (without the bytes)."""
 
 
-PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-PASTE = """([name, b64]) => {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const data = new DataTransfer();
-  data.items.add(new File([bytes], name, { type: "image/png" }));
-  const box = document.querySelector(".cw-composer textarea");
-  box.focus();
-  box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
-}"""
-"""Pastes a one-pixel PNG named ``name`` into the composer (as in ``test_chat_extras.py``)."""
 
 
 def open_chat(page: Callable[..., RecordedPage], url: str, title: str) -> RecordedPage:
@@ -111,7 +101,7 @@ def test_a_file_chosen_offline_waits_survives_a_reload_and_is_stored_once_when_o
     (entry,) = kept(p)
     # A picture pasted into the composer meanwhile waits the same way; the composer's line says so.
     pasted = f"pasted-{secrets.token_hex(2)}.png"
-    p.evaluate(PASTE, [pasted, PNG_1PX])
+    p.evaluate(PASTE_PNG, [pasted, PNG_1PX])
     wait_for_text(p.locator(".cw-composer .cw-composer-upload"), f"{pasted}: waiting for the network")
     wait_until(lambda: len(kept(p)) == 2, 10, "the pasted file kept in IndexedDB")
     assert entry["scope"] == outbox_scope("alice") and entry["conversation_id"] == chat
