@@ -1,6 +1,6 @@
 """The "+" menu's Upload new file entry (CSS class ``cw-upload``).
 
-Its JavaScript (``assets/upload.js``) opens the file chooser from the click itself. Each file then travels
+Its JavaScript (``assets/upload.js``, with ``upload_http.js`` for the resumable endpoint and ``upload_outbox.js`` for files kept offline) opens the file chooser from the click itself. Each file then travels
 outside the kernel: Python checks the upload (rights, size, name) and answers with a short-lived upload token;
 the browser sends the bytes to the Voilà server's resumable endpoint (``voila/upload_handler.py``) in big HTTP
 PATCH requests, resumes from the server's offset after a dropout or a page reload, and tells Python the
@@ -51,7 +51,7 @@ HTTP_CHUNK_BYTES = 8 * 1024 * 1024
 class UploadWidget(TranslatedView, anywidget.AnyWidget):
     """The "+" menu's Upload new file entry: file chooser, chunked sending, progress bars."""
 
-    _esm = view_js("upload_outbox.js", "upload.js")
+    _esm = view_js("upload_outbox.js", "upload_http.js", "upload.js")
     _css = FILES_CSS
     key = traitlets.Unicode(help="Unique id that ties the browser's upload queue to this widget.").tag(sync=True)
     label = traitlets.Unicode(help="Button text.").tag(sync=True)
