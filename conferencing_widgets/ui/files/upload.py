@@ -2,10 +2,10 @@
 
 Its JavaScript (``assets/upload.js``, with ``upload_http.js`` for the resumable endpoint and ``upload_outbox.js``
 for files kept offline) opens the file chooser from the click itself. Each file then travels outside the kernel:
-Python checks the upload (rights, size, name) and answers with a short-lived upload token; the browser sends the bytes to the Voilà server's resumable endpoint (``voila/upload_handler.py``) in big HTTP
-PATCH requests, resumes from the server's offset after a dropout or a page reload, and tells Python the
-attachment id once the server has stored the file; Python checks it is this user's file in this conversation
-and refreshes the page.
+Python checks the upload (rights, size, name) and answers with a short-lived upload token; the browser sends the
+bytes to the Voilà server's resumable endpoint (``voila/upload_handler.py``) in big HTTP PATCH requests, resumes
+from the server's offset after a dropout or a page reload, and tells Python the attachment id once the server has
+stored the file; Python checks it is this user's file in this conversation and refreshes the page.
 
 Offline (issue 16): a file chosen while the page cannot reach the network or its kernel waits in the browser's
 IndexedDB under the signed-in user's ``outbox_scope``, with the ``conversation_id`` open when it was chosen; once
