@@ -2,6 +2,8 @@
 
 For SQLite and PostgreSQL it prints, beside the targets (issue 12):
 
+- SQL statements one post sends (``Service.post`` and ``Store.post_message``, counted by SQLAlchemy's
+  ``before_cursor_execute``);
 - post -> commit: ``Service.post`` (rights, rate limit, client-id check, message, read mark, event and its wake-up)
   until it returned, and ``Store.post_message`` alone, p50 wall and client CPU (targets 1 ms SQLite, 2 ms
   PostgreSQL);
@@ -47,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.chat.service import Service
@@ -224,6 +226,7 @@ def message_rows(
             "client_id": None,
             "edited_at": None,
             "deleted": False,
+            "reply_to_id": None,
         }
 
 
@@ -370,6 +373,28 @@ def feed_latency(
     )
 
 
+def statements_per_post(store: Store) -> tuple[int, int]:
+    """SQL statements one warm ``Service.post`` and one ``Store.post_message`` send (``before_cursor_execute``; with
+    SQLite's BEGIN, without the COMMIT, which is no statement there, and without PostgreSQL's implicit BEGIN)."""
+    conv = store.create_conversation(kind="direct", title="count", created_by=WRITERS[0], members=WRITERS[1:])
+    writer = Service(store, WRITERS[0], BENCH_SETTINGS)
+    writer.post(conv.id, "warm-up", client_id="count-warm")
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        writer.post(conv.id, "counted", client_id="count-service")
+        service = len(seen)
+        new = NewMessage(conversation_id=conv.id, body="counted", client_id="count-store")
+        store.post_message(new, author=WRITERS[1])
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    return service, len(seen) - service
+
+
 def post_message_alone(store: Store, n: int) -> tuple[list[float], list[float]]:
     """``Store.post_message`` until commit (no rights or rate check), wall and client CPU ms."""
     conv = store.create_conversation(kind="direct", title="store post", created_by=WRITERS[0], members=WRITERS[1:])
@@ -415,8 +440,11 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> list[Figu
 
         p50_target, p99_target = (2.0, 10.0) if backend == "sqlite" else (3.0, None)
         commit_target = 1.0 if backend == "sqlite" else 2.0
+        n_service, n_store = statements_per_post(store)
         wall, cpu = post_message_alone(store, args.latency_messages)
         figures += [
+            Figure(backend, "SQL statements per Service.post", n_service, "stmts", None),
+            Figure(backend, "SQL statements per Store.post_message", n_store, "stmts", None),
             Figure(backend, "Store.post_message -> commit p50", statistics.median(wall), "ms", commit_target),
             Figure(backend, "  Store.post_message, client CPU p50", statistics.median(cpu), "ms", None),
         ]

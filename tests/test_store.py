@@ -181,6 +181,18 @@ def test_keyset_paging(seeded: World) -> None:
     assert other and all(m.conversation_id == seeded.acme_case_chat for m in other)
 
 
+def test_inbox_counts_each_conversations_unread_after_its_own_read_mark(seeded: World) -> None:
+    """A read mark in one conversation must not hide the unread messages of another (ids are store-wide)."""
+    store, w = seeded.store, seeded
+    older = post_many(store, w.acme_case_chat, "tom", 3)
+    post_many(store, w.acme_direct, "adam", 2)  # newer ids than every case chat message
+    store.mark_read("alice", w.acme_direct)
+    expected = {cid: store.unread_count("alice", cid) for cid in (w.acme_direct, w.acme_case_chat)}
+    assert expected[w.acme_direct] == 0 and expected[w.acme_case_chat] >= len(older)
+    for scope in ("alice", ReadScope(login="alice", notes=True)):
+        assert {s.conversation.id: s.unread for s in store.inbox(scope)} == expected
+
+
 def test_inbox_orders_by_activity_with_last_message_unread_and_case(seeded: World) -> None:
     store, w = seeded.store, seeded
     inbox = store.inbox("alice")

@@ -120,21 +120,31 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
 
         ``PermissionDenied`` when the account is disabled. Every use case calls it first (one primary-key read).
         """
-        self.user = self.store.get_user(self.login)
-        if self.user.disabled:
+        return self._set_active(self.store.get_user(self.login))
+
+    def _set_active(self, user: User) -> User:
+        """Take ``user`` (this account, just re-read) as the signed-in user; ``PermissionDenied`` when disabled."""
+        self.user = user
+        if user.disabled:
             self._readable.clear()
             raise PermissionDenied(
                 _("The account {login!r} is disabled. Ask your service contact.").format(login=self.login)
             )
-        return self.user
+        return user
 
     def require_readable(self, conversation_id: int) -> Conversation:
         """The conversation if this user may read it; ``NotFound`` otherwise (ids cannot be probed)."""
-        self.require_active()
         try:
-            conv = self.store.get_conversation(int(conversation_id))
+            cid = int(conversation_id)
         except (TypeError, ValueError) as exc:
+            self.require_active()
             raise NotFound(_("No conversation {id!r}.").format(id=conversation_id)) from exc
+        # The user is re-read (``require_active``) with the conversation, in one statement.
+        user, found = self.store.user_and_conversation(self.login, cid)
+        self._set_active(user)
+        if found is None:
+            raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=cid))
+        conv = found
         if not policy.can_read_conversation(self.user, conv, is_member=self.login in conv.members):
             raise NotFound(_("No conversation {id} that you can open.").format(id=conversation_id))
         return conv

@@ -73,6 +73,13 @@ _NEWEST_EVENT = select(func.coalesce(func.max(s.events.c.id), 0))
 log = logging.getLogger(__name__)
 
 
+def pg_channels(topics: set[str]) -> list[str]:
+    """The PostgreSQL channels an event's notes go to (delivered at commit; listeners then read the events table from
+    their last id). The shared channel serves feeds that follow everything (operators); pages listen to their own
+    topics only."""
+    return [NOTIFY_CHANNEL, *sorted(audience.channel(t) for t in topics)]
+
+
 def utcnow() -> datetime:
     """Server time, the only clock records are stamped with."""
     return datetime.now(UTC)
@@ -197,9 +204,27 @@ class StoreBase:
         payload: dict[str, Any] | None = None,
     ) -> int:
         """Append a feed event inside the caller's transaction ``conn`` (features call this too)."""
+        self.lock_id_order(conn)
+        values, topics = self._event_values(conn, kind, conversation_id=conversation_id, ref_id=ref_id, payload=payload)
+        if self.backend == "postgresql":
+            event_id = conn.execute(_PG_APPEND_EVENT, {**values, "chs": pg_channels(topics)}).scalar_one()
+        else:
+            event_id = conn.execute(_APPEND_EVENT, values).scalar_one()
+            self._ring_after_commit(conn, topics)
+        return int(event_id)
+
+    def _event_values(
+        self,
+        conn: Connection,
+        kind: str,
+        *,
+        conversation_id: int | None,
+        ref_id: int | None,
+        payload: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], set[str]]:
+        """An event row's values and the topics it rings (``post_message`` inserts its event in its own statement)."""
         payload = payload or {}
         private_to = audience.audience_login(kind, payload)
-        self.lock_id_order(conn)
         topics = audience.event_topics(
             kind,
             conversation_id=conversation_id,
@@ -215,17 +240,14 @@ class StoreBase:
             "payload": payload,
             "audience_login": private_to,
         }
-        if self.backend == "postgresql":
-            # Delivered at commit; listeners then read the events table from their last id. The shared channel
-            # serves feeds that follow everything (operators); pages listen to their own topics only.
-            channels = [NOTIFY_CHANNEL, *sorted(audience.channel(t) for t in topics)]
-            event_id = conn.execute(_PG_APPEND_EVENT, {**values, "chs": channels}).scalar_one()
-        else:
-            event_id = conn.execute(_APPEND_EVENT, values).scalar_one()
-            bells = conn.info.get(BELLS_KEY)
-            if bells is not None:
-                bells.update(topics)
-        return int(event_id)
+        return values, topics
+
+    @staticmethod
+    def _ring_after_commit(conn: Connection, topics: set[str]) -> None:
+        """SQLite: ring ``topics``' doorbells once the transaction of ``conn`` commits."""
+        bells = conn.info.get(BELLS_KEY)
+        if bells is not None:
+            bells.update(topics)
 
     def _is_case_chat(self, conn: Connection, conversation_id: int) -> bool:
         """Whether a conversation is a service case chat (a conversation's kind never changes: cached)."""

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import Text
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.i18n import _
@@ -24,7 +26,7 @@ from conferencing_widgets.core.model import (
 )
 from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import schema as s
-from conferencing_widgets.store.base import EVENT_LOCK_KEY, utcnow
+from conferencing_widgets.store.base import EVENT_LOCK_KEY, pg_channels, utcnow
 from conferencing_widgets.store.conversations import ConversationQueries
 from conferencing_widgets.store.scope import readable_by
 
@@ -62,7 +64,8 @@ _PAGES_PUBLIC = {
 }
 _PAGES_ALL = {"latest": _LATEST, "before": _BEFORE, "after": _AFTER}
 _SINCE = select(func.count()).select_from(
-    select(m_.id)
+    # The indexed columns only (not ``id``): on PostgreSQL an index-only scan of ``ix_messages_author_created``.
+    select(m_.created_at)
     .where(m_.author == bindparam("author"), m_.created_at >= bindparam("since"))
     .limit(bindparam("n"))
     .subquery()
@@ -74,10 +77,6 @@ _TOUCH_CONVERSATION = (
     .where(s.conversations.c.id == bindparam("cid"))
     .values(last_message_id=bindparam("mid"), last_activity_at=bindparam("at"))
 )
-_PG_LOCKED_KIND = text(
-    # The conversation's existence and kind, and the id-order lock (``lock_id_order``), in one round trip.
-    "SELECT kind, pg_advisory_xact_lock(:k) FROM conversations WHERE id = :cid"
-).bindparams(bindparam("cid", type_=s.conversations.c.id.type), k=EVENT_LOCK_KEY)
 _SQLITE_KIND = select(s.conversations.c.kind).where(s.conversations.c.id == bindparam("cid"))
 
 
@@ -99,17 +98,46 @@ def _message_insert(dialect: Any) -> Any:
 
 _UPSERT_MARK = {"postgresql": _read_mark_upsert(postgresql), "sqlite": _read_mark_upsert(sqlite)}
 _INSERT_MESSAGE = {"postgresql": _message_insert(postgresql), "sqlite": _message_insert(sqlite)}
-_PG_AFTER_POST = text(
-    # The conversation's last message and the author's read mark, in one round trip (PostgreSQL).
-    "WITH c AS (UPDATE conversations SET last_message_id = :mid, last_activity_at = :at WHERE id = :cid) "
-    "INSERT INTO read_marks (login, conversation_id, last_read_id) VALUES (:login, :cid, :mid) "
-    "ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
-    "WHERE read_marks.last_read_id < excluded.last_read_id"
-).bindparams(
-    bindparam("cid", type_=s.conversations.c.id.type),
-    bindparam("mid", type_=s.messages.c.id.type),
-    bindparam("at", type_=s.conversations.c.last_activity_at.type),
+_COLS = ", ".join(_MESSAGE_FIELDS)
+_PG_POST = (
+    text(
+        # The whole post in one round trip (PostgreSQL): the conversation's kind (no row: no such conversation) with
+        # the id-order lock, taken before any id is handed out (MATERIALIZED: computed before the inserts read it);
+        # the message (nothing on a repeated client id); the conversation's last message (``:touch``, not for a
+        # note); the author's read mark; the event and the notes on its channels (delivered at commit).
+        "WITH l AS MATERIALIZED (SELECT kind, pg_advisory_xact_lock(:k) FROM conversations WHERE id = :cid), "
+        "m AS (INSERT INTO messages (conversation_id, author, created_at, body, kind, ref_id, client_id, deleted, "
+        "reply_to_id) SELECT :cid, :author, :at, :body, :kind, :ref_id, :client_id, false, :reply_to_id FROM l "
+        f"ON CONFLICT (author, client_id) DO NOTHING RETURNING {_COLS}), "
+        "c AS (UPDATE conversations SET last_message_id = m.id, last_activity_at = m.created_at FROM m "
+        "WHERE conversations.id = m.conversation_id AND :touch), "
+        "r AS (INSERT INTO read_marks (login, conversation_id, last_read_id) SELECT m.author, m.conversation_id, m.id "
+        "FROM m ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
+        "WHERE read_marks.last_read_id < excluded.last_read_id), "
+        "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
+        "SELECT 'message', m.conversation_id, m.id, :event_at, :payload, :audience_login FROM m RETURNING id) "
+        "SELECT l.kind AS conversation_kind, (SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', "
+        "'message', 'conversation_id', CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch) AS notes, "
+        f"{', '.join('m.' + c for c in _MESSAGE_FIELDS)} FROM l LEFT JOIN m ON true"
+    )
+    .bindparams(
+        bindparam("cid", type_=s.conversations.c.id.type),
+        bindparam("author", type_=m_.author.type),
+        bindparam("at", type_=m_.created_at.type),
+        bindparam("body", type_=m_.body.type),
+        bindparam("kind", type_=m_.kind.type),
+        bindparam("ref_id", type_=m_.ref_id.type),
+        bindparam("client_id", type_=m_.client_id.type),
+        bindparam("reply_to_id", type_=m_.reply_to_id.type),
+        bindparam("event_at", type_=s.events.c.created_at.type),
+        bindparam("payload", type_=s.events.c.payload.type),
+        bindparam("audience_login", type_=s.events.c.audience_login.type),
+        bindparam("chs", type_=ARRAY(Text())),
+        k=EVENT_LOCK_KEY,
+    )
 )
+_PG_MESSAGE = slice(2, 2 + len(_MESSAGE_FIELDS))
+"""Where the message's columns sit in a ``_PG_POST`` row (after the conversation's kind and the notes count)."""
 
 
 class MessageQueries(ConversationQueries):
@@ -148,16 +176,15 @@ class MessageQueries(ConversationQueries):
         An internal note (``MessageKind.NOTE``) leaves the conversation's last message and activity time alone (a
         customer's tile neither shows nor reorders for it) and its event is for vendor staff only.
         """
-        pg = self.backend == "postgresql"
+        if self.backend == "postgresql":
+            return self._post_message_pg(new, author=author, at=at)
         with self.atomic() as conn:
             # Existence and kind (for the event's audience); on PostgreSQL with the id-order lock in the same round
             # trip: message ids must become visible in order, because the message stream catches up by "messages
             # after the last one shown" (``latest_messages(after_id=...)``).
-            kind = conn.execute(_PG_LOCKED_KIND if pg else _SQLITE_KIND, {"cid": new.conversation_id}).scalar()
+            kind = conn.execute(_SQLITE_KIND, {"cid": new.conversation_id}).scalar()
             if kind is None:
                 raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=new.conversation_id))
-            if pg:
-                self.locked_id_order(conn)
             self._remember_kind(new.conversation_id, kind)
             now = at or utcnow()
             values = {
@@ -183,16 +210,50 @@ class MessageQueries(ConversationQueries):
                 return dup, False
             mid = row[0]
             note = new.kind is MessageKind.NOTE
-            if note:
-                self._set_read_mark(conn, author, new.conversation_id, mid)
-            elif pg:
-                conn.execute(_PG_AFTER_POST, {"cid": new.conversation_id, "mid": mid, "at": now, "login": author})
-            else:
+            if not note:
                 conn.execute(_TOUCH_CONVERSATION, {"cid": new.conversation_id, "mid": mid, "at": now})
-                self._set_read_mark(conn, author, new.conversation_id, mid)
-            payload: dict[str, Any] = {"author": author, "internal": True} if note else {"author": author}
-            self.append_event(conn, "message", conversation_id=new.conversation_id, ref_id=mid, payload=payload)
+            self._set_read_mark(conn, author, new.conversation_id, mid)
+            self.append_event(
+                conn, "message", conversation_id=new.conversation_id, ref_id=mid, payload=_message_payload(new, author)
+            )
         return self._message(row), True
+
+    def _post_message_pg(self, new: NewMessage, *, author: str, at: datetime | None) -> tuple[Message, bool]:
+        """``post_message`` on PostgreSQL: one statement (``_PG_POST``) instead of four round trips."""
+        cid = new.conversation_id
+        with self.atomic() as conn:
+            payload = _message_payload(new, author)
+            # The event's topics need the conversation's kind: cached after the first post (a kind never changes).
+            event, topics = self._event_values(conn, "message", conversation_id=cid, ref_id=None, payload=payload)
+            params = {
+                "cid": cid,
+                "author": author,
+                "at": at or utcnow(),
+                "body": new.body,
+                "kind": new.kind.value,
+                "ref_id": new.ref_id,
+                "client_id": new.client_id or None,
+                "reply_to_id": new.reply_to_id,
+                "touch": new.kind is not MessageKind.NOTE,
+                "event_at": event["created_at"],
+                "payload": payload,
+                "audience_login": event["audience_login"],
+                "chs": pg_channels(topics),
+            }
+            try:
+                row = conn.execute(_PG_POST, params).first()
+            except IntegrityError as exc:
+                raise InvalidInput(_("The message could not be stored: {orig}").format(orig=exc.orig)) from exc
+            if row is None:
+                raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=cid))
+            self.locked_id_order(conn)
+            self._remember_kind(cid, row[0])
+            if row[2] is None:  # no message id: the author used this client id already
+                dup = self._client_dup(conn, new, author)
+                if dup is None:  # cannot happen: the conflict names the author's client id
+                    raise InvalidInput(_("The message could not be stored; send it again."))
+                return dup, False
+        return self._message(row[_PG_MESSAGE]), True
 
     def get_message(self, message_id: int) -> Message:
         """One message, or ``NotFound``."""
@@ -357,6 +418,11 @@ class MessageQueries(ConversationQueries):
             )
         return out
 
+def _message_payload(new: NewMessage, author: str) -> dict[str, Any]:
+    """A message event's payload; a note's event is for vendor staff only (``audience.staff_only``)."""
+    return {"author": author, "internal": True} if new.kind is MessageKind.NOTE else {"author": author}
+
+
 @functools.cache
 def _unread_many_query() -> Any:
     """``(conversation id, capped unread count)`` for ``ids``; per conversation an index range scan of at most
@@ -395,6 +461,9 @@ def _inbox_query(
     mark = (
         select(func.coalesce(func.max(s.read_marks.c.last_read_id), 0))
         .where(s.read_marks.c.login == bindparam("login"), s.read_marks.c.conversation_id == p.c.id)
+        # Explicitly: nested two levels down, auto-correlation would not reach the page, which this subquery would
+        # then compute again in its own FROM (the maximum mark over the whole page, and the page once per row).
+        .correlate(p)
         .scalar_subquery()
     )
     capped = (

@@ -192,8 +192,9 @@ messages = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     # The message this one replies to, always of the same conversation (revision 0008).
     Column("reply_to_id", Id, nullable=True),
-    # ``author`` makes the capped unread count (messages after my read mark, not mine) an index-only scan.
-    Index("ix_messages_conversation", "conversation_id", "id", "author"),
+    # ``author`` makes the capped unread count (messages after my read mark, not mine) an index-only scan, and
+    # ``kind`` keeps it one for customers, whose counts leave internal notes out (revision 0015).
+    Index("ix_messages_conversation", "conversation_id", "id", "author", "kind"),
     # The per-user posting rate counts an author's messages of the last minute (revision 0004).
     Index("ix_messages_author_created", "author", "created_at"),
     UniqueConstraint("author", "client_id", name="uq_messages_client_id"),
