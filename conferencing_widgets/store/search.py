@@ -144,6 +144,13 @@ class SearchQueries(StoreBase):
                         func.to_tsquery(literal_column("'simple'::regconfig"), pg_tsquery(query.terms))
                     )
                 )
+                # A member-only scope also names its conversations on ``messages`` itself (a speed hint, as for
+                # SQLite; the rights are still the readable condition): the planner then ANDs the GIN bitmap with
+                # the ``ix_messages_conversation`` one and reads only the hits in those chats, instead of every
+                # message of every chat (the semi-join through ``conversations`` cannot use that index).
+                member_of = None if scope.all_case_chats else self._member_conversations(scope.login)
+                if member_of is not None:
+                    conds.append(m.c.conversation_id.in_(member_of))
         src = src.join(c, c.c.id == m.c.conversation_id).outerjoin(u, u.c.login == m.c.author)
         q: Select[Any] = select(*cols).select_from(src).where(and_(*conds)).order_by(order).limit(limit)
         return q
