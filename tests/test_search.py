@@ -125,6 +125,27 @@ def test_each_filter(seeded: World) -> None:
     assert ids(alice.search("has:file")) == [m2.id] and ids(alice.search("gearbox has:whiteboard")) == []
 
 
+def test_newest_id_windows_give_the_same_pages(seeded: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL searches every case chat in the newest ids first (store.search.PG_WINDOWS): tiny windows here, so
+    # some pages fill inside one, some need a wider one or none, and all must equal the plain query's pages.
+    from conferencing_widgets.store import search as store_search
+
+    w = seeded
+    alice, bella = w.service("alice"), w.service("bella")
+    posted = []
+    for i in range(9):
+        posted.append(alice.post(w.acme_case_chat, f"gearbox {i}").id)
+        bella.post(w.borg_case_chat, f"bearing {i}" if i % 3 else f"gearbox borg {i}")
+    erik = w.service("erik")  # engineer: every case chat
+    cases = [("gearbox", {}), ("gearbox", {"limit": 2}), ("gearbox", {"limit": 3, "before_id": posted[5]}),
+             ("borg gearbox", {"limit": 2}), ("gearbox borg", {"limit": 20}), ("zzqx", {})]  # fmt: skip
+    expected = [ids(erik.search(text, **kw)) for text, kw in cases]
+    assert expected[0][:2] == expected[1] and len(expected[0]) == 12 and expected[-1] == []
+    monkeypatch.setattr(store_search, "PG_WINDOWS", (2, 5))
+    assert [ids(erik.search(text, **kw)) for text, kw in cases] == expected
+    assert ids(alice.search("gearbox", limit=2)) == posted[:-3:-1]  # a member scope is never windowed
+
+
 def test_rights_are_inside_the_query(seeded: World) -> None:
     w = seeded
     w.service("bella").post(w.borg_case_chat, "secret coolant formula")
