@@ -61,7 +61,7 @@ class NotesMixin:
         try:
             return MessageKind(kind)
         except ValueError as exc:
-            raise InvalidInput(f"Unknown message kind {kind!r}.") from exc
+            raise InvalidInput(_("Unknown message kind {kind}.").format(kind=repr(kind)[:40])) from exc
 
     def require_note_writer(self, conv: Conversation) -> None:
         """``PermissionDenied`` (nothing is written) unless this user may write a note in ``conv``."""
