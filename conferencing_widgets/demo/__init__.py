@@ -16,7 +16,7 @@ from pathlib import Path
 from conferencing_widgets.calls import store as call_store
 from conferencing_widgets.calls.service import CALL_MESSAGE
 from conferencing_widgets.core.config import Settings
-from conferencing_widgets.core.model import CaseStatus, MessageKind, NewMessage
+from conferencing_widgets.core.model import CaseStatus, MessageKind
 from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.demo import board, media
 from conferencing_widgets.demo.chats import all_scripts
@@ -116,22 +116,15 @@ class _Player:
 
     def message(self, conversation_id: int, item: Msg, at: datetime, client_id: str) -> None:
         reply = self.posted.get(id(item.reply_to)) if item.reply_to is not None else None
-        msg, _fresh = self.store.post_message(
-            NewMessage(
-                conversation_id=conversation_id,
-                body=item.body,
-                client_id=client_id,
-                reply_to_id=reply,
-                kind=MessageKind.NOTE if item.note else MessageKind.TEXT,
-            ),
-            author=item.author,
+        msg = self.session(item.author).chat.post(
+            conversation_id,
+            item.body,
+            client_id=client_id,
+            kind=MessageKind.NOTE if item.note else MessageKind.TEXT,
+            reply_to=reply,
             at=at,
         )
         self.posted[id(item)] = msg.id
-        if "@" in item.body:  # as ``Service.post``: the rule checks who may be mentioned here, then they are stored
-            chat = self.session(item.author).chat
-            mentions = chat.check_mentions(self.store.get_conversation(conversation_id), item.body)
-            self.store.add_mentions(msg.id, conversation_id, mentions)
         for login, emoji in item.reactions:
             self.session(login).chat.react(msg.id, emoji)
 
