@@ -54,7 +54,7 @@ from conferencing_widgets.files.tables import TablePreview, TableUnreadable, is_
 from conferencing_widgets.files.thumbnails import THUMB_SIZE, Thumbnail, ThumbnailCache, make_thumbnail
 from conferencing_widgets.files.tokens import make_upload_token
 from conferencing_widgets.files.upload import UploadSession
-from conferencing_widgets.store.blobs import BlobStore
+from conferencing_widgets.store.blobs import BlobStore, StagedBlob
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,6 +289,62 @@ class FileService:
         elif at is None:  # seeded (backdated) files tell no hooks: the demo plays its statuses itself
             self.service.after_posted(conv, message)
         return attachment
+
+    def store_bytes_checked_by_caller(
+        self,
+        conversation_id: int,
+        name: str,
+        body: bytes,
+        media_type: str,
+        *,
+        staged: list[StagedBlob],
+        stored: list[str],
+        at: datetime | None = None,
+    ) -> Attachment:
+        """Store ``body`` as a file of a conversation, with its "Shared a file" message, in the caller's transaction.
+
+        No rights check here: for a feature that checked its own rights first (the sign-off seals its bundle as
+        the signing customer, a member of the chat, under its own rules). No image cleaning, client id or post
+        hooks either. The blob is staged now (appended to ``staged``) and finalised just before the caller's
+        commit (its hash appended to ``stored`` when this put it in place); if the caller's transaction fails,
+        it passes both lists to ``discard_staged`` so nothing stays half-written. ``at`` backdates the file.
+        """
+        sha = hashlib.sha256(body).hexdigest()
+        path, fh = self.blobs.new_spool_file()
+        try:
+            with fh:
+                fh.write(body)
+            blob = self.blobs.stage(path, sha)
+        finally:
+            path.unlink(missing_ok=True)
+        staged.append(blob)
+
+        def finalise() -> None:
+            if self.blobs.finalise(blob):
+                stored.append(sha)
+
+        attachment, _message, _fresh = att_store.add_attachment(
+            self.service.store,
+            conversation_id=conversation_id,
+            uploader=self.service.login,
+            name=name,
+            media_type=media_type,
+            size=len(body),
+            sha256=sha,
+            body=f"Shared a file: {name} ({human_size(len(body))})",
+            before_commit=finalise,
+            at=at,
+        )
+        return attachment
+
+    def discard_staged(self, staged: list[StagedBlob], stored: list[str]) -> None:
+        """Undo ``store_bytes_checked_by_caller`` after the caller's transaction failed: drop the staged blobs,
+        and remove those put in place unless another attachment uses them."""
+        for blob in staged:
+            self.blobs.discard(blob)
+        for sha in stored:
+            with contextlib.suppress(ConferencingError):
+                att_store.delete_blob_if_unreferenced(self.service.store, self.blobs, sha)
 
     # -- reading ---------------------------------------------------------------------------------------
 

@@ -24,8 +24,6 @@ from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import ConferencingError, InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import Attachment, CaseStatus, Conversation, ServiceCase
-from conferencing_widgets.files import store as att_store
-from conferencing_widgets.files.names import human_size
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.signoff import bundle as bundle_mod
 from conferencing_widgets.signoff import store as so_store
@@ -162,11 +160,7 @@ class SignoffService:
         try:
             return self._seal(user.login, conv, case, request, signer_name, png, staged, stored, at)
         except BaseException:
-            for blob in staged:
-                self.files.blobs.discard(blob)
-            for sha in stored:  # put in place for a transaction that rolled back
-                with contextlib.suppress(ConferencingError):
-                    att_store.delete_blob_if_unreferenced(self.store, self.files.blobs, sha)
+            self.files.discard_staged(staged, stored)  # put in place for a transaction that rolled back
             raise
 
     def _seal(
@@ -199,7 +193,10 @@ class SignoffService:
             data = self._bundle_input(case, request, signer_name, png)
             sealed = bundle_mod.build(data)
             attachments = [
-                self._add_file(conv.id, name, body, media_type, staged, stored, now)
+                # The files service checks no rights here: ``sign`` checked this customer's own rights above.
+                self.files.store_bytes_checked_by_caller(
+                    conv.id, name, body, media_type, staged=staged, stored=stored, at=now
+                )
                 for name, body, media_type in (
                     (sealed.html_name, sealed.html, "text/html"),
                     (sealed.manifest_name, sealed.manifest, "application/json"),
@@ -261,45 +258,6 @@ class SignoffService:
             clocks=clocks,
             people={u.login: u.display_name for u in store.users(logins=logins)},
         )
-
-    def _add_file(
-        self,
-        conversation_id: int,
-        name: str,
-        body: bytes,
-        media_type: str,
-        staged: list[StagedBlob],
-        stored: list[str],
-        at: datetime,
-    ) -> Attachment:
-        blobs = self.files.blobs
-        sha = hashlib.sha256(body).hexdigest()
-        path, fh = blobs.new_spool_file()
-        try:
-            with fh:
-                fh.write(body)
-            blob = blobs.stage(path, sha)
-        finally:
-            path.unlink(missing_ok=True)
-        staged.append(blob)
-
-        def finalise() -> None:
-            if blobs.finalise(blob):
-                stored.append(sha)
-
-        attachment, _message, _fresh = att_store.add_attachment(
-            self.store,
-            conversation_id=conversation_id,
-            uploader=self.chat.login,
-            name=name,
-            media_type=media_type,
-            size=len(body),
-            sha256=sha,
-            body=f"Shared a file: {name} ({human_size(len(body))})",
-            before_commit=finalise,
-            at=at,
-        )
-        return attachment
 
 
 __all__ = ["MAX_SUMMARY", "SealedSignoff", "SignoffService"]
