@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -19,17 +18,12 @@ from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, Message, MessageKind
 from conferencing_widgets.ui.live import SignalFollower
 from conferencing_widgets.ui.message_actions import MessageActions, stream_labels
-from conferencing_widgets.ui.outbox import OutboxEntry
+from conferencing_widgets.ui.outbox import OutboxEntry, outbox_scope
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
 from conferencing_widgets.ui.typing import ConversationStatus
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
 
 log = logging.getLogger(__name__)
-
-
-def outbox_scope(login: str) -> str:
-    """The browser's outbox key for ``login``: a hash, so storage names no one (and never holds the token)."""
-    return hashlib.sha256(f"conferencing-outbox:{login}".encode()).hexdigest()[:24]
 
 
 class MessagesArea(w.VBox):

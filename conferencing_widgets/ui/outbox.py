@@ -7,8 +7,15 @@ rights, the text) and its refusal is shown on the entry's row.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+
+def outbox_scope(login: str) -> str:
+    """The browser's key for what ``login`` keeps offline (messages, files): a hash, so storage names no one (and
+    never holds the token)."""
+    return hashlib.sha256(f"conferencing-outbox:{login}".encode()).hexdigest()[:24]
 
 
 def _message_id(value: Any) -> int | None:

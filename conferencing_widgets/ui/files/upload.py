@@ -34,7 +34,7 @@ from conferencing_widgets.core.model import Attachment, Conversation
 from conferencing_widgets.files.resumable import UPLOAD_PATH
 from conferencing_widgets.files.service import FileService, UploadSession, human_size
 from conferencing_widgets.ui.files.style import FILES_CSS
-from conferencing_widgets.ui.messages import outbox_scope
+from conferencing_widgets.ui.outbox import outbox_scope
 from conferencing_widgets.ui.strings import TranslatedView, view_js
 
 log = logging.getLogger(__name__)
