@@ -13,7 +13,6 @@ from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
     Conversation,
     ConversationKind,
-    Role,
     User,
 )
 from conferencing_widgets.store import schema as s
@@ -159,13 +158,7 @@ class ConversationQueries(DirectoryQueries):
         if not rows:
             raise NotFound(_("No user {login!r}.").format(login=login))
         r = rows[0]
-        user = User(
-            login=r.u_login,
-            display_name=r.u_display_name,
-            group_id=r.u_group_id,
-            role=Role(r.u_role),
-            disabled=bool(r.u_disabled),
-        )
+        user = self._user(r, prefix="u_")
         if r.id is None:
             return user, None
         return user, self._conversation(r, [x.member for x in rows if x.member is not None])

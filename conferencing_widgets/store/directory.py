@@ -90,13 +90,15 @@ class DirectoryQueries(StoreBase):
             self.append_event(conn, "user", payload={"login": login})
 
     @staticmethod
-    def _user(r: Any) -> User:
+    def _user(r: Any, prefix: str = "") -> User:
+        """A user from a row; ``prefix``: its columns are labelled ``<prefix><name>`` (a row of a join)."""
+        m = r._mapping
         return User(
-            login=r.login,
-            display_name=r.display_name,
-            group_id=r.group_id,
-            role=Role(r.role),
-            disabled=bool(r.disabled),
+            login=m[prefix + "login"],
+            display_name=m[prefix + "display_name"],
+            group_id=m[prefix + "group_id"],
+            role=Role(m[prefix + "role"]),
+            disabled=bool(m[prefix + "disabled"]),
         )
 
     def get_user(self, login: str) -> User:
