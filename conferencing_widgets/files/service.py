@@ -73,6 +73,11 @@ _BLOB_STORES: dict[str, BlobStore] = {}
 _BLOB_LOCK = threading.Lock()
 
 
+def shared_file_body(name: str, size: int) -> str:
+    """The text of a file's message (stored as data; pages render the file card instead)."""
+    return f"Shared a file: {name} ({human_size(size)})"
+
+
 def blob_store_for(settings: Settings) -> BlobStore:
     """The process-wide blob store for ``settings.blob_location``."""
     location = settings.blob_location
@@ -269,7 +274,7 @@ class FileService:
                 media_type=media_type,
                 size=size,
                 sha256=sha256,
-                body=f"Shared a file: {name} ({human_size(size)})",
+                body=shared_file_body(name, size),
                 client_id=client_id,
                 before_commit=finalise,
                 at=at,
@@ -331,7 +336,7 @@ class FileService:
             media_type=media_type,
             size=len(body),
             sha256=sha,
-            body=f"Shared a file: {name} ({human_size(len(body))})",
+            body=shared_file_body(name, len(body)),
             before_commit=finalise,
             at=at,
         )
