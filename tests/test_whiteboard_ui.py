@@ -263,3 +263,41 @@ def test_ready_nudges_stop_once_the_canvas_is_ready(seeded: World) -> None:
     view._on_ready()  # what the canvas's client-ready event calls
     assert view.ready and view.nudge.acknowledged
     view.close()
+
+
+def test_a_page_showing_the_canvas_without_its_client_ready_gets_the_board_replayed(
+    seeded: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    board = WhiteboardService(seeded.service("alice")).create(seeded.acme_case_chat).id
+    view = view_for(seeded, "alice", board)
+    nudge = view.nudge
+    for step in range(5):  # a page that has not drawn the canvas yet: waiting is right
+        nudge._on_nudge(nudge, {"type": "nudge", "step": step, "canvas": False}, [])
+    assert not view.ready and nudge.nudges == 5
+    for step in range(2):
+        nudge._on_nudge(nudge, {"type": "nudge", "step": step, "canvas": True}, [])
+    assert not view.ready
+    with caplog.at_level("WARNING"):
+        nudge._on_nudge(nudge, {"type": "nudge", "step": 2, "canvas": True}, [])
+    assert view.ready_count == 1 and nudge.acknowledged and 'data-ready="1"' in view.info.value
+    assert "client-ready event never arrived" in caplog.text
+    nudge._on_nudge(nudge, {"type": "nudge", "step": 3, "canvas": True}, [])
+    view._on_ready()  # the late client ready: one more harmless replay
+    assert view.ready_count == 2
+    view.close()
+
+
+def test_a_failed_replay_is_logged_and_still_counts_the_ready(
+    seeded: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = WhiteboardService(seeded.service("alice")).create(seeded.acme_case_chat).id
+    view = view_for(seeded, "alice", board)
+
+    def broken() -> None:
+        raise RuntimeError("canvas gone")
+
+    monkeypatch.setattr(view, "redraw", broken)
+    with caplog.at_level("ERROR"), pytest.raises(RuntimeError):
+        view._on_ready()
+    assert "replay on client ready failed" in caplog.text and 'data-ready="1"' in view.info.value
+    view.close()

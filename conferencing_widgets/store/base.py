@@ -148,6 +148,25 @@ class StoreBase:
                     continue
                 raise StorageError(detail=exc.orig) from exc
 
+    def joined_transaction(self) -> bool:
+        """Whether this task runs inside an ``atomic`` block (so ``one_statement`` joins it)."""
+        return self._conn.get() is not None
+
+    @contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """For a write that the caller runs as *one* statement: on PostgreSQL that statement is its own transaction
+        (autocommit), which saves the BEGIN and COMMIT round trips; inside a surrounding transaction it joins it,
+        and on SQLite it is ``atomic``. Locks the statement takes (the id-order lock) end with it."""
+        if self.joined_transaction() or self.backend != "postgresql":
+            with self.atomic() as conn:
+                yield conn
+            return
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise StorageError(detail=exc.orig) from exc
+
     @contextmanager
     def reading(self, *, single: bool = False) -> Iterator[Connection]:
         """A read-only snapshot (joins a surrounding transaction if there is one).

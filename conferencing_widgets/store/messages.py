@@ -137,6 +137,31 @@ _PG_POST = (
     )
 )
 _PG_MESSAGE = slice(2, 2 + len(_MESSAGE_FIELDS))
+_PG_MARK_READ = (
+    text(
+        # A read mark in one round trip (PostgreSQL): move it forward (no row when it does not move); only then take
+        # the id-order lock (MATERIALIZED, before the event's id is handed out), write the event and ring the
+        # user's channels.
+        "WITH r AS (INSERT INTO read_marks (login, conversation_id, last_read_id) VALUES (:login, :cid, :mid) "
+        "ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
+        "WHERE read_marks.last_read_id < excluded.last_read_id RETURNING 1), "
+        "l AS MATERIALIZED (SELECT pg_advisory_xact_lock(:k) FROM r), "
+        "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
+        "SELECT 'read', :cid, NULL, :at, :payload, :login FROM l RETURNING id) "
+        "SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', 'read', 'conversation_id', "
+        "CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch"
+    )
+    .bindparams(
+        bindparam("cid", type_=s.read_marks.c.conversation_id.type),
+        bindparam("login", type_=s.read_marks.c.login.type),
+        bindparam("mid", type_=s.read_marks.c.last_read_id.type),
+        bindparam("at", type_=s.events.c.created_at.type),
+        bindparam("payload", type_=s.events.c.payload.type),
+        bindparam("chs", type_=ARRAY(Text())),
+        k=EVENT_LOCK_KEY,
+    )
+)
+
 """Where the message's columns sit in a ``_PG_POST`` row (after the conversation's kind and the notes count)."""
 
 
@@ -221,7 +246,7 @@ class MessageQueries(ConversationQueries):
     def _post_message_pg(self, new: NewMessage, *, author: str, at: datetime | None) -> tuple[Message, bool]:
         """``post_message`` on PostgreSQL: one statement (``_PG_POST``) instead of four round trips."""
         cid = new.conversation_id
-        with self.atomic() as conn:
+        with self.one_statement() as conn:
             payload = _message_payload(new, author)
             # The event's topics need the conversation's kind: cached after the first post (a kind never changes).
             event, topics = self._event_values(conn, "message", conversation_id=cid, ref_id=None, payload=payload)
@@ -246,7 +271,8 @@ class MessageQueries(ConversationQueries):
                 raise InvalidInput(_("The message could not be stored: {orig}").format(orig=exc.orig)) from exc
             if row is None:
                 raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=cid))
-            self.locked_id_order(conn)
+            if self.joined_transaction():  # a caller's transaction: the lock is held until its commit
+                self.locked_id_order(conn)
             self._remember_kind(cid, row[0])
             if row[2] is None:  # no message id: the author used this client id already
                 dup = self._client_dup(conn, new, author)
@@ -324,6 +350,14 @@ class MessageQueries(ConversationQueries):
 
     def mark_read(self, login: str, conversation_id: int, message_id: int | None = None) -> int:
         """Mark read up to ``message_id`` (default: the newest); read marks never move back."""
+        if message_id is not None and self.backend == "postgresql":
+            with self.one_statement() as conn:
+                event, topics = self._event_values(
+                    conn, "read", conversation_id=conversation_id, ref_id=None, payload={"login": login}
+                )
+                params = {"cid": conversation_id, "login": login, "mid": int(message_id), "at": event["created_at"]}
+                conn.execute(_PG_MARK_READ, {**params, "payload": event["payload"], "chs": pg_channels(topics)})
+            return int(message_id)
         with self.atomic() as conn:
             if message_id is None:
                 message_id = conn.execute(_LAST_MESSAGE_ID, {"cid": conversation_id}).scalar_one_or_none()

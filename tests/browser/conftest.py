@@ -179,23 +179,29 @@ FAILURE_SHOTS = Path(__file__).resolve().parents[2] / "build" / "browser-failure
 
 
 def _report_failed_page(record: RecordedPage, name: str) -> None:
-    """What a page showed when its test failed: errors, the last console lines, widget counts, a screenshot."""
+    """What a page and its popups showed when its test failed: errors, the last console lines (of all of them),
+    widget counts and a screenshot of each window."""
     print(f"\n--- page {record.page.url}: errors {record.errors()} dialogs {record.dialogs}")
     for kind, text in record.console[-15:]:
         print(f"    console {kind}: {text[:300]}")
     try:
-        counts = record.page.evaluate(
-            """() => Object.fromEntries(['.jupyter-widgets', '.cw-whiteboard-canvas', '.cw-wb-count', '.cw-app',
-                '.jp-OutputArea-output', '.voila-spinner, #loading']
-                .map(s => [s, document.querySelectorAll(s).length]))"""
-        )
-        print(f"    elements {counts}")
-        FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
-        shot = FAILURE_SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
-        record.page.screenshot(path=str(shot), timeout=10_000)
-        print(f"    screenshot {shot}")
-    except Exception as exc:  # a closed or crashed page: the lines above are all there is
-        print(f"    (no state: {exc})")
+        windows = list(record.context.pages)
+    except Exception:  # noqa: BLE001 - a closed context: only the first page is known
+        windows = [record.page]
+    for index, window in enumerate(windows):
+        try:
+            counts = window.evaluate(
+                """() => Object.fromEntries(['.jupyter-widgets', '.cw-whiteboard-canvas', '.cw-wb-count', '.cw-app',
+                    '.jp-OutputArea-output', '.voila-spinner, #loading']
+                    .map(s => [s, document.querySelectorAll(s).length]))"""
+            )
+            print(f"    window {index} {window.url}: elements {counts}")
+            FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+            shot = FAILURE_SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}-{index}.png"
+            window.screenshot(path=str(shot), timeout=10_000)
+            print(f"    screenshot {shot}")
+        except Exception as exc:  # a closed or crashed window: the lines above are all there is
+            print(f"    window {index}: no state ({exc})")
 
 
 @pytest.fixture()

@@ -1,9 +1,11 @@
 // Sends a few small messages to the kernel after the page renders, until the kernel says the canvas is ready.
 // In Voila, the canvas's own "client ready" message, sent while the kernel is still finishing the notebook, is at
 // times only handled when the next message from the page arrives (a mouse move); these nudges are that next
-// message, and the kernel ignores them. When even they go unanswered, the kernel's shell is waiting for the next
-// *connection* (ipykernel's lost edge-triggered wake-up, ipykernel issue 1554): the page then reconnects its kernel
-// websocket once, which is what the old forced 30-s reconnect used to supply for every page (ARCHITECTURE.md).
+// message. Each nudge says whether this page shows the canvas: when it does and "client ready" still has not come,
+// the kernel replays the board on the third nudge (ReadyNudge in view.py). When even the nudges go unanswered,
+// the kernel's shell is waiting for the next *connection* (ipykernel's lost edge-triggered wake-up, ipykernel
+// issue 1554): the page then reconnects its kernel websocket once, as the old forced 30-s reconnect did for
+// every page (ARCHITECTURE.md); the server's shell watchdog pokes such a kernel too.
 const DELAYS_MS = [300, 700, 1500, 3000, 5000, 8000, 13000];
 const RECONNECT_AT_STEP = 5; // about 10 s after render without an answer
 
@@ -13,17 +15,26 @@ export default {
     let step = 0;
     let timer = null;
     let reconnected = false;
+    const canvasShown = () => {
+      const board = el.closest(".cw-whiteboard");
+      const canvas = board && board.querySelector(".cw-whiteboard-canvas canvas");
+      return Boolean(canvas && canvas.isConnected && canvas.getBoundingClientRect().width > 0);
+    };
     const reconnect = () => {
       const kernel = model.widget_manager && model.widget_manager.kernel;
-      if (reconnected || !kernel || typeof kernel.reconnect !== "function") return;
+      if (reconnected) return;
       reconnected = true;
+      if (!kernel || typeof kernel.reconnect !== "function") {
+        console.warn("conferencing: the kernel did not answer the canvas, and this page cannot reconnect it");
+        return;
+      }
       console.warn("conferencing: the kernel did not answer the canvas; reconnecting its websocket once");
       kernel.reconnect().catch((e) => console.warn("conferencing: reconnect failed", e));
     };
     const tick = () => {
       if (model.get("acknowledged") || step >= DELAYS_MS.length) return;
       if (step === RECONNECT_AT_STEP) reconnect();
-      model.send({ type: "nudge", step });
+      model.send({ type: "nudge", step, canvas: canvasShown() });
       timer = setTimeout(tick, DELAYS_MS[step++]);
     };
     timer = setTimeout(tick, DELAYS_MS[step++]);

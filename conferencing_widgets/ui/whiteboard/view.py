@@ -11,22 +11,20 @@ stored scene, because commands sent before a view exists are lost (STACK_NOTES).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-import anywidget
 import ipywidgets as w
 import numpy as np
-import traitlets
 from ipycanvas import MultiCanvas, hold_canvas
 
 from conferencing_widgets.chat.events import VisibleEvents
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.model import Whiteboard
 from conferencing_widgets.ui.live import FeedFollower, FollowsFeed
-from conferencing_widgets.ui.strings import ASSETS
 from conferencing_widgets.ui.whiteboard.drawing import (
     BG,
     LIVE,
@@ -41,33 +39,17 @@ from conferencing_widgets.ui.whiteboard.drawing import (
 from conferencing_widgets.ui.whiteboard.html import error_html, head_html, info_html
 from conferencing_widgets.ui.whiteboard.png import WhiteboardPngWidget
 from conferencing_widgets.ui.whiteboard.pointer import PointerInput
+from conferencing_widgets.ui.whiteboard.ready_nudge import ReadyNudge
 from conferencing_widgets.ui.whiteboard.sync import SceneSync
 from conferencing_widgets.ui.whiteboard.toolbar import TOOLS, Toolbar
 from conferencing_widgets.whiteboard import geometry
 from conferencing_widgets.whiteboard.service import PALETTE, WIDTHS, WhiteboardService
 from conferencing_widgets.whiteboard.types import SceneRows, StrokeChange
 
+log = logging.getLogger(__name__)
 PROGRESS_STALE = 10.0
 """Seconds after which another user's unfinished stroke is no longer shown."""
 MIN_ZOOM, MAX_ZOOM = 0.1, 8.0
-
-
-class ReadyNudge(anywidget.AnyWidget):
-    """Invisible: pokes the kernel a few times after the page renders until the canvas is ready (see its JS)."""
-
-    _esm = ASSETS / "ready_nudge.js"
-    acknowledged = traitlets.Bool(False, help="Set by the kernel once the canvas is ready: the nudges stop.").tag(
-        sync=True
-    )
-    nudges = traitlets.Int(0, help="Nudges received (for tests and diagnostics).")
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.on_msg(self._on_nudge)
-
-    def _on_nudge(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "nudge":
-            self.nudges += 1
 
 
 class WhiteboardView(FollowsFeed, PointerInput, SceneSync, w.VBox):
@@ -152,7 +134,7 @@ class WhiteboardView(FollowsFeed, PointerInput, SceneSync, w.VBox):
         self.canvas.on_touch_move(self._touch_move)
         self.canvas.on_touch_end(self._touch_end)
         self.canvas.on_touch_cancel(lambda _t: self.cancel_gesture())
-        self.nudge = ReadyNudge()
+        self.nudge = ReadyNudge(on_canvas_shown=self._on_ready)
         self.children = [self.head, *bar.rows, self.error, self.canvas, self.info, self.nudge]
         bar.mark(self.tool, self.color, self.width)
         if not self.read_only:
@@ -215,8 +197,14 @@ class WhiteboardView(FollowsFeed, PointerInput, SceneSync, w.VBox):
     def _on_ready(self) -> None:
         self.ready_count += 1
         self.nudge.acknowledged = True
-        self.redraw()
-        self._update_info()
+        try:
+            self.redraw()
+        except Exception:
+            # ipywidgets hands a callback's error to the kernel's IOPub, which no Voila page shows: log it.
+            log.exception("whiteboard %s: replay on client ready failed", self.board.id)
+            raise
+        finally:
+            self._update_info()
 
     @property
     def ready(self) -> bool:
