@@ -135,20 +135,30 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
 
     def require_readable(self, conversation_id: int) -> Conversation:
         """The conversation if this user may read it; ``NotFound`` otherwise (ids cannot be probed)."""
+        return self._checked_readable(conversation_id)[0]
+
+    def _checked_readable(self, conversation_id: int, *, count_posts: bool = False) -> tuple[Conversation, int]:
+        """``require_readable``; with ``count_posts``, also this user's posts in the last minute (for the rate
+        limit, counted up to it), read in the same statement."""
         try:
             cid = int(conversation_id)
         except (TypeError, ValueError) as exc:
             self.require_active()
             raise NotFound(_("No conversation {id!r}.").format(id=conversation_id)) from exc
         # The user is re-read (``require_active``) with the conversation, in one statement.
-        user, found = self.store.user_and_conversation(self.login, cid)
+        recent = 0
+        if count_posts:
+            since, limit = utcnow() - timedelta(minutes=1), self.settings.posts_per_minute
+            user, found, recent = self.store.poster_and_conversation(self.login, cid, since, limit)
+        else:
+            user, found = self.store.user_and_conversation(self.login, cid)
         self._set_active(user)
         if found is None:
             raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=cid))
         conv = found
         if not policy.can_read_conversation(self.user, conv, is_member=self.login in conv.members):
             raise NotFound(_("No conversation {id} that you can open.").format(id=conversation_id))
-        return conv
+        return conv, recent
 
     def conversation(self, conversation_id: int) -> Conversation:
         """A conversation the user may read."""
@@ -161,7 +171,9 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
 
     def require_writable(self, conversation_id: int) -> Conversation:
         """The conversation if this user may post, draw, upload or call in it."""
-        conv = self.require_readable(conversation_id)
+        return self._writable(self.require_readable(conversation_id))
+
+    def _writable(self, conv: Conversation) -> Conversation:
         if not policy.can_post(self.user, is_member=self.login in conv.members):
             raise PermissionDenied(_("You can read this conversation but not post in it: you are not a member."))
         return conv
@@ -368,10 +380,10 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
         conv = self.require_readable(conversation_id)
         return self.store.latest_messages(conv.id, limit=limit, after_id=after_id, notes=self.sees_notes)
 
-    def _check_rate(self) -> None:
+    def _check_rate(self, recent: int) -> None:
         # Counted in the store, not in this object: every page (kernel) and server of the user shares the limit.
         limit = self.settings.posts_per_minute
-        if self.store.messages_since(self.login, utcnow() - timedelta(minutes=1), limit=limit) >= limit:
+        if recent >= limit:
             too_fast = _("You are posting too fast (limit {limit} per minute). Wait a moment.")
             raise LimitExceeded(too_fast.format(limit=limit))
 
@@ -399,17 +411,19 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
             if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS or not client_id.isprintable():
                 raise InvalidInput(_("The client id must be 1 to 64 printable characters."))
         # The checks read outside the write's transaction. Under PostgreSQL's READ COMMITTED a transaction around
-        # them would not hold what they read anyway; without one, a post is three round trips (rights, rate, the
-        # one-statement write) and the id-order lock is held only by the write itself. The mentions commit with
+        # them would not hold what they read anyway; without one, a post is two round trips (rights with the rate,
+        # then the one-statement write) and the id-order lock is held only by the write itself. The mentions commit with
         # the message, or neither does.
-        conv = self.require_writable(conversation_id)
+        live = at is None
+        readable, recent = self._checked_readable(conversation_id, count_posts=live)
+        conv = self._writable(readable)
         note = kind is MessageKind.NOTE
         if note:
             self.require_note_writer(conv)
         reply_id = self.check_reply(conv, reply_to, note=note)
         mentions = self.check_mentions(conv, text, note=note) if kind in policy.EDITABLE_KINDS else []
-        if at is None:
-            self._check_rate()
+        if live:
+            self._check_rate(recent)
         new = NewMessage(
             conversation_id=conv.id, body=text, client_id=client_id, kind=kind, ref_id=ref_id, reply_to_id=reply_id
         )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from conferencing_widgets.core.errors import NotFound
 from conferencing_widgets.core.i18n import _
@@ -46,6 +46,19 @@ _USER_WITH_CONVERSATION = (
     .where(_u.login == bindparam("login"))
     .order_by(s.members.c.joined_at, s.members.c.login)
 )
+
+_RECENT_POSTS = (
+    # The posting rate's count (``messages_since``) as one more column of a poster's rights check.
+    select(func.count())
+    .select_from(
+        select(s.messages.c.created_at)
+        .where(s.messages.c.author == bindparam("login"), s.messages.c.created_at >= bindparam("since"))
+        .limit(bindparam("n"))
+        .subquery()
+    )
+    .scalar_subquery()
+)
+_POSTER_WITH_CONVERSATION = _USER_WITH_CONVERSATION.add_columns(_RECENT_POSTS.label("recent_posts"))
 
 
 class ConversationQueries(DirectoryQueries):
@@ -153,10 +166,27 @@ class ConversationQueries(DirectoryQueries):
 
         ``Service.require_readable`` reads both on every use case: one round trip instead of two.
         """
+        rows = self._user_rows(_USER_WITH_CONVERSATION, {"login": login, "cid": conversation_id})
+        return self._user_and_conversation(rows)
+
+    def poster_and_conversation(
+        self, login: str, conversation_id: int, since: datetime, limit: int
+    ) -> tuple[User, Conversation | None, int]:
+        """``user_and_conversation`` plus how many messages ``login`` posted since ``since`` (counted up to
+        ``limit``, as ``messages_since``): a post's rights and rate checks in one statement."""
+        rows = self._user_rows(
+            _POSTER_WITH_CONVERSATION, {"login": login, "cid": conversation_id, "since": since, "n": limit}
+        )
+        return (*self._user_and_conversation(rows), int(rows[0].recent_posts))
+
+    def _user_rows(self, statement: Any, params: dict[str, Any]) -> Sequence[Any]:
         with self.reading(single=True) as conn:
-            rows = conn.execute(_USER_WITH_CONVERSATION, {"login": login, "cid": conversation_id}).all()
+            rows = conn.execute(statement, params).all()
         if not rows:
-            raise NotFound(_("No user {login!r}.").format(login=login))
+            raise NotFound(_("No user {login!r}.").format(login=params["login"]))
+        return rows
+
+    def _user_and_conversation(self, rows: Sequence[Any]) -> tuple[User, Conversation | None]:
         r = rows[0]
         user = self._user(r, prefix="u_")
         if r.id is None:

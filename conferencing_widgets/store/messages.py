@@ -207,10 +207,12 @@ class MessageQueries(ConversationQueries):
             # Existence and kind (for the event's audience); on PostgreSQL with the id-order lock in the same round
             # trip: message ids must become visible in order, because the message stream catches up by "messages
             # after the last one shown" (``latest_messages(after_id=...)``).
-            kind = conn.execute(_SQLITE_KIND, {"cid": new.conversation_id}).scalar()
-            if kind is None:
-                raise NotFound(_("No conversation {conversation_id}.").format(conversation_id=new.conversation_id))
-            self._remember_kind(new.conversation_id, kind)
+            missing = NotFound(_("No conversation {conversation_id}.").format(conversation_id=new.conversation_id))
+            if new.conversation_id not in self._case_chat:  # a kind never changes: read once, then the FK checks
+                kind = conn.execute(_SQLITE_KIND, {"cid": new.conversation_id}).scalar()
+                if kind is None:
+                    raise missing
+                self._remember_kind(new.conversation_id, kind)
             now = at or utcnow()
             values = {
                 "conversation_id": new.conversation_id,
@@ -227,6 +229,8 @@ class MessageQueries(ConversationQueries):
                 # A repeated client id inserts nothing (ON CONFLICT DO NOTHING): no pre-check, no savepoint.
                 row = conn.execute(_INSERT_MESSAGE[self.backend], values).first()
             except IntegrityError as exc:
+                if "FOREIGN KEY" in str(exc.orig) and new.reply_to_id is None:
+                    raise missing from exc
                 raise InvalidInput(_("The message could not be stored: {orig}").format(orig=exc.orig)) from exc
             if row is None:
                 dup = self._client_dup(conn, new, author)
