@@ -7,7 +7,8 @@ SQLite, ``changes_for`` reads of the user's audience only) followed with ``await
 ``Service.visible``, and a posting task. Each process is one "server": it starts its own feed relay
 (``python -m conferencing_widgets.store.relay``, as ``conferencing serve`` does) and its pages are woken through it,
 so PostgreSQL holds one LISTEN connection per process, not per page (``--no-relay``: every page LISTENs itself, the
-per-kernel fallback; 200 users then exceed a 100-connection server). A user:
+per-kernel fallback; 200 users then exceed a 100-connection server; ``--servers N``: N relays shared by all the
+processes, as N servers would each run one for their many kernels). A user:
 
 - posts into one of their conversations at random intervals (mean ``--post-every`` seconds, default 5);
 - on every message event the feed shows them (``Service.visible``), records when it arrived; for the conversation
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -237,7 +239,11 @@ def process_main(
     says ready and waits for ``go``: all processes start posting at the parent's ``start_at`` (``time.monotonic``,
     system-wide), so they stop posting, and stop following 20 s later, at the same moment.
     """
-    relay_proc = start_relay(url, args["relay_dir"]) if args.get("relay_dir") else None
+    relay_proc = None
+    if args.get("relay_socket"):  # a relay of the parent's, shared by several processes (``--servers``)
+        os.environ[relay.ENV_SOCKET] = args["relay_socket"]
+    elif args.get("relay_dir"):
+        relay_proc = start_relay(url, args["relay_dir"])
     store = Store(url)
     rng = random.Random(hash(tuple(logins)))
     settings = Settings()
@@ -311,11 +317,13 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def start_relay(url: str, folder: str) -> subprocess.Popen[bytes]:
+def start_relay(url: str, folder: str, name: str = "") -> subprocess.Popen[bytes]:
     """This process's feed relay, as ``conferencing serve`` starts one per server; its pages find it through
-    ``CONFERENCING_RELAY_SOCKET`` (set here, before any feed opens)."""
-    sock = Path(folder) / f"relay-{os.getpid()}.sock"
-    os.environ[relay.ENV_SOCKET] = str(sock)
+    ``CONFERENCING_RELAY_SOCKET`` (set here, before any feed opens). ``name``: a relay the parent starts for
+    several processes (``--servers``), its socket then ``relay-<name>.sock`` and the environment left alone."""
+    sock = Path(folder) / f"relay-{name or os.getpid()}.sock"
+    if not name:
+        os.environ[relay.ENV_SOCKET] = str(sock)
     with open(sock.with_suffix(".log"), "wb") as log_file:  # read when it does not come up
         proc = subprocess.Popen(
             [sys.executable, "-m", "conferencing_widgets.store.relay", "--socket", str(sock), "--store", url],
@@ -419,13 +427,32 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
         "after": store.last_event_id(),
         "relay_dir": relay_dir,
     }
+    # ``--servers N``: N relays for all the processes (N servers, each running many page kernels), instead of one
+    # relay per process.
+    shared = [start_relay(url, relay_dir, f"server{k}") for k in range(args.servers if relay_dir else 0)]
+    sockets = [str(Path(relay_dir) / f"relay-server{k}.sock") for k in range(len(shared))]
     go, start_at = ctx.Event(), ctx.Value("d", 0.0)
-    procs = [ctx.Process(target=process_main, args=(url, g, convs, child_args, out, go, start_at)) for g in groups]
+    procs = [
+        ctx.Process(
+            target=process_main,
+            args=(
+                url,
+                g,
+                convs,
+                {**child_args, "relay_socket": sockets[i % len(sockets)] if sockets else ""},
+                out,
+                go,
+                start_at,
+            ),
+        )
+        for i, g in enumerate(groups)
+    ]
     log(f"{backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s of posting ...")
     for p in procs:
         p.start()
     results: list[dict[str, Any]] = []
     ready = 0
+    shared_channels = 0
     conns: list[int] = []  # PostgreSQL connections to the soak database, sampled while the users run
     deadline = time.monotonic() + args.seconds + DRAIN_SECONDS + 600
     while len(results) < len(procs):
@@ -440,16 +467,23 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
                 raise SystemExit("the soak's processes did not report in time") from None
             if go.is_set() and store.backend == "postgresql":
                 conns.append(pg_connections(store))
+            if go.is_set() and sockets:  # the shared relays' channels while the pages follow
+                with contextlib.suppress(OSError):
+                    followed = sum(relay.relay_stats(Path(sock)).get("channels", 0) for sock in sockets)
+                    shared_channels = max(shared_channels, followed)
             continue
         if kind == "ready":
             ready += 1
             if ready == len(procs):
+                shared_cpu0 = [proc_cpu_seconds(r.pid) for r in shared]
                 start_at.value = time.monotonic()
                 go.set()
         elif kind == "done":
             results.append(payload)
     for p in procs:
         p.join(30)
+    shared_counts = [relay.relay_stats(Path(sock)) for sock in sockets]
+    shared_cpu = sum(stop_relay(r, c0) for r, c0 in zip(shared, shared_cpu0 if shared else [], strict=True))
     if relay_dir:
         shutil.rmtree(relay_dir, ignore_errors=True)
 
@@ -491,10 +525,11 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
 
     ok = not lost and not duplicated and not leaked and not gaps
     rss = [r["rss_mb"] for r in results]
-    cpu_total = sum(r["cpu_s"] for r in results)
-    relay_cpu = sum(r["relay_cpu_s"] for r in results)
-    relay_wakes = sum(r["relay"].get("wakes", 0) for r in results)
-    relay_channels = sum(r["relay"].get("channels", 0) for r in results)
+    cpu_total = sum(r["cpu_s"] for r in results) + shared_cpu
+    relay_cpu = sum(r["relay_cpu_s"] for r in results) + shared_cpu
+    counts_of_relays = [r["relay"] for r in results] + shared_counts
+    relay_wakes = sum(c.get("wakes", 0) for c in counts_of_relays)
+    relay_channels = sum(c.get("channels", 0) for c in counts_of_relays) + shared_channels
     per_1000 = 1000 * cpu_total / len(delivered) if delivered else float("nan")
     load_after = os.getloadavg()
     print(f"== {backend}: {len(logins)} users in {len(procs)} processes, {args.seconds:.0f} s ==")
@@ -519,7 +554,8 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
         print("feed relays                  none (--no-relay): every page wakes on its own LISTEN / doorbells")
     else:
         print(
-            f"feed relays                  {len(procs):>10}   (one per process; "
+            f"feed relays                  {len(shared) or len(procs):>10}   "
+            f"({'shared by the processes' if shared else 'one per process'}; "
             f"{relay_cpu:.1f} s CPU of the total above, "
             f"{relay_wakes:,} wake-ups sent = {relay_wakes / max(1, len(delivered)):.2f} per delivery, "
             f"{relay_channels:,} channels followed)"
@@ -612,6 +648,12 @@ def main() -> None:
     )
     parser.add_argument("--post-every", type=float, default=5.0, help="mean seconds between a user's posts")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=0,
+        help="feed relays shared by all processes, as N servers would run them (default 0: one per process)",
+    )
     parser.add_argument(
         "--no-relay", action="store_true", help="no feed relay: every page LISTENs (or watches doorbells) itself"
     )
