@@ -149,7 +149,8 @@ def test_reactions_with_who_reacted(world: tuple[Store, Path], server: VoilaServ
     # Alice toggles it on with a click: 2, hers marked; and off again.
     chip.click()
     wait_for_text(message(tom, tag).locator(".cw-reaction"), "👍 2")
-    assert chip.get_attribute("aria-pressed") == "true"
+    # Alice's own page re-renders her row on its own schedule: wait for it, do not read it at once.
+    message(alice, f"Bearing replaced {tag}").locator('.cw-reaction[aria-pressed="true"]', has_text="👍").wait_for()
     chip.click()
     wait_for_text(message(tom, tag).locator(".cw-reaction"), "👍 1")
 

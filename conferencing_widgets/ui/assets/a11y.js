@@ -92,8 +92,12 @@ function focusOpened(root) {
   const title = root.querySelector(".cw-messages .cw-area-title");
   const before = title ? title.textContent : "";
   const started = performance.now();
+  const clicked = document.activeElement;
   let opened = 0;
   function check() {
+    // A user who moved focus meanwhile (F6, Tab, a click) keeps it: it is never pulled back to the composer.
+    const active = document.activeElement;
+    if (active && active !== clicked && active !== document.body && root.contains(active)) return;
     const now = root.querySelector(".cw-messages .cw-area-title");
     if (!opened && now && now.textContent !== before) opened = performance.now();
     if (opened) {
