@@ -453,6 +453,7 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
     results: list[dict[str, Any]] = []
     ready = 0
     shared_channels = 0
+    shared_cpu0: list[float] = []
     conns: list[int] = []  # PostgreSQL connections to the soak database, sampled while the users run
     deadline = time.monotonic() + args.seconds + DRAIN_SECONDS + 600
     while len(results) < len(procs):
@@ -483,7 +484,7 @@ def soak(backend: str, url: str, args: argparse.Namespace, users: int) -> tuple[
     for p in procs:
         p.join(30)
     shared_counts = [relay.relay_stats(Path(sock)) for sock in sockets]
-    shared_cpu = sum(stop_relay(r, c0) for r, c0 in zip(shared, shared_cpu0 if shared else [], strict=True))
+    shared_cpu = sum(stop_relay(r, c0) for r, c0 in zip(shared, shared_cpu0, strict=True))
     if relay_dir:
         shutil.rmtree(relay_dir, ignore_errors=True)
 

@@ -431,7 +431,7 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
             message, created = self.store.post_message(new, author=self.login, at=at)
             if created and mentions:
                 self.store.add_mentions(message.id, conv.id, mentions)
-        if created and at is None:
+        if created and live:
             self.after_posted(conv, message)
         return message
 

@@ -137,6 +137,7 @@ _PG_POST = (
     )
 )
 _PG_MESSAGE = slice(2, 2 + len(_MESSAGE_FIELDS))
+"""Where the message's columns sit in a ``_PG_POST`` row (after the conversation's kind and the notes count)."""
 _PG_MARK_READ = (
     text(
         # A read mark in one round trip (PostgreSQL): move it forward (no row when it does not move); only then take
@@ -161,8 +162,6 @@ _PG_MARK_READ = (
         k=EVENT_LOCK_KEY,
     )
 )
-
-"""Where the message's columns sit in a ``_PG_POST`` row (after the conversation's kind and the notes count)."""
 
 
 class MessageQueries(ConversationQueries):
@@ -359,8 +358,17 @@ class MessageQueries(ConversationQueries):
                 event, topics = self._event_values(
                     conn, "read", conversation_id=conversation_id, ref_id=None, payload={"login": login}
                 )
-                params = {"cid": conversation_id, "login": login, "mid": int(message_id), "at": event["created_at"]}
-                conn.execute(_PG_MARK_READ, {**params, "payload": event["payload"], "chs": pg_channels(topics)})
+                conn.execute(
+                    _PG_MARK_READ,
+                    {
+                        "cid": conversation_id,
+                        "login": login,
+                        "mid": int(message_id),
+                        "at": event["created_at"],
+                        "payload": event["payload"],
+                        "chs": pg_channels(topics),
+                    },
+                )
             return int(message_id)
         with self.atomic() as conn:
             if message_id is None:
