@@ -53,6 +53,32 @@ def test_reply_mode_posts_a_reply_and_esc_cancels(demo_store: Store) -> None:
     assert composer.mode == ""
 
 
+def test_a_send_means_the_mode_the_page_showed_at_enter(demo_store: Store) -> None:
+    """The page enters reply mode before Python hears of it, and Python may leave it meanwhile (a reopen): the
+    send's own mode decides, and a send that names none keeps Python's."""
+    alice = app_for(demo_store, "alice")
+    alice.open_conversation(spindle(demo_store))
+    tom_row = next(r for r in alice.messages.stream.window if r["author"] == "Tom Becker")
+    composer = alice.messages.composer
+    assert composer.mode == ""
+    fast_reply = {"type": "send", "text": "Fast reply", "mode": "reply", "target_id": tom_row["id"]}
+    composer._on_custom(composer, fast_reply, [])
+    fast = alice.messages.stream.window[-1]
+    assert "Fast reply" in fast["html"] and fast["reply"]["id"] == tom_row["id"]
+    alice.messages.stream.message_action("reply", tom_row["id"])
+    composer._on_custom(composer, {"type": "send", "text": "Plain after all", "mode": "", "target_id": 0}, [])
+    plain = alice.messages.stream.window[-1]
+    assert "Plain after all" in plain["html"] and plain["reply"] is None and composer.mode == ""
+    alice.messages.stream.message_action("reply", tom_row["id"])
+    junks = [{"mode": "reply", "target_id": True}, {"mode": "delete", "target_id": 1}]
+    junks.append({"mode": "reply", "target_id": 0})
+    for junk in junks:
+        composer._adopt_sent_mode(junk)  # nonsense from a page changes nothing
+        assert composer.mode == "reply" and composer.target_id == tom_row["id"]
+    composer._on_custom(composer, {"type": "send", "text": "From code"}, [])
+    assert alice.messages.stream.window[-1]["reply"]["id"] == tom_row["id"]
+
+
 def test_up_arrow_edits_the_last_own_message_and_others_see_it_live(demo_store: Store) -> None:
     cid = spindle(demo_store)
     alice, tom = app_for(demo_store, "alice"), app_for(demo_store, "tom.tech")

@@ -316,6 +316,18 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
         """Fire Up-arrow-in-an-empty-box from code."""
         self._edit_last()
 
+    def _adopt_sent_mode(self, content: dict[str, Any]) -> None:
+        """A send from the page says the mode the user saw at Enter (the page enters reply mode before Python
+        hears of it, and Python may have left it meanwhile); that is what the send means."""
+        mode, target = content.get("mode"), content.get("target_id", 0)
+        if mode not in ("", "edit", "reply") or not isinstance(target, int) or isinstance(target, bool):
+            return  # a send that says nothing (code, an older page) keeps Python's mode
+        if mode and target <= 0:
+            return
+        if (self.mode, self.target_id if self.mode else 0) != (mode, target if mode else 0):
+            with self.hold_sync():
+                self.mode, self.target_id = mode, (target if mode else 0)
+
     def _on_mode_message(self, content: dict[str, Any]) -> bool:
         kind = content.get("type")
         if kind == "cancel":
@@ -353,6 +365,7 @@ class ComposerWidget(TranslatedView, anywidget.AnyWidget):
         if self._on_mode_message(content) or self._on_draft_message(content) or self._on_outbox_message(content):
             return
         if content.get("type") == "send" and isinstance(content.get("text"), str):
+            self._adopt_sent_mode(content)
             client_id = content.get("client_id")
             self.send_text(content["text"], client_id if isinstance(client_id, str) else None)
         elif content.get("type") == "mention_query" and isinstance(content.get("prefix"), str):

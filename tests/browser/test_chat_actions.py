@@ -77,6 +77,14 @@ def test_reply_quote_jumps_to_an_original_pages_back(
     mine = message(technician, f"Thanks, that helps {tag}")
     wait_for_text(mine.locator(".cw-reply-quote"), f"Answer to the original {tag}")
     bar.wait_for(state="hidden")
+    # The bar shows the moment Reply is pressed, before Python has answered, so a reply typed at once stays one.
+    at_once = reply.locator(".cw-action-reply").evaluate(
+        "b => { b.click(); const bar = document.querySelector('.cw-composer-mode');"
+        " return bar.hidden ? '' : bar.textContent; }"
+    )
+    assert at_once.startswith("Replying to Tom Becker"), at_once
+    box.press("Escape")
+    bar.wait_for(state="hidden")
 
 
 def test_edit_and_delete_are_seen_live(

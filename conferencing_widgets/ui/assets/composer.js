@@ -294,8 +294,24 @@ function render({ model, el }) {
     if (!pageOnline(model)) { toOutbox(text, clientId, sentExtra); return; } // offline: outbox.js
     pending = true;
     sync();
-    model.send({ type: "send", text, client_id: clientId });
+    // The mode the user saw at Enter goes along: that is what the send means, whatever reached Python meanwhile.
+    const mode = model.get("mode");
+    model.send({ type: "send", text, client_id: clientId, mode, target_id: mode ? model.get("target_id") : 0 });
   }
+
+  // The stream's Reply rings here at once (stream.js), so the bar shows and the next send is a reply without
+  // waiting for Python, which confirms with its own text. An edit in progress keeps the box.
+  function onReply(ev) {
+    const app = el.closest(".cw-app");
+    if (!app || !app.contains(ev.target) || model.get("disabled") || model.get("mode") === "edit") return;
+    const d = ev.detail || {};
+    const quote = tr("Replying to {name}").replace("{name}", d.author || "");
+    model.set({ mode: "reply", target_id: d.id, mode_text: d.text ? quote + ": " + d.text : quote, error: "" });
+    if (d.note) model.set("note", true); // a reply to a note is a note too
+    model.save_changes();
+    focusEnd(box);
+  }
+  document.addEventListener("cw-reply", onReply);
 
   // What the send is besides its text: an internal note (the toggle, linked here in the browser), a reply or an
   // edit (the mode bar). The outbox keeps it with the text, so a note typed offline is still a note when sent.
@@ -340,6 +356,6 @@ function render({ model, el }) {
   model.on("change:value", applyValue);
   sync();
   applyValue();
-  return () => queue.dispose();
+  return () => { queue.dispose(); document.removeEventListener("cw-reply", onReply); };
 }
 export default { render };

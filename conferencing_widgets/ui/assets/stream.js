@@ -343,7 +343,15 @@ function render({ model, el }) {
       return true;
     }
     model.send({ type: "message_action", action, id });
+    if (action === "reply") item.dispatchEvent(new CustomEvent("cw-reply", { bubbles: true, detail: replyIntent(item, id) }));
     return true;
+  }
+  // What the composer needs to enter reply mode at once, before Python's answer: a reply typed fast is a reply.
+  function replyIntent(item, id) {
+    const row = rows.find((r) => r.id === id) || {};
+    const body = item.querySelector(".cw-message-body");
+    const first = ((body && body.innerText) || "").split("\n").find((line) => line.trim()) || "";
+    return { id, author: row.author || "", text: first.trim().slice(0, 100), note: row.kind === "note" };
   }
   list.addEventListener("click", (ev) => { if (messageAction(ev)) ev.preventDefault(); });
   list.addEventListener("keydown", (ev) => {
