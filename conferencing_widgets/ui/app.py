@@ -22,6 +22,7 @@ from conferencing_widgets.session import Session
 from conferencing_widgets.ui.a11y import PageAccessibility
 from conferencing_widgets.ui.calls import feature as calls_feature
 from conferencing_widgets.ui.cases import feature as cases_feature
+from conferencing_widgets.ui.coalesce import Coalescer
 from conferencing_widgets.ui.connection import ConnectionBanner
 from conferencing_widgets.ui.details import DetailsArea
 from conferencing_widgets.ui.files import feature as files_feature
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EventHook = Callable[["ConferencingApp", list[Event]], None]
+HISTORY_EVENTS = frozenset({"message", "conversation", "members", "read", "message_edited", "message_deleted"})
+"""Event kinds that change what the history tiles show (order, previews, unread counts)."""
 
 
 class ConferencingApp(FollowsFeed, w.VBox):
@@ -53,6 +56,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.service = service = self.session.chat
         self.add_class("cw-app")
         self.live = FeedFollower(self.session.events(), self.apply_events, name="conferencing app")
+        self._later: Coalescer[Event] = Coalescer(self._apply_around)
         self._hooks: list[EventHook] = []
         self._open_hooks: list[Callable[[int], None]] = []
         me = service.user
@@ -77,7 +81,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.history.on_open(self.open_conversation)
         self.history.search.on_open(self.open_message)
         self.history.dialog.on_created(self._on_created)
-        self.messages.on_sent(lambda _m: self.history.refresh())
+        self.messages.on_sent(self._sent)
         # The features, in this order: the calls feature's list goes into the files feature's Media section.
         self.whiteboards = whiteboard_feature.install(self)
         self.video = calls_feature.install(self)
@@ -143,17 +147,13 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self._hooks.append(hook)
 
     def apply_events(self, events: list[Event]) -> None:
-        """Update the areas for a batch of feed events (only those this user may see)."""
+        """Update the areas for a batch of feed events (only those this user may see). The open stream changes at
+        once; the history, the details and the features follow a moment later, once per burst, while the page is
+        live (``Coalescer``), and at once otherwise."""
         visible = self.service.visible(events)
         if not visible:
             return
         open_id = self.conversation.id if self.conversation else None
-        history_dirty = False
-        for e in visible:
-            if e.kind in ("message", "conversation", "members", "read", "message_edited", "message_deleted"):
-                history_dirty = True
-            if open_id is not None and e.conversation_id == open_id and e.kind == "members":
-                self.details.show(open_id)
         if open_id is not None and any(e.kind == "message" and e.conversation_id == open_id for e in visible):
             self.messages.catch_up()
         changed = [
@@ -163,13 +163,32 @@ class ConferencingApp(FollowsFeed, w.VBox):
         ]
         if changed:
             self.messages.refresh_rows(changed)
-        if history_dirty:
+        self._later.add(visible, defer=self.live.running)
+
+    def _apply_around(self, visible: list[Event]) -> None:
+        """What a batch changes besides the open stream: tiles, the open conversation's members, the features."""
+        open_id = self.conversation.id if self.conversation else None
+        if open_id is not None and any(e.conversation_id == open_id and e.kind == "members" for e in visible):
+            self.details.show(open_id)
+        if any(e.kind in HISTORY_EVENTS for e in visible):
             self.history.refresh()
         for hook in self._hooks:
             try:
                 hook(self, visible)
             except Exception:  # noqa: BLE001 - one failing feature never stops the others
                 log.exception("event hook failed")
+
+    def _sent(self, _message: object) -> None:
+        # A live page's tiles follow the post's own feed event a moment later (once per burst); refreshing them
+        # here as well would keep the sender's kernel busy before it acknowledges the send.
+        if not self.live.running:
+            self.history.refresh()
+
+    def refresh(self) -> int:
+        """Apply everything new in the feed now, including what waited for a quiet moment."""
+        count = super().refresh()
+        self._later.flush()
+        return count
 
     def start_live(self) -> None:
         """Follow the feed, and the open conversation's typing signals, in the kernel's event loop."""
@@ -179,6 +198,9 @@ class ConferencingApp(FollowsFeed, w.VBox):
     def stop_live(self) -> None:
         """Stop following the feed and the signals (safe on a half-built page)."""
         super().stop_live()
+        later = self.__dict__.get("_later")
+        if isinstance(later, Coalescer):
+            later.cancel()
         messages = self.__dict__.get("messages")
         if isinstance(messages, MessagesArea):
             messages.stop_signals()
