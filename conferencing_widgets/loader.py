@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from sqlalchemy.exc import DataError, IntegrityError
 
-from conferencing_widgets.chat.service import clean_title
+from conferencing_widgets.chat.cleaning import clean_title
 from conferencing_widgets.core.errors import InvalidInput
 from conferencing_widgets.core.model import CaseStatus, Role
 from conferencing_widgets.store import Store

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from support import World, load_xss_payloads
 
 from conferencing_widgets import InvalidInput, LimitExceeded, NotFound, PermissionDenied
-from conferencing_widgets.chat.service import clean_body
+from conferencing_widgets.chat.cleaning import clean_body
 from conferencing_widgets.core.mentions import mentioned_logins
 from conferencing_widgets.core.model import NewMessage
 from conferencing_widgets.core.search import fold, parse_query, snippet, stem

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conferencing_widgets.chat.cleaning import clean_body
 from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
 from conferencing_widgets.core.i18n import _
@@ -96,8 +97,6 @@ class EditingMixin:
 
     def edit_message(self, message_id: int, body: str) -> Message:
         """Edit one's own text message (the old body is kept as a version); over-long text is refused."""
-        from conferencing_widgets.chat.service import clean_body  # service.py imports this module
-
         message, conv = self.readable_message(message_id)
         if not policy.can_edit_message(self.user, message, is_member=self._is_member(conv)):
             if message.author != self.user.login:

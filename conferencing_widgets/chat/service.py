@@ -8,15 +8,16 @@ cannot be probed.
 from __future__ import annotations
 
 import contextlib
-import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select
 
+from conferencing_widgets.chat.cleaning import clean_body
 from conferencing_widgets.chat.editing import EditingMixin
+from conferencing_widgets.chat.membership import MembershipMixin
 from conferencing_widgets.chat.mentions import MentionUseCases
 from conferencing_widgets.chat.notes import NotesMixin
 from conferencing_widgets.chat.reactions import ReactionsMixin
@@ -39,39 +40,7 @@ from conferencing_widgets.core.model import (
 )
 from conferencing_widgets.store import Store, scope, utcnow
 
-MAX_TITLE_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64
-
-
-def clean_title(title: str, *, what: str | None = None) -> str:
-    """A one-line title without control characters, 1..200 characters; ``what`` names it in errors."""
-    what = what or _("title")
-    text = " ".join("".join(ch for ch in str(title) if unicodedata.category(ch)[0] != "C").split())
-    if not text:
-        raise InvalidInput(_("The {what} is empty. Type a short {what}.").format(what=what))
-    if len(text) > MAX_TITLE_CHARS:
-        raise InvalidInput(
-            _("The {what} is too long ({count} characters); the limit is {max_title_chars}.").format(
-                what=what, count=len(text), max_title_chars=MAX_TITLE_CHARS
-            )
-        )
-    return text
-
-
-def clean_body(body: str, limit: int) -> str:
-    """Message text with NULs removed and outer blank lines trimmed; refuses empty or over-long text."""
-    if not isinstance(body, str):
-        raise InvalidInput(_("A message must be text."))
-    text = body.replace("\x00", "").strip("\r\n")
-    if not text.strip():
-        raise InvalidInput(_("The message is empty. Type something before sending."))
-    if len(text) > limit:
-        raise LimitExceeded(
-            _("The message is {count:,} characters long; the limit is {limit:,}. Shorten it.").format(
-                count=len(text), limit=limit
-            )
-        )
-    return text
 
 
 def new_client_id() -> str:
@@ -79,10 +48,11 @@ def new_client_id() -> str:
     return uuid.uuid4().hex
 
 
-class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
+class Service(MembershipMixin, NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchUseCases):
     """What one user may do. Cheap to create; share the ``Store`` between services.
 
-    Replies, edits, deletions and versions come from ``chat/editing.py``, reactions from ``chat/reactions.py``,
+    New conversations and members come from ``chat/membership.py``; replies, edits, deletions and versions from
+    ``chat/editing.py``, reactions from ``chat/reactions.py``,
     mentions from ``chat/mentions.py`` and search from ``chat/search.py``.
     """
 
@@ -246,115 +216,6 @@ class Service(NotesMixin, EditingMixin, ReactionsMixin, MentionUseCases, SearchU
         if not policy.can_see_case(self.user, case):
             raise NotFound(_("No service case {id} that you can see.").format(id=case_id))
         return case
-
-    def people_i_may_add(
-        self, kind: ConversationKind | str = ConversationKind.DIRECT, case_id: int | None = None
-    ) -> list[User]:
-        """Everyone this user may add to a new conversation of ``kind`` (themselves excluded)."""
-        self.require_active()
-        kind = ConversationKind(kind)
-        case = self.case(case_id) if kind is ConversationKind.SERVICE_CASE and case_id is not None else None
-        out = []
-        for u in self.store.users(group_id=self.user.group_id):
-            if u.login == self.login or not policy.may_add(self.user, u):
-                continue
-            if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
-                continue
-            out.append(u)
-        return out
-
-    def _check_new_members(self, logins: Iterable[str], case: ServiceCase | None) -> list[User]:
-        logins = [str(m) for m in dict.fromkeys(logins) if str(m) != self.login]
-        found = {u.login: u for u in self.store.users(logins=logins)}
-        missing = [m for m in logins if m not in found]
-        if missing:
-            raise NotFound(_("Unknown user(s): {value}.").format(value=", ".join(sorted(missing))))
-        for login in logins:
-            u = found[login]
-            if not policy.may_add(self.user, u):
-                side = "your own company" if not self.user.is_vendor_staff else "the vendor's group"
-                raise PermissionDenied(
-                    _("You can only add people of {side}; {display_name} is not one of them.").format(
-                        side=side, display_name=u.display_name
-                    )
-                )
-            if case is not None and not policy.may_join_case_chat(u, case, self.vendor_group_id):
-                raise PermissionDenied(
-                    _("{name} cannot join a chat about {case}.").format(name=u.display_name, case=case.number)
-                )
-        return [found[m] for m in logins]
-
-    def create_conversation(
-        self,
-        *,
-        kind: ConversationKind | str,
-        title: str,
-        members: Sequence[str] = (),
-        case_id: int | None = None,
-    ) -> Conversation:
-        """Create a direct or service case conversation with the given members."""
-        self.require_active()
-        try:
-            kind = ConversationKind(kind)
-        except ValueError as exc:
-            raise InvalidInput(
-                # The kinds are values to type, not words to translate.
-                _("Unknown conversation kind {kind!r}: use {direct} or {service_case}.").format(
-                    kind=kind, direct="'direct'", service_case="'service_case'"
-                )
-            ) from exc
-        title = clean_title(title)
-        case: ServiceCase | None = None
-        if kind is ConversationKind.SERVICE_CASE:
-            if case_id is None:
-                raise InvalidInput(_("A service case chat needs a service case. Pick one."))
-            case = self.case(case_id)
-            if not policy.can_open_case_chat(self.user, case):
-                raise PermissionDenied(_("You cannot open a chat about {case}.").format(case=case.number))
-        elif case_id is not None:
-            raise InvalidInput(_("A direct chat is not about a service case; choose 'Service case chat' instead."))
-        chosen = self._check_new_members(members, case)
-        logins = [u.login for u in chosen]
-        if case is not None:
-            # The case's assigned technicians join automatically.
-            logins += [t for t in case.technicians if t not in logins and t != self.login]
-        self._require_room({self.login, *logins})
-        return self.store.create_conversation(
-            kind=kind, title=title, created_by=self.login, members=logins, case_id=None if case is None else case.id
-        )
-
-    def add_members(self, conversation_id: int, logins: Sequence[str]) -> list[str]:
-        """Add people of the user's own side to a conversation the user is a member of."""
-        conv = self.require_writable(conversation_id)
-        case = self.store.get_case(conv.case_id) if conv.case_id is not None else None
-        chosen = self._check_new_members(logins, case)
-        self._require_room({*conv.members, *(u.login for u in chosen)})
-        return self.store.add_members(conv.id, [u.login for u in chosen])
-
-    def _require_room(self, members: set[str]) -> None:
-        """``LimitExceeded`` when a conversation would have more than ``max_members`` members."""
-        if len(members) > self.settings.max_members:
-            raise LimitExceeded(
-                _("A conversation can have at most {max_members} members.").format(
-                    max_members=self.settings.max_members
-                )
-            )
-
-    def can_join(self, conversation_id: int) -> bool:
-        """Whether ``join_case_chat`` would add this user (a reader who is not yet a member)."""
-        conv = self.require_readable(conversation_id)
-        return self.login not in conv.members and policy.can_join_case_chat(self.user, conv)
-
-    def join_case_chat(self, conversation_id: int) -> Conversation:
-        """Join a service case chat this engineer or admin reads but is not in, so they can answer."""
-        conv = self.require_readable(conversation_id)
-        if self.login in conv.members:
-            return conv
-        if not policy.can_join_case_chat(self.user, conv):
-            raise PermissionDenied(_("Only engineers and admins can join a service case chat they are not in."))
-        self._require_room({*conv.members, self.login})
-        self.store.add_members(conv.id, [self.login])
-        return self.store.get_conversation(conv.id)
 
     def case_conversations(self, case_id: int) -> list[Conversation]:
         """The conversations about one case that this user may read."""

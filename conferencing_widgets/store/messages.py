@@ -1,14 +1,12 @@
-"""Messages, read marks and the history list (inbox): the spine every feature posts into."""
+"""Messages and read marks: the spine every feature posts into (the history list is in ``inbox``)."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -17,18 +15,13 @@ from sqlalchemy.types import Text
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.model import (
-    UNREAD_CAP,
-    ConversationKind,
-    ConversationSummary,
     Message,
     MessageKind,
     NewMessage,
 )
-from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import EVENT_LOCK_KEY, pg_channels, utcnow
 from conferencing_widgets.store.conversations import ConversationQueries
-from conferencing_widgets.store.scope import readable_by
 
 _KINDS = {k.value: k for k in MessageKind}
 m_ = s.messages.c
@@ -39,9 +32,7 @@ _new = object.__new__
 # Hot statements, built once (SQLAlchemy then skips building the statement and its cache key on every call).
 _BY_CLIENT_ID = select(s.messages).where(m_.author == bindparam("author"), m_.client_id == bindparam("client_id"))
 _BY_ID = select(s.messages).where(m_.id == bindparam("id"))
-_LATEST = (
-    select(s.messages).where(m_.conversation_id == bindparam("cid")).order_by(m_.id.desc()).limit(bindparam("n"))
-)
+_LATEST = select(s.messages).where(m_.conversation_id == bindparam("cid")).order_by(m_.id.desc()).limit(bindparam("n"))
 _BEFORE = (
     select(s.messages)
     .where(m_.conversation_id == bindparam("cid"), m_.id < bindparam("before"))
@@ -99,68 +90,62 @@ def _message_insert(dialect: Any) -> Any:
 _UPSERT_MARK = {"postgresql": _read_mark_upsert(postgresql), "sqlite": _read_mark_upsert(sqlite)}
 _INSERT_MESSAGE = {"postgresql": _message_insert(postgresql), "sqlite": _message_insert(sqlite)}
 _COLS = ", ".join(_MESSAGE_FIELDS)
-_PG_POST = (
-    text(
-        # The whole post in one round trip (PostgreSQL): the conversation's kind (no row: no such conversation) with
-        # the id-order lock, taken before any id is handed out (MATERIALIZED: computed before the inserts read it);
-        # the message (nothing on a repeated client id); the conversation's last message (``:touch``, not for a
-        # note); the author's read mark; the event and the notes on its channels (delivered at commit).
-        "WITH l AS MATERIALIZED (SELECT kind, pg_advisory_xact_lock(:k) FROM conversations WHERE id = :cid), "
-        "m AS (INSERT INTO messages (conversation_id, author, created_at, body, kind, ref_id, client_id, deleted, "
-        "reply_to_id) SELECT :cid, :author, :at, :body, :kind, :ref_id, :client_id, false, :reply_to_id FROM l "
-        f"ON CONFLICT (author, client_id) DO NOTHING RETURNING {_COLS}), "
-        "c AS (UPDATE conversations SET last_message_id = m.id, last_activity_at = m.created_at FROM m "
-        "WHERE conversations.id = m.conversation_id AND :touch), "
-        "r AS (INSERT INTO read_marks (login, conversation_id, last_read_id) SELECT m.author, m.conversation_id, m.id "
-        "FROM m ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
-        "WHERE read_marks.last_read_id < excluded.last_read_id), "
-        "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
-        "SELECT 'message', m.conversation_id, m.id, :event_at, :payload, :audience_login FROM m RETURNING id) "
-        "SELECT l.kind AS conversation_kind, (SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', "
-        "'message', 'conversation_id', CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch) AS notes, "
-        f"{', '.join('m.' + c for c in _MESSAGE_FIELDS)} FROM l LEFT JOIN m ON true"
-    )
-    .bindparams(
-        bindparam("cid", type_=s.conversations.c.id.type),
-        bindparam("author", type_=m_.author.type),
-        bindparam("at", type_=m_.created_at.type),
-        bindparam("body", type_=m_.body.type),
-        bindparam("kind", type_=m_.kind.type),
-        bindparam("ref_id", type_=m_.ref_id.type),
-        bindparam("client_id", type_=m_.client_id.type),
-        bindparam("reply_to_id", type_=m_.reply_to_id.type),
-        bindparam("event_at", type_=s.events.c.created_at.type),
-        bindparam("payload", type_=s.events.c.payload.type),
-        bindparam("audience_login", type_=s.events.c.audience_login.type),
-        bindparam("chs", type_=ARRAY(Text())),
-        k=EVENT_LOCK_KEY,
-    )
+_PG_POST = text(
+    # The whole post in one round trip (PostgreSQL): the conversation's kind (no row: no such conversation) with
+    # the id-order lock, taken before any id is handed out (MATERIALIZED: computed before the inserts read it);
+    # the message (nothing on a repeated client id); the conversation's last message (``:touch``, not for a
+    # note); the author's read mark; the event and the notes on its channels (delivered at commit).
+    "WITH l AS MATERIALIZED (SELECT kind, pg_advisory_xact_lock(:k) FROM conversations WHERE id = :cid), "
+    "m AS (INSERT INTO messages (conversation_id, author, created_at, body, kind, ref_id, client_id, deleted, "
+    "reply_to_id) SELECT :cid, :author, :at, :body, :kind, :ref_id, :client_id, false, :reply_to_id FROM l "
+    f"ON CONFLICT (author, client_id) DO NOTHING RETURNING {_COLS}), "
+    "c AS (UPDATE conversations SET last_message_id = m.id, last_activity_at = m.created_at FROM m "
+    "WHERE conversations.id = m.conversation_id AND :touch), "
+    "r AS (INSERT INTO read_marks (login, conversation_id, last_read_id) SELECT m.author, m.conversation_id, m.id "
+    "FROM m ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
+    "WHERE read_marks.last_read_id < excluded.last_read_id), "
+    "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
+    "SELECT 'message', m.conversation_id, m.id, :event_at, :payload, :audience_login FROM m RETURNING id) "
+    "SELECT l.kind AS conversation_kind, (SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', "
+    "'message', 'conversation_id', CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch) AS notes, "
+    f"{', '.join('m.' + c for c in _MESSAGE_FIELDS)} FROM l LEFT JOIN m ON true"
+).bindparams(
+    bindparam("cid", type_=s.conversations.c.id.type),
+    bindparam("author", type_=m_.author.type),
+    bindparam("at", type_=m_.created_at.type),
+    bindparam("body", type_=m_.body.type),
+    bindparam("kind", type_=m_.kind.type),
+    bindparam("ref_id", type_=m_.ref_id.type),
+    bindparam("client_id", type_=m_.client_id.type),
+    bindparam("reply_to_id", type_=m_.reply_to_id.type),
+    bindparam("event_at", type_=s.events.c.created_at.type),
+    bindparam("payload", type_=s.events.c.payload.type),
+    bindparam("audience_login", type_=s.events.c.audience_login.type),
+    bindparam("chs", type_=ARRAY(Text())),
+    k=EVENT_LOCK_KEY,
 )
 _PG_MESSAGE = slice(2, 2 + len(_MESSAGE_FIELDS))
 """Where the message's columns sit in a ``_PG_POST`` row (after the conversation's kind and the notes count)."""
-_PG_MARK_READ = (
-    text(
-        # A read mark in one round trip (PostgreSQL): move it forward (no row when it does not move); only then take
-        # the id-order lock (MATERIALIZED, before the event's id is handed out), write the event and ring the
-        # user's channels.
-        "WITH r AS (INSERT INTO read_marks (login, conversation_id, last_read_id) VALUES (:login, :cid, :mid) "
-        "ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
-        "WHERE read_marks.last_read_id < excluded.last_read_id RETURNING 1), "
-        "l AS MATERIALIZED (SELECT pg_advisory_xact_lock(:k) FROM r), "
-        "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
-        "SELECT 'read', :cid, NULL, :at, :payload, :login FROM l RETURNING id) "
-        "SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', 'read', 'conversation_id', "
-        "CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch"
-    )
-    .bindparams(
-        bindparam("cid", type_=s.read_marks.c.conversation_id.type),
-        bindparam("login", type_=s.read_marks.c.login.type),
-        bindparam("mid", type_=s.read_marks.c.last_read_id.type),
-        bindparam("at", type_=s.events.c.created_at.type),
-        bindparam("payload", type_=s.events.c.payload.type),
-        bindparam("chs", type_=ARRAY(Text())),
-        k=EVENT_LOCK_KEY,
-    )
+_PG_MARK_READ = text(
+    # A read mark in one round trip (PostgreSQL): move it forward (no row when it does not move); only then take
+    # the id-order lock (MATERIALIZED, before the event's id is handed out), write the event and ring the
+    # user's channels.
+    "WITH r AS (INSERT INTO read_marks (login, conversation_id, last_read_id) VALUES (:login, :cid, :mid) "
+    "ON CONFLICT (login, conversation_id) DO UPDATE SET last_read_id = excluded.last_read_id "
+    "WHERE read_marks.last_read_id < excluded.last_read_id RETURNING 1), "
+    "l AS MATERIALIZED (SELECT pg_advisory_xact_lock(:k) FROM r), "
+    "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
+    "SELECT 'read', :cid, NULL, :at, :payload, :login FROM l RETURNING id) "
+    "SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', 'read', 'conversation_id', "
+    "CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch"
+).bindparams(
+    bindparam("cid", type_=s.read_marks.c.conversation_id.type),
+    bindparam("login", type_=s.read_marks.c.login.type),
+    bindparam("mid", type_=s.read_marks.c.last_read_id.type),
+    bindparam("at", type_=s.events.c.created_at.type),
+    bindparam("payload", type_=s.events.c.payload.type),
+    bindparam("chs", type_=ARRAY(Text())),
+    k=EVENT_LOCK_KEY,
 )
 
 
@@ -379,159 +364,7 @@ class MessageQueries(ConversationQueries):
                 self.append_event(conn, "read", conversation_id=conversation_id, payload={"login": login})
         return int(message_id)
 
-    def unread_count(self, login: str, conversation_id: int, *, notes: bool = True) -> int:
-        """Unread messages by others for ``login``, capped at ``UNREAD_CAP`` (``notes=False``: notes not counted)."""
-        with self.reading() as conn:
-            return int(conn.execute(self._unread_query(login, conversation_id, notes=notes)).scalar_one())
-
-    @staticmethod
-    def _unread_query(login: Any, conversation_id: Any, *, notes: bool = True) -> Any:
-        # ``conversation_id`` may also be ``conversations.c.id`` (see ``_unread_counts``): correlate to it.
-        mark = (
-            select(func.coalesce(func.max(s.read_marks.c.last_read_id), 0))
-            .where(s.read_marks.c.login == login, s.read_marks.c.conversation_id == conversation_id)
-            .correlate(s.conversations)
-            .scalar_subquery()
-        )
-        # LIMIT inside keeps the cost bounded for a huge unread backlog.
-        capped = (
-            select(s.messages.c.id)
-            .where(
-                s.messages.c.conversation_id == conversation_id,
-                s.messages.c.id > mark,
-                s.messages.c.author != login,
-                *(() if notes else (_PUBLIC,)),
-            )
-            .limit(UNREAD_CAP)
-            .correlate(s.conversations)
-            .subquery()
-        )
-        return select(func.count()).select_from(capped)
-
-    def _unread_counts(self, conn: Connection, login: str, conversation_ids: Sequence[int]) -> dict[int, int]:
-        """Capped unread counts of many conversations in one statement (one round trip, built once)."""
-        if not conversation_ids:
-            return {}
-        rows = conn.execute(_unread_many_query(), {"login": login, "ids": list(conversation_ids)})
-        return {int(cid): int(n) for cid, n in rows}
-
-    # -- history (inbox) ----------------------------------------------------------------------
-
-    def inbox(
-        self,
-        who: str | ReadScope,
-        *,
-        limit: int = 50,
-        kind: ConversationKind | None = None,
-        before: tuple[datetime, int] | None = None,
-        case_status: Collection[str] | None = None,
-    ) -> list[ConversationSummary]:
-        """The conversations ``who`` may read, most recent activity first, with last message and unread count.
-
-        ``who`` is a ``policy.ReadScope`` or a login (that user's memberships only).
-        ``before`` is the (last_activity_at, id) of the last row of the previous page.
-        ``case_status`` keeps only case chats whose case has one of these statuses.
-        """
-        scope = who if isinstance(who, ReadScope) else ReadScope(login=who)
-        params: dict[str, Any] = {"login": scope.login, "n": limit}
-        if kind is not None:
-            params["kind"] = ConversationKind(kind).value
-        if case_status is not None:
-            params["statuses"] = sorted(case_status)
-        if before is not None:
-            params["before_at"], params["before_id"] = before
-        q = _inbox_query(
-            scope.all_case_chats, kind is not None, before is not None, case_status is not None, notes=scope.notes
-        )
-        with self.reading() as conn:
-            # One statement: the page of conversations, each joined to its last message, that author's name and
-            # its capped unread count. Only case chats need a second look-up (their cases).
-            rows = conn.execute(q, params).all()
-            case_ids = {int(r.case_id) for r in rows if r.case_id is not None}
-            cases = {k.id: k for k in self._cases(conn, s.service_cases.c.id.in_(case_ids))} if case_ids else {}
-        out = []
-        for r in rows:
-            lm = self._message(r[_INBOX_MESSAGE]) if r.m_id is not None else None
-            out.append(
-                ConversationSummary(
-                    conversation=self._conversation(r),
-                    case=cases.get(int(r.case_id)) if r.case_id is not None else None,
-                    last_message=lm,
-                    last_author_name=(r.author_name or lm.author) if lm else "",
-                    unread=int(r.unread),
-                    last_activity_at=r.last_activity_at,
-                )
-            )
-        return out
 
 def _message_payload(new: NewMessage, author: str) -> dict[str, Any]:
     """A message event's payload; a note's event is for vendor staff only (``audience.staff_only``)."""
     return {"author": author, "internal": True} if new.kind is MessageKind.NOTE else {"author": author}
-
-
-@functools.cache
-def _unread_many_query() -> Any:
-    """``(conversation id, capped unread count)`` for ``ids``; per conversation an index range scan of at most
-    ``UNREAD_CAP`` rows, as in ``unread_count``. Built once: constructing 50 statements per inbox cost more than
-    running them."""
-    c = s.conversations
-    count = MessageQueries._unread_query(bindparam("login"), c.c.id).scalar_subquery()
-    return select(c.c.id, count).where(c.c.id.in_(bindparam("ids", expanding=True)))
-
-
-_INBOX_MESSAGE = slice(len(s.conversations.c), len(s.conversations.c) + len(s.messages.c))
-"""Where the last message's columns sit in an inbox row (after the conversation's)."""
-
-
-@functools.cache
-def _inbox_query(
-    all_case_chats: bool, by_kind: bool, paged: bool, by_case_status: bool = False, *, notes: bool = False
-) -> Any:
-    """The history list's one statement, built once per shape of the request (values are bound parameters).
-
-    The page is chosen first (a subquery with ORDER BY ... LIMIT), so the unread counts and joins run for the
-    rows shown only, never for every readable conversation (an engineer reads every case chat).
-    """
-    c, m, u = s.conversations, s.messages, s.users
-    page = select(c).where(readable_by(bindparam("login"), all_case_chats=all_case_chats))
-    if by_kind:
-        page = page.where(c.c.kind == bindparam("kind"))
-    if by_case_status:
-        sc = s.service_cases
-        statuses: Any = bindparam("statuses", expanding=True)
-        page = page.where(c.c.case_id.in_(select(sc.c.id).where(sc.c.status.in_(statuses))))
-    if paged:
-        at, cid = bindparam("before_at", type_=c.c.last_activity_at.type), bindparam("before_id", type_=c.c.id.type)
-        page = page.where(or_(c.c.last_activity_at < at, and_(c.c.last_activity_at == at, c.c.id < cid)))
-    p = page.order_by(c.c.last_activity_at.desc(), c.c.id.desc()).limit(bindparam("n")).subquery("page")
-    mark = (
-        select(func.coalesce(func.max(s.read_marks.c.last_read_id), 0))
-        .where(s.read_marks.c.login == bindparam("login"), s.read_marks.c.conversation_id == p.c.id)
-        # Explicitly: nested two levels down, auto-correlation would not reach the page, which this subquery would
-        # then compute again in its own FROM (the maximum mark over the whole page, and the page once per row).
-        .correlate(p)
-        .scalar_subquery()
-    )
-    capped = (
-        select(m.c.id)
-        .where(
-            m.c.conversation_id == p.c.id,
-            m.c.id > mark,
-            m.c.author != bindparam("login"),
-            *(() if notes else (m.c.kind != _NOTE,)),
-        )
-        .limit(UNREAD_CAP)
-        .correlate(p)
-        .subquery()
-    )
-    unread = select(func.count()).select_from(capped).scalar_subquery().label("unread")
-    return (
-        select(
-            *p.c,
-            *(col.label(f"m_{col.name}") for col in m.c),
-            u.c.display_name.label("author_name"),
-            unread,
-        )
-        .select_from(p.outerjoin(m, m.c.id == p.c.last_message_id).outerjoin(u, u.c.login == m.c.author))
-        .order_by(p.c.last_activity_at.desc(), p.c.id.desc())
-    )

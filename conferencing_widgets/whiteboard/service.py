@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from conferencing_widgets.chat.service import Service, clean_title
+from conferencing_widgets.chat.cleaning import clean_title
+from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.errors import InvalidInput, NotFound, PermissionDenied
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.identity import dashboard_url, parse_duration

@@ -29,7 +29,7 @@ from playwright.sync_api import Error as PlaywrightError
 from support import load_xss_payloads  # tests/support.py
 
 from conferencing_widgets import ConversationKind, InvalidInput, Service, Settings, Store
-from conferencing_widgets.chat.service import clean_title
+from conferencing_widgets.chat.cleaning import clean_title
 from conferencing_widgets.demo import seed_demo
 from conferencing_widgets.files.service import FileService
 from conferencing_widgets.loader import load_file
