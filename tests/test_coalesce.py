@@ -87,8 +87,9 @@ def test_a_failing_timer_run_is_logged_and_the_next_burst_runs(caplog: pytest.Lo
         asyncio.run(scenario())
 
 
-def test_a_live_page_shows_a_burst_at_once_and_refreshes_its_tiles_once(seeded: World) -> None:
-    """The stream takes each message as it comes; the history tiles (tens of ms each) follow once, afterwards."""
+def test_a_live_page_shows_a_burst_at_once_then_refreshes_its_tiles_and_marks_it_read_once(seeded: World) -> None:
+    """The stream takes each message as it comes; the history tiles (tens of ms each) and the read mark follow
+    once, afterwards."""
     order: list[str] = []
 
     async def scenario() -> None:
@@ -101,6 +102,14 @@ def test_a_live_page_shows_a_burst_at_once_and_refreshes_its_tiles_once(seeded: 
             refresh()
 
         alice.history.refresh = counted  # type: ignore[method-assign]
+        marks: list[int] = []
+        mark_read = alice.service.mark_read
+
+        def counted_mark(cid: int, message_id: int | None = None) -> int:
+            marks.append(message_id or 0)
+            return mark_read(cid, message_id)
+
+        alice.service.mark_read = counted_mark  # type: ignore[method-assign]
         alice.start_live()
         try:
             adam = seeded.service("adam", posts_per_minute=1000)
@@ -119,6 +128,10 @@ def test_a_live_page_shows_a_burst_at_once_and_refreshes_its_tiles_once(seeded: 
             assert order[0] == "stream", order
             assert order.count("tiles") <= 2, order  # once per burst (twice if the feed split it at a pause)
             assert not alice._later.waiting
+            # The burst is read once it was shown: one read mark (two if split), up to the newest message.
+            await _until(lambda: marks and marks[-1] == max(ids))
+            assert len(marks) <= 2, marks
+            assert alice.service.unread(seeded.acme_direct) == 0
         finally:
             alice.close()
 

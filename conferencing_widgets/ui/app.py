@@ -188,6 +188,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         """Apply everything new in the feed now, including what waited for a quiet moment."""
         count = super().refresh()
         self._later.flush()
+        self.messages.read_marks.later.flush()
         return count
 
     def start_live(self) -> None:
@@ -204,6 +205,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         messages = self.__dict__.get("messages")
         if isinstance(messages, MessagesArea):
             messages.stop_signals()
+            messages.read_marks.later.cancel()
 
     def close(self) -> None:
         """Stop following and close the widgets."""

@@ -9,7 +9,6 @@ import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.drafts import Drafts
-from conferencing_widgets.chat.receipts import Receipts
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.chat.signals import Signals, SignalState
 from conferencing_widgets.core.errors import ConferencingError, StorageError
@@ -19,6 +18,7 @@ from conferencing_widgets.core.model import Conversation, Message, MessageKind
 from conferencing_widgets.ui.live import SignalFollower
 from conferencing_widgets.ui.message_actions import MessageActions, stream_labels
 from conferencing_widgets.ui.outbox import OutboxEntry, outbox_scope
+from conferencing_widgets.ui.read_marks import ReadMarks
 from conferencing_widgets.ui.rows import KindRenderer, message_rows
 from conferencing_widgets.ui.typing import ConversationStatus
 from conferencing_widgets.ui.widgets import ComposerWidget, MessageStreamWidget
@@ -85,7 +85,7 @@ class MessagesArea(w.VBox):
         # Posting clears the author's draft however the message is posted (also set by ``Session``).
         service.post_hooks["drafts"] = self.drafts.after_post
         self.signals = Signals(service)
-        self.receipts = Receipts(service)
+        self.read_marks = ReadMarks(service, self.status, lambda: self.conversation.id if self.conversation else None)
         self._last_seen: list[tuple[str, int]] = []
         """The ``seen`` wake-ups last handed over: a change re-reads the seen-by line."""
         self._signals_live = False
@@ -144,10 +144,7 @@ class MessagesArea(w.VBox):
         # The title goes last: once it shows, the composer is already enabled for this conversation, so
         # text typed at once is neither refused nor overwritten by a late state update.
         self.title.value = f'<div class="cw-area-title">{escape_text(conv.title)}</div>'
-        if page:
-            self.service.mark_read(conv.id, page[-1].id)
-            self._announce_read(page)
-        self.refresh_seen()
+        self.read_marks.opened(conv.id, page)
 
     # -- typing, drafts (issue 13) ------------------------------------------------------------------------
 
@@ -177,28 +174,7 @@ class MessagesArea(w.VBox):
         self.status.show_typing(state.typing)
         if state.seen != self._last_seen:
             self._last_seen = state.seen
-            self.refresh_seen()
-
-    def refresh_seen(self) -> None:
-        """Re-read who has seen the latest message (the service applies the rights and the opt-out)."""
-        if self.conversation is None:
-            self.status.show_seen([])
-            return
-        try:
-            self.status.show_seen(self.receipts.seen_by(self.conversation.id).names)
-        except ConferencingError:
-            self.status.show_seen([])
-
-    def _announce_read(self, messages: list[Message]) -> None:
-        # Read marks wake only the reader's own pages: a short "seen" signal wakes the others (no row stays). It
-        # names the newest message everyone sees: a note's id never goes out to the customers' pages.
-        message_id = next((m.id for m in reversed(messages) if m.kind is not MessageKind.NOTE), None)
-        if self.conversation is None or message_id is None:
-            return
-        try:
-            self.receipts.announce(self.conversation.id, message_id)
-        except ConferencingError:
-            log.info("could not announce the read mark", exc_info=True)
+            self.read_marks.refresh_seen()
 
     def start_signals(self) -> None:
         """Follow typing live in the kernel's event loop (the app calls it with its feed follower).
@@ -282,9 +258,7 @@ class MessagesArea(w.VBox):
             return []
         if new:
             self.stream.append(self._rows(new))
-            self.service.mark_read(self.conversation.id, new[-1].id)
-            self._announce_read(new)
-            self.refresh_seen()
+            self.read_marks.shown(self.conversation.id, new)
         return [m.id for m in new]
 
     def refresh_rows(self, message_ids: list[int]) -> None:
