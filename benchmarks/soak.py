@@ -12,7 +12,8 @@ processes, as N servers would each run one for their many kernels). A user:
 
 - posts into one of their conversations at random intervals (mean ``--post-every`` seconds, default 5);
 - on every message event the feed shows them (``Service.visible``), records when it arrived; for the conversation
-  they have open, catches up as the message stream does (``messages_after`` the last shown) and marks it read;
+  they have open, catches up as the message stream does (``messages_after`` the last shown) and marks it read once
+  the burst is over (``Coalescer``, as the page's ``ReadMarks`` does);
 - now and then reloads their history list.
 
 World: one customer company per 10 users, with 8 customers each, and 2 vendor technicians per company (50 users:
@@ -68,6 +69,7 @@ from conferencing_widgets.core import policy
 from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.store import relay, schema
 from conferencing_widgets.testing import throwaway_pg_database, wait_until
+from conferencing_widgets.ui.coalesce import Coalescer
 
 USERS_PER_COMPANY = 10
 """Each company brings 8 customers and 2 technicians: ``--users`` must be a multiple of it."""
@@ -153,6 +155,17 @@ class UserState:
     """The exception that ended the follower task early, if any."""
     started_after: int = 0
     """The event id the follower started after."""
+    read_later: Coalescer[int] = field(init=False)
+    """As the page's ``ReadMarks``: what the stream showed is marked read once per burst, a moment later."""
+
+    def __post_init__(self) -> None:
+        self.read_later = Coalescer(self._mark_read)
+
+    def _mark_read(self, shown: list[int]) -> None:
+        try:
+            self.service.mark_read(self.open_conversation, max(shown))
+        except ConferencingError as exc:
+            self.errors.append(f"mark read: {exc}")
 
 
 async def follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
@@ -193,14 +206,14 @@ async def _follow(user: UserState, feed: Any, stop_at: list[float]) -> None:
         news = [e for e in visible if e.kind == "message" and e.ref_id is not None]
         user.received += [(int(e.ref_id), int(e.conversation_id or 0), t) for e in news]
         if any(e.conversation_id == user.open_conversation for e in news):
-            try:  # the message stream: catch up after the last message shown, then mark read
+            try:  # the message stream: catch up after the last message shown, then mark read a moment later
                 while True:
                     page = user.service.messages_after(user.open_conversation, user.shown[-1] if user.shown else 0)
                     user.shown += [m.id for m in page]
                     if len(page) < 500:
                         break
                 if user.shown:
-                    user.service.mark_read(user.open_conversation, user.shown[-1])
+                    user.read_later.add([user.shown[-1]])
             except ConferencingError as exc:
                 user.errors.append(f"catch-up: {exc}")
 

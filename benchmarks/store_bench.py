@@ -6,7 +6,8 @@ For SQLite and PostgreSQL it prints, beside the targets (issue 12):
   ``before_cursor_execute``);
 - post -> commit: ``Service.post`` (rights, rate limit, client-id check, message, read mark, event and its wake-up)
   until it returned, and ``Store.post_message`` alone, p50 wall and client CPU (targets 1 ms SQLite, 2 ms
-  PostgreSQL);
+  PostgreSQL); ``Service.post`` both back to back and paced as in the feed latency loop (4-12 ms apart, where the
+  same calls run on a cold CPU and cost about twice as much);
 - post -> feed latency (p50/p99) between two OS processes over >= 300 messages, for ``ChangeFeed.wait_blocking``,
   the asyncio ``ChangeFeed.wait`` and the scoped feed pages use (``VisibleEvents.wait``: the user's own topics,
   ``changes_for`` and the rights check): from the start of ``Service.post`` in the writer to the return of the
@@ -46,6 +47,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import psycopg
@@ -395,21 +397,42 @@ def statements_per_post(store: Store) -> tuple[int, int]:
     return service, len(seen) - service
 
 
-def post_message_alone(store: Store, n: int) -> tuple[list[float], list[float]]:
-    """``Store.post_message`` until commit (no rights or rate check), wall and client CPU ms."""
-    conv = store.create_conversation(kind="direct", title="store post", created_by=WRITERS[0], members=WRITERS[1:])
+def back_to_back(post: Callable[[int], Any], n: int, warmup: int = 10) -> tuple[list[float], list[float]]:
+    """``post(i)`` ``n`` times in a row (after ``warmup``), wall and client CPU ms each.
+
+    Back to back, the CPU's caches stay warm. The feed latency loop sleeps 4-12 ms between posts (one wake-up per
+    message), and on these machines the same post then costs about twice the CPU: the same calls, run cold.
+    """
     wall: list[float] = []
     cpu: list[float] = []
-    for i in range(n + 10):
+    for i in range(n + warmup):
         c, t = time.process_time(), time.perf_counter()
-        store.post_message(
-            NewMessage(conversation_id=conv.id, body=f"store probe {i}", client_id=f"alone-{i}"),
-            author=WRITERS[i % len(WRITERS)],
-        )
-        if i >= 10:
+        post(i)
+        if i >= warmup:
             wall.append((time.perf_counter() - t) * 1000)
             cpu.append((time.process_time() - c) * 1000)
     return wall, cpu
+
+
+def post_message_alone(store: Store, n: int) -> tuple[list[float], list[float]]:
+    """``Store.post_message`` until commit (no rights or rate check), back to back."""
+    conv = store.create_conversation(kind="direct", title="store post", created_by=WRITERS[0], members=WRITERS[1:])
+    return back_to_back(
+        lambda i: store.post_message(
+            NewMessage(conversation_id=conv.id, body=f"store probe {i}", client_id=f"alone-{i}"),
+            author=WRITERS[i % len(WRITERS)],
+        ),
+        n,
+    )
+
+
+def service_post_alone(store: Store, n: int) -> tuple[list[float], list[float]]:
+    """``Service.post`` until commit (rights, rate, mentions, post hooks), back to back."""
+    conv = store.create_conversation(kind="direct", title="service post", created_by=WRITERS[0], members=WRITERS[1:])
+    writers = [Service(store, w, BENCH_SETTINGS) for w in WRITERS]
+    return back_to_back(
+        lambda i: writers[i % len(writers)].post(conv.id, f"service probe {i}", client_id=f"service-{i}"), n
+    )
 
 
 CPU_MS: dict[int, float] = {}
@@ -442,11 +465,14 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> list[Figu
         commit_target = 1.0 if backend == "sqlite" else 2.0
         n_service, n_store = statements_per_post(store)
         wall, cpu = post_message_alone(store, args.latency_messages)
+        service_wall, service_cpu = service_post_alone(store, args.latency_messages)
         figures += [
             Figure(backend, "SQL statements per Service.post", n_service, "stmts", None),
             Figure(backend, "SQL statements per Store.post_message", n_store, "stmts", None),
             Figure(backend, "Store.post_message -> commit p50", statistics.median(wall), "ms", commit_target),
             Figure(backend, "  Store.post_message, client CPU p50", statistics.median(cpu), "ms", None),
+            Figure(backend, "Service.post -> commit p50 (back to back)", median(service_wall), "ms", commit_target),
+            Figure(backend, "  Service.post, client CPU p50 (back to back)", median(service_cpu), "ms", None),
         ]
         for mode in ("blocking", "async", "scoped"):
             log(

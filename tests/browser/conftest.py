@@ -196,6 +196,11 @@ def _report_failed_page(record: RecordedPage, name: str) -> None:
                     .map(s => [s, document.querySelectorAll(s).length]))"""
             )
             print(f"    window {index} {window.url}: elements {counts}")
+            nudges = window.evaluate(
+                "() => [...document.querySelectorAll('.cw-wb-nudge')].map(e => ({...e.dataset}))"
+            )
+            if nudges:  # a whiteboard page: how far its ready nudges went (assets/ready_nudge.js)
+                print(f"    ready nudges {nudges}")
             FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
             shot = FAILURE_SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}-{index}.png"
             window.screenshot(path=str(shot), timeout=10_000)

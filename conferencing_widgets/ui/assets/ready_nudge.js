@@ -12,7 +12,14 @@ const RECONNECT_AT_STEP = 5; // about 10 s after render without an answer
 export default {
   render({ model, el }) {
     el.style.display = "none";
+    // Its state, for failure reports: how far the nudges went, whether the kernel acknowledged, what they said.
+    el.classList.add("cw-wb-nudge");
     let step = 0;
+    const note = () => {
+      el.dataset.step = String(step);
+      el.dataset.acknowledged = String(Boolean(model.get("acknowledged")));
+    };
+    model.on("change:acknowledged", note);
     let timer = null;
     let reconnected = false;
     const canvasShown = () => {
@@ -32,12 +39,18 @@ export default {
       kernel.reconnect().catch((e) => console.warn("conferencing: reconnect failed", e));
     };
     const tick = () => {
+      note();
       if (model.get("acknowledged") || step >= DELAYS_MS.length) return;
       if (step === RECONNECT_AT_STEP) reconnect();
-      model.send({ type: "nudge", step, canvas: canvasShown() });
+      el.dataset.canvas = String(canvasShown());
+      model.send({ type: "nudge", step, canvas: el.dataset.canvas === "true" });
       timer = setTimeout(tick, DELAYS_MS[step++]);
     };
+    note();
     timer = setTimeout(tick, DELAYS_MS[step++]);
-    return () => clearTimeout(timer);
+    return () => {
+      clearTimeout(timer);
+      model.off("change:acknowledged", note);
+    };
   },
 };
