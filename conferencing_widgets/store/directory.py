@@ -22,6 +22,13 @@ from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import StoreBase, utcnow
 
 _USER = select(s.users).where(s.users.c.login == bindparam("login"))
+_GROUP = select(s.groups).where(s.groups.c.id == bindparam("id"))
+_USERS_BY_LOGIN = (
+    select(s.users)
+    .where(s.users.c.login.in_(bindparam("logins", expanding=True)))
+    .order_by(s.users.c.display_name, s.users.c.login)
+)
+"""Display data of some people (every rendered page of rows asks), built once."""
 """Built once: every use case re-reads its user (``Service.require_active``)."""
 
 
@@ -56,8 +63,8 @@ class DirectoryQueries(StoreBase):
 
     def get_group(self, group_id: str) -> Group:
         """One group, or ``NotFound``."""
-        with self.reading() as conn:
-            r = conn.execute(select(s.groups).where(s.groups.c.id == group_id)).first()
+        with self.reading(single=True) as conn:
+            r = conn.execute(_GROUP, {"id": group_id}).first()
         if r is None:
             raise NotFound(_("No group {group_id!r}.").format(group_id=group_id))
         return Group(id=r.id, name=r.name, is_vendor=bool(r.is_vendor))
@@ -111,12 +118,15 @@ class DirectoryQueries(StoreBase):
 
     def users(self, *, group_id: str | None = None, logins: Iterable[str] | None = None) -> list[User]:
         """Users, optionally of one group or from a list of logins, ordered by display name."""
+        if group_id is None and logins is not None:
+            with self.reading(single=True) as conn:
+                return [self._user(r) for r in conn.execute(_USERS_BY_LOGIN, {"logins": list(logins)})]
         q = select(s.users).order_by(s.users.c.display_name, s.users.c.login)
         if group_id is not None:
             q = q.where(s.users.c.group_id == group_id)
         if logins is not None:
             q = q.where(s.users.c.login.in_(list(logins)))
-        with self.reading() as conn:
+        with self.reading(single=True) as conn:
             return [self._user(r) for r in conn.execute(q)]
 
     # -- service cases ------------------------------------------------------------------------

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, delete, false, func, insert, select
+from sqlalchemy import and_, bindparam, delete, false, func, insert, select
 
 from conferencing_widgets.core.policy import ReadScope
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.base import StoreBase
 from conferencing_widgets.store.scope import readable_condition
+
+_MENTIONS_OF = (
+    select(s.message_mentions.c.message_id, s.message_mentions.c.login)
+    .where(s.message_mentions.c.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(s.message_mentions.c.login)
+)
+"""The mentioned logins of some messages, built once (every rendered page of rows asks)."""
 
 
 class MentionQueries(StoreBase):
@@ -44,12 +51,9 @@ class MentionQueries(StoreBase):
         """The mentioned logins of each message (messages without mentions are left out)."""
         if not message_ids:
             return {}
-        mm = s.message_mentions
         out: dict[int, list[str]] = {}
-        with self.reading() as conn:
-            rows = conn.execute(
-                select(mm.c.message_id, mm.c.login).where(mm.c.message_id.in_(list(message_ids))).order_by(mm.c.login)
-            )
+        with self.reading(single=True) as conn:
+            rows = conn.execute(_MENTIONS_OF, {"ids": list(message_ids)})
             for mid, login in rows:
                 out.setdefault(int(mid), []).append(login)
         return out

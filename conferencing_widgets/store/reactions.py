@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from conferencing_widgets.core.errors import InvalidInput, NotFound
 from conferencing_widgets.core.events import EventKind
@@ -13,6 +13,17 @@ from conferencing_widgets.core.model import Reaction
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.audience import note_payload
 from conferencing_widgets.store.base import StoreBase, utcnow
+
+_REACTIONS_OF = (
+    select(s.message_reactions.c.message_id, s.message_reactions.c.emoji, s.message_reactions.c.login)
+    .select_from(s.message_reactions.join(s.messages, s.messages.c.id == s.message_reactions.c.message_id))
+    .where(
+        s.message_reactions.c.message_id.in_(bindparam("ids", expanding=True)),
+        s.messages.c.conversation_id == bindparam("cid"),
+    )
+    .order_by(s.message_reactions.c.message_id, s.message_reactions.c.created_at, s.message_reactions.c.login)
+)
+"""Reactions of some messages of one conversation: built once (the hot path of every rendered page of rows)."""
 
 
 class ReactionQueries(StoreBase):
@@ -46,15 +57,8 @@ class ReactionQueries(StoreBase):
         chose them. Ids of other conversations' messages are left out."""
         if not message_ids:
             return {}
-        r, m = s.message_reactions, s.messages
-        q = (
-            select(r.c.message_id, r.c.emoji, r.c.login)
-            .select_from(r.join(m, m.c.id == r.c.message_id))
-            .where(r.c.message_id.in_(sorted(set(message_ids))), m.c.conversation_id == conversation_id)
-            .order_by(r.c.message_id, r.c.created_at, r.c.login)
-        )
-        with self.reading() as conn:
-            rows = conn.execute(q).all()
+        with self.reading(single=True) as conn:
+            rows = conn.execute(_REACTIONS_OF, {"ids": sorted(set(message_ids)), "cid": conversation_id}).all()
         grouped: dict[int, dict[str, list[str]]] = {}
         for mid, emoji, login in rows:
             grouped.setdefault(int(mid), {}).setdefault(emoji, []).append(login)
