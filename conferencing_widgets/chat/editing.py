@@ -160,7 +160,9 @@ class EditingMixin:
     def message_extras(self, conversation_id: int, messages: Sequence[Message]) -> MessageExtras:
         """What a page of rows shows besides the messages, with one rights check: the originals replied to, the
         reactions and this user's actions."""
-        conv = self.require_readable(conversation_id)
+        return self._extras(self.require_readable(conversation_id), messages)
+
+    def _extras(self, conv: Conversation, messages: Sequence[Message]) -> MessageExtras:
         shown = {m.id: m for m in self.visible_messages(messages) if m.conversation_id == conv.id}
         wanted = [m.reply_to_id for m in shown.values() if m.reply_to_id is not None and m.reply_to_id not in shown]
         found = self.store.messages_by_id(conv.id, wanted) if wanted else {}

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Select
 
 from conferencing_widgets.chat.cleaning import clean_body
-from conferencing_widgets.chat.editing import EditingMixin
+from conferencing_widgets.chat.editing import EditingMixin, MessageExtras
 from conferencing_widgets.chat.membership import MembershipMixin
 from conferencing_widgets.chat.mentions import MentionUseCases
 from conferencing_widgets.chat.notes import NotesMixin
@@ -40,6 +41,8 @@ from conferencing_widgets.core.model import (
 )
 from conferencing_widgets.store import Store, scope, utcnow
 
+GROUP_CACHE_S = 60.0
+"""Every rendered page of rows names the authors' companies: a page reads a group at most this often."""
 MAX_CLIENT_ID_CHARS = 64
 
 
@@ -65,6 +68,7 @@ class Service(MembershipMixin, NotesMixin, EditingMixin, ReactionsMixin, Mention
         self.user = user
         self._vendor: Group | None = store.vendor_group()
         self._readable: dict[int, bool] = {}
+        self._groups: TTLCache[str, Group] = TTLCache(maxsize=64, ttl=GROUP_CACHE_S)
         self.post_hooks: dict[str, Callable[[Conversation, Message], None]] = {}
         """Called after each new message ``post`` stores, by name (the session wires features in; chat knows none)."""
 
@@ -81,8 +85,11 @@ class Service(MembershipMixin, NotesMixin, EditingMixin, ReactionsMixin, Mention
         return self._vendor.id if self._vendor else None
 
     def group(self, group_id: str) -> Group:
-        """A group's name and vendor flag (group names are not secret)."""
-        return self.store.get_group(group_id)
+        """A group's name and vendor flag (group names are not secret; read again after ``GROUP_CACHE_S``)."""
+        found: Group | None = self._groups.get(group_id)
+        if found is None:
+            found = self._groups[group_id] = self.store.get_group(group_id)
+        return found
 
     # -- conversations --------------------------------------------------------------------------
 
@@ -240,6 +247,14 @@ class Service(MembershipMixin, NotesMixin, EditingMixin, ReactionsMixin, Mention
         """Messages newer than ``after_id`` (live catch-up)."""
         conv = self.require_readable(conversation_id)
         return self.store.latest_messages(conv.id, limit=limit, after_id=after_id, notes=self.sees_notes)
+
+    def new_messages_with_extras(
+        self, conversation_id: int, after_id: int, *, limit: int = 500
+    ) -> tuple[list[Message], MessageExtras]:
+        """``messages_after`` and their ``message_extras`` with one rights check (a live page's catch-up)."""
+        conv = self.require_readable(conversation_id)
+        new = self.store.latest_messages(conv.id, limit=limit, after_id=after_id, notes=self.sees_notes)
+        return new, self._extras(conv, new)
 
     def _check_rate(self, recent: int) -> None:
         # Counted in the store, not in this object: every page (kernel) and server of the user shares the limit.

@@ -252,12 +252,12 @@ class MessagesArea(w.VBox):
             return []
         last = self.stream.window[-1]["id"] if self.stream.window else 0
         try:
-            new = self.service.messages_after(self.conversation.id, last)
+            new, extras = self.service.new_messages_with_extras(self.conversation.id, last)
         except ConferencingError as exc:
             self.error.value = escape_text(str(exc))
             return []
         if new:
-            self.stream.append(self._rows(new))
+            self.stream.append(message_rows(self.service, new, self.kind_renderers, extras))
             self.read_marks.shown(self.conversation.id, new)
         return [m.id for m in new]
 

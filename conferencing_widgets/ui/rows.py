@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conferencing_widgets.chat.editing import MessageExtras
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text, plain_preview, render_markdown
@@ -118,11 +119,15 @@ def version_rows(versions: list[MessageVersion]) -> list[dict[str, Any]]:
     return [{"time": v.written_at.isoformat(), "html": render_markdown(v.body)} for v in reversed(versions)]
 
 
-def message_rows(service: Service, messages: list[Message], renderers: Renderers) -> list[dict[str, Any]]:
-    """Rows for a page of messages (all of one conversation), looking up authors, quotes and reactions once."""
+def message_rows(
+    service: Service, messages: list[Message], renderers: Renderers, extras: MessageExtras | None = None
+) -> list[dict[str, Any]]:
+    """Rows for a page of messages (all of one conversation), looking up authors, quotes and reactions once
+    (``extras``: already read with the messages, ``Service.new_messages_with_extras``)."""
     if not messages:
         return []
-    extras = service.message_extras(messages[0].conversation_id, messages)
+    if extras is None:
+        extras = service.message_extras(messages[0].conversation_id, messages)
     mentions = service.mentions_of(messages)
     logins = {m.author for m in messages} | {m.author for m in extras.originals.values()}
     logins |= {who for rs in extras.reactions.values() for r in rs for who in r.logins}
