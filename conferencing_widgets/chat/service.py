@@ -245,7 +245,9 @@ class Service(MembershipMixin, NotesMixin, EditingMixin, ReactionsMixin, Mention
 
     def messages_after(self, conversation_id: int, after_id: int, *, limit: int = 500) -> list[Message]:
         """Messages newer than ``after_id`` (live catch-up)."""
-        conv = self.require_readable(conversation_id)
+        return self._after(self.require_readable(conversation_id), after_id, limit)
+
+    def _after(self, conv: Conversation, after_id: int, limit: int) -> list[Message]:
         return self.store.latest_messages(conv.id, limit=limit, after_id=after_id, notes=self.sees_notes)
 
     def new_messages_with_extras(
@@ -253,7 +255,7 @@ class Service(MembershipMixin, NotesMixin, EditingMixin, ReactionsMixin, Mention
     ) -> tuple[list[Message], MessageExtras]:
         """``messages_after`` and their ``message_extras`` with one rights check (a live page's catch-up)."""
         conv = self.require_readable(conversation_id)
-        new = self.store.latest_messages(conv.id, limit=limit, after_id=after_id, notes=self.sees_notes)
+        new = self._after(conv, after_id, limit)
         return new, self._extras(conv, new)
 
     def _check_rate(self, recent: int) -> None:
