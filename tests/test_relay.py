@@ -313,3 +313,66 @@ def test_serve_starts_one_relay_per_server_and_shares_a_running_one(tmp_path: Pa
             serve.stop_voila(proc, grace=5)
     assert not path.exists(), "the relay removes its socket when it stops"
     assert serve.relay_command(Settings(store="sqlite:///:memory:", secret="s3")) is None
+
+
+@postgres
+@pytest.mark.parametrize("relayed", [True, False], ids=["relay", "own LISTEN"])
+def test_a_read_mark_does_not_wake_the_page_that_wrote_it(
+    relayed: bool, pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page marks read what it showed; waking it for its own mark was a third of all wake-ups in the soak. The
+    writer's store puts its ``origin`` on the ``NOTIFY``, and only that store's page of that user skips it: the same
+    user's page in another kernel (another store) is still woken, and nothing is lost by the skip."""
+    proc = None
+    if relayed:
+        monkeypatch.setenv(relay.ENV_SOCKET, str(tmp_path / "relay.sock"))
+        proc = RelayProcess(pg_store.url, tmp_path / "relay.sock")
+        proc.start()
+    else:
+        monkeypatch.setenv(wakers.ENV_NO_RELAY, "1")
+    world = seed_world(pg_store)
+    other_kernel = Store(pg_store.url)
+    writer, elsewhere = page_feed(pg_store, "adam"), page_feed(other_kernel, "adam")
+    kind = RelayWaker if relayed else PostgresListenWaker
+    try:
+        assert isinstance(writer._waker, kind) and isinstance(elsewhere._waker, kind)
+        message = Service(pg_store, "alice").post(world.acme_case_chat, "the spindle is back")
+        assert woken(writer, 5) and woken(elsewhere, 5)
+        settle([writer, elsewhere])
+
+        Service(pg_store, "adam").mark_read(world.acme_case_chat, message.id)
+        assert woken(elsewhere, 5), "adam's page in another kernel hears of the mark (its unread counts change)"
+        assert not woken(writer), "the page that wrote the mark is not woken by it"
+        mark = pg_store.last_event_id()
+        writer.changes(after=message.id)
+        assert writer.position == mark, "the skipped wake-up loses nothing: the next read passes the mark"
+        if proc is not None:
+            assert proc.stats()["skipped"] >= 1
+
+        # A second page of adam in the same kernel must hear of the first one's marks: then nobody skips.
+        second = page_feed(pg_store, "adam")
+        try:
+            reply = Service(pg_store, "alice").post(world.acme_case_chat, "and the coolant?")
+            assert woken(writer, 5) and woken(second, 5)
+            settle([writer, second, elsewhere])
+            Service(pg_store, "adam").mark_read(world.acme_case_chat, reply.id)
+            assert woken(writer, 5) and woken(second, 5), "two pages of adam here: both are woken"
+        finally:
+            second.close()
+    finally:
+        writer.close()
+        elsewhere.close()
+        other_kernel.close()
+        if proc is not None:
+            proc.kill()
+
+
+def test_origin_tokens_are_read_strictly() -> None:
+    """A wake-up's payload and a client's ``O`` line carry only a short hex token; anything else means none."""
+    from conferencing_widgets.store import audience
+
+    assert audience.note_origin('{"id" : 3, "kind" : "read", "origin" : "ab12cd34"}') == "ab12cd34"
+    for payload in ('{"id": 3}', '{"origin": "<script>"}', '{"origin": 5}', "not json \"origin\"", "[]", ""):
+        assert audience.note_origin(payload) == ""
+    with pytest.raises(ValueError, match="origin"):
+        RelayWaker(Path("/nonexistent"), ["cw_c1"], origin="../x")

@@ -15,6 +15,8 @@ Topics only decide who is *woken*; what a page hands over is still checked by th
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +31,23 @@ DIRECTORY_KINDS = frozenset({"group", "user", "case"})
 STAFF_ONLY = "*staff"
 """``events.audience_login`` of a conversation event for its vendor staff only (internal notes). Never a login:
 logins start with a letter or digit."""
+
+
+ORIGIN_RE = re.compile(r"[0-9a-f]{1,32}")
+"""A store's ``origin`` token (hex): the mark a read mark's wake-up carries so the relay skips its writer."""
+
+
+def note_origin(note_payload: str | bytes) -> str:
+    """The ``origin`` a wake-up's ``NOTIFY`` payload names ('' for none): only a read mark carries one, and only
+    its writer's store skips it (that page has just written it, so it is news to nobody there)."""
+    raw = note_payload.encode() if isinstance(note_payload, str) else note_payload
+    if b'"origin"' not in raw:
+        return ""
+    try:
+        value = json.loads(raw).get("origin")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) and ORIGIN_RE.fullmatch(value) else ""
 
 
 def staff_only(payload: Mapping[str, Any]) -> bool:

@@ -13,7 +13,9 @@ import contextvars
 import functools
 import logging
 import os
+import secrets
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -97,6 +99,10 @@ class StoreBase:
         )
         self._case_chat: dict[int, bool] = {}
         self._bells_dir = self.bells_dir()
+        self.origin = secrets.token_hex(4)
+        """This store's token on its read marks' wake-ups (PostgreSQL): the relay does not ring them back to it."""
+        self._open_feeds: Counter[str | None] = Counter()
+        """Open feeds of this store by the login they follow (None: an unscoped feed, which follows everything)."""
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -281,6 +287,20 @@ class StoreBase:
     def _remember_kind(self, conversation_id: int, kind: str) -> None:
         """Cache a conversation's kind read by another statement (``post_message`` reads it with its lock)."""
         self._case_chat[conversation_id] = kind == ConversationKind.SERVICE_CASE.value
+
+    def feed_opened(self, login: str | None) -> None:
+        """Count an open feed of ``login`` (None: unscoped); ``ChangeFeed`` calls it, and ``feed_closed``."""
+        self._open_feeds[login] += 1
+
+    def feed_closed(self, login: str | None) -> None:
+        self._open_feeds[login] -= 1
+
+    def origin_for(self, login: str) -> str:
+        """The ``origin`` to put on ``login``'s read mark: this store's when at most one of its feeds follows
+        ``login`` (the page that marked it) and none follows everything, else '' (every page here is woken)."""
+        if self._open_feeds[None] > 0 or self._open_feeds[login] > 1:
+            return ""
+        return self.origin
 
     def bells_dir(self) -> Path | None:
         """The folder of SQLite doorbell files (``<db>.bells``), or None (PostgreSQL, in-memory SQLite)."""

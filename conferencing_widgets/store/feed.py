@@ -87,6 +87,7 @@ class ChangeFeed:
         self.position = 0
         """The newest event id the last read or wait scanned: continue after it (it may be past what it returned)."""
         self._waker = waker_factory(store, self._topics())
+        store.feed_opened(scope.login if scope else None)
         self._async_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader_fd: int | None = None
@@ -252,6 +253,7 @@ class ChangeFeed:
         if self._closed:
             return
         self._closed = True
+        self.store.feed_closed(self.scope.login if self.scope else None)
         if self._loop is not None and self._reader_fd is not None and not self._loop.is_closed():
             try:
                 self._loop.remove_reader(self._reader_fd)

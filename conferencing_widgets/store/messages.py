@@ -137,7 +137,7 @@ _PG_MARK_READ = text(
     "e AS (INSERT INTO events (kind, conversation_id, ref_id, created_at, payload, audience_login) "
     "SELECT 'read', :cid, NULL, :at, :payload, :login FROM l RETURNING id) "
     "SELECT count(pg_notify(ch, json_build_object('id', e.id, 'kind', 'read', 'conversation_id', "
-    "CAST(:cid AS bigint))::text)) FROM e, unnest(:chs) AS ch"
+    "CAST(:cid AS bigint), 'origin', CAST(:origin AS text))::text)) FROM e, unnest(:chs) AS ch"
 ).bindparams(
     bindparam("cid", type_=s.read_marks.c.conversation_id.type),
     bindparam("login", type_=s.read_marks.c.login.type),
@@ -145,6 +145,7 @@ _PG_MARK_READ = text(
     bindparam("at", type_=s.events.c.created_at.type),
     bindparam("payload", type_=s.events.c.payload.type),
     bindparam("chs", type_=ARRAY(Text())),
+    bindparam("origin", type_=Text()),
     k=EVENT_LOCK_KEY,
 )
 
@@ -352,6 +353,8 @@ class MessageQueries(ConversationQueries):
                         "at": event["created_at"],
                         "payload": event["payload"],
                         "chs": pg_channels(topics),
+                        # The relay skips this store's page of ``login``: it wrote the mark and needs no wake-up.
+                        "origin": self.origin_for(login),
                     },
                 )
             return int(message_id)

@@ -15,6 +15,8 @@ Protocol (text lines from the client, single bytes back):
   answer, or the key of another store, falls back to its own ``LISTEN`` / doorbell watch;
 - the client sends ``L <channel> <channel> ...\\n``: the whole set it wants from now on (``L`` alone: none); the
   relay answers ``ACK`` once it follows them, and the client waits for it, so no later ring can be missed;
+- a client may send ``O <origin>\n`` first: its store's token (``Store.origin``). A ``NOTIFY`` whose payload names
+  that origin (a read mark that client's page wrote itself) does not wake it;
 - the relay writes one ``WAKE`` byte to each client with a matching ``NOTIFY`` (at most one unread byte each:
   a client reads everything pending and catches up by id, so more bytes would say nothing new);
 - after the relay (re)connects to PostgreSQL it wakes every client, which then catches up by id;
@@ -68,11 +70,13 @@ log = logging.getLogger(__name__)
 
 
 class _Client:
-    __slots__ = ("channels", "writer")
+    __slots__ = ("channels", "origin", "writer")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.channels: set[str] = set()
+        self.origin = ""
+        """The client's store ``origin``: wake-ups that carry it (its own read marks) skip it."""
 
 
 class Relay:
@@ -98,7 +102,7 @@ class Relay:
         self._server: asyncio.AbstractServer | None = None
         self._backoff = 0.1
         self._connecting = False
-        self.stats = {"clients": 0, "channels": 0, "notifies": 0, "wakes": 0, "connects": 0}
+        self.stats = {"clients": 0, "channels": 0, "notifies": 0, "wakes": 0, "skipped": 0, "connects": 0}
 
     # -- lifecycle --
 
@@ -281,16 +285,16 @@ class Relay:
         pgconn = conn.pgconn
         try:
             pgconn.consume_input()
-            channels: set[str] = set()
+            notes: set[tuple[str, str]] = set()
             while (n := pgconn.notifies()) is not None:
-                channels.add(n.relname.decode("utf-8", "replace"))
+                notes.add((n.relname.decode("utf-8", "replace"), audience.note_origin(n.extra)))
             if pgconn.status != 0:  # CONNECTION_OK
                 raise psycopg.OperationalError("relay connection lost")
         except (psycopg.Error, OSError) as exc:
             self._lost(exc)
             return
-        if channels:
-            self._wake_channels(channels)
+        if notes:
+            self._wake_notes(notes)
 
     def _sync_listens(self) -> None:
         """LISTEN/UNLISTEN (or watch bells) so that the relay follows exactly the clients' channels."""
@@ -315,10 +319,20 @@ class Relay:
         self.stats["channels"] = len(self._listening)
 
     def _wake_channels(self, channels: set[str]) -> None:
-        self.stats["notifies"] += len(channels)
+        self._wake_notes({(ch, "") for ch in channels})
+
+    def _wake_notes(self, notes: set[tuple[str, str]]) -> None:
+        """Wake the clients of each (channel, origin) note, except those of the note's origin (their own read
+        mark: the page that wrote it needs no wake-up, and one was a third of all wake-ups)."""
+        self.stats["notifies"] += len(notes)
         targets: set[_Client] = set()
-        for ch in channels:
-            targets |= self._by_channel.get(ch, set())
+        for ch, origin in notes:
+            clients = self._by_channel.get(ch, set())
+            if origin:
+                skipped = {c for c in clients if c.origin == origin}
+                self.stats["skipped"] += len(skipped)
+                clients = clients - skipped
+            targets |= clients
         self._wake(targets)
 
     def _wake(self, clients: set[_Client]) -> None:
@@ -362,6 +376,8 @@ class Relay:
                 if words[0] == "?":
                     others = dict(self.stats, clients=len(self._clients) - 1)  # not counting the asker
                     writer.write((json.dumps(others) + "\n").encode())
+                elif words[0] == "O" and len(words) == 2 and audience.ORIGIN_RE.fullmatch(words[1]):
+                    client.origin = words[1]
                 elif words[0] == "L":
                     try:
                         channels = {_check_channel(w) for w in words[1:]}

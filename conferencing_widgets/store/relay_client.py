@@ -148,10 +148,16 @@ class RelayWaker:
         socket wakes the page; 1x while the relay is away (the page still catches up every 10 s)."""
         return 30.0 if self._sock is not None else 1.0
 
-    def __init__(self, path: Path, channels: Iterable[str], *, key: str | None = None, timeout: float = 1.0) -> None:
+    def __init__(
+        self, path: Path, channels: Iterable[str], *, key: str | None = None, origin: str = "", timeout: float = 1.0
+    ) -> None:
         self.path = Path(path)
         self.key = key
         """The ``store_key`` the relay must serve (None: any, for tests of the protocol)."""
+        if origin and not audience.ORIGIN_RE.fullmatch(origin):
+            raise ValueError(f"not an origin token: {origin!r}")
+        self.origin = origin
+        """The store's ``origin``: the relay skips this client for wake-ups that carry it (its own read marks)."""
         self._channels = {_check_channel(c) for c in channels}
         self._timeout = timeout
         self._sock: socket.socket | None = None
@@ -199,7 +205,9 @@ class RelayWaker:
             self._pending = True
 
     def _request(self) -> bytes:
-        return ("L " + " ".join(sorted(self._channels)) + "\n").encode("ascii")
+        # ``O`` first (a relay without origins ignores the line), then the channel list it acknowledges.
+        origin = f"O {self.origin}\n" if self.origin else ""
+        return (origin + "L " + " ".join(sorted(self._channels)) + "\n").encode("ascii")
 
     def _reconnect(self) -> bool:
         now = time.monotonic()

@@ -188,8 +188,10 @@ class PostgresListenWaker:
 
     needs_visibility_retry = False
 
-    def __init__(self, conninfo: str, channels: str | Iterable[str]) -> None:
+    def __init__(self, conninfo: str, channels: str | Iterable[str], *, origin: str = "") -> None:
         self._conninfo = conninfo
+        self.origin = origin
+        """The store's ``origin``: a ``NOTIFY`` that carries it (its own read mark) is no news to this page."""
         self._channels: set[str] = {channels} if isinstance(channels, str) else set(channels)
         self.wakeups = 0
         self._conn: Any = None  # a psycopg.Connection once connected (imported lazily)
@@ -261,8 +263,8 @@ class PostgresListenWaker:
         try:
             pgconn.consume_input()
             got = False
-            while pgconn.notifies() is not None:
-                got = True
+            while (note := pgconn.notifies()) is not None:
+                got = got or not self.origin or audience.note_origin(note.extra) != self.origin
             if pgconn.status != 0:  # CONNECTION_OK
                 raise psycopg.OperationalError("listener connection lost")
             if got:
@@ -296,7 +298,7 @@ def _identifier(channel: str) -> str:
 _fallback_logged = False
 
 
-def _relay_waker(store: Store, channels: set[str]) -> Waker | None:
+def _relay_waker(store: Store, channels: set[str], origin: str = "") -> Waker | None:
     """A waker fed by this server's relay for this store, or None (logged once per process) when none answers."""
     global _fallback_logged
     from conferencing_widgets.store import relay_client as relay
@@ -305,7 +307,7 @@ def _relay_waker(store: Store, channels: set[str]) -> Waker | None:
         return None
     path = relay.socket_path_from_env()
     try:
-        return relay.RelayWaker(path, channels, key=relay.store_key(store.url))
+        return relay.RelayWaker(path, channels, key=relay.store_key(store.url), origin=origin)
     except relay.RelayUnavailable as exc:
         if not _fallback_logged:
             own = "LISTEN connection" if store.backend == "postgresql" else "inotify instance"
@@ -322,10 +324,12 @@ def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
 
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         channels = {NOTIFY_CHANNEL} if topics is None else {audience.channel(t) for t in topics}
-        relayed = _relay_waker(store, channels)
+        # Targeted feeds skip their store's own read marks (``Store.origin_for``); a feed of everything never does.
+        origin = store.origin if topics is not None else ""
+        relayed = _relay_waker(store, channels, origin)
         if relayed is not None:
             return relayed
-        return PostgresListenWaker(conninfo, channels)
+        return PostgresListenWaker(conninfo, channels, origin=origin)
     db_path = Path(url.database or "").resolve()
     if os.environ.get("CONFERENCING_FEED_POLL") != "1":
         try:

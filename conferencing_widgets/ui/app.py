@@ -167,6 +167,9 @@ class ConferencingApp(FollowsFeed, w.VBox):
 
     def _apply_around(self, visible: list[Event]) -> None:
         """What a batch changes besides the open stream: tiles, the open conversation's members, the features."""
+        # Read what the stream showed first, so the tiles' unread counts below include it: this page's own read
+        # mark wakes no page of this kernel (``Store.origin_for``), so no later batch would correct them.
+        self.messages.read_marks.later.flush()
         open_id = self.conversation.id if self.conversation else None
         if open_id is not None and any(e.conversation_id == open_id and e.kind == "members" for e in visible):
             self.details.show(open_id)
