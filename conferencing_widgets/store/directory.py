@@ -19,7 +19,8 @@ from conferencing_widgets.core.model import (
     User,
 )
 from conferencing_widgets.store import schema as s
-from conferencing_widgets.store.base import StoreBase, utcnow
+from conferencing_widgets.store.base import utcnow
+from conferencing_widgets.store.changes import ChangeQueries
 
 _USER = select(s.users).where(s.users.c.login == bindparam("login"))
 _GROUP = select(s.groups).where(s.groups.c.id == bindparam("id"))
@@ -32,7 +33,7 @@ _USERS_BY_LOGIN = (
 """Built once: every use case re-reads its user (``Service.require_active``)."""
 
 
-class DirectoryQueries(StoreBase):
+class DirectoryQueries(ChangeQueries):
     """Groups, users and service cases: the directory every feature refers to."""
 
     # -- groups and users ---------------------------------------------------------------------

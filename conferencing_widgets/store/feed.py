@@ -38,7 +38,7 @@ from conferencing_widgets.store.wakers import (
 )
 
 if TYPE_CHECKING:
-    from conferencing_widgets.store.base import StoreBase as Store
+    from conferencing_widgets.store.changes import ChangeQueries as Store
 
 
 log = logging.getLogger(__name__)

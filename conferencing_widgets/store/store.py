@@ -1,11 +1,11 @@
 """The store: every record and the append-only events table, on SQLite or PostgreSQL.
 
-``Store`` is composed of one layer of queries per record family, each in its own module:
-``base`` (engine, transactions, events), ``directory`` (groups, users, cases), ``conversations``, ``messages``
-(with read marks), ``inbox`` (unread counts and the history list), ``edits`` (edits, deletions, versions),
-``reactions``, ``signals`` (ephemeral typing/presence), ``search`` (full-text search) and ``mentions``. Feature
-records (files, whiteboards, calls) have their queries in their feature's ``store.py``, as functions taking a
-``Store``.
+``Store`` is composed of one layer of queries per record family, each in its own module: ``base`` (engine,
+transactions, writing events), ``changes`` (reading events, the feeds), ``directory`` (groups, users, cases),
+``conversations``, ``messages`` (with read marks), ``inbox`` (unread counts and the history list), ``edits``
+(edits, deletions, versions), ``reactions``, ``signals`` (ephemeral typing/presence), ``search`` (full-text search)
+and ``mentions``. Feature records (files, whiteboards, calls) have their queries in their feature's ``store.py``,
+as functions taking a ``Store``.
 """
 
 from __future__ import annotations
