@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
+from tornado.websocket import WebSocketClosedError
 from traitlets.config import Configurable
 
 from conferencing_widgets.voila.kernel_ws import NoDelayKernelWebsocketConnection
@@ -42,6 +44,7 @@ class FakeStream:
 
 class FakeMultiKernelManager(Configurable):
     kernel_info_timeout = 5.0
+    allow_tracebacks = True
 
     def __contains__(self, kernel_id: object) -> bool:
         return True
@@ -93,3 +96,51 @@ def test_a_live_update_the_nudge_consumes_still_reaches_the_page() -> None:
 
     delivered = asyncio.run(scenario())
     assert delivered == ["row 41"], "the live update consumed by the nudge must reach the page, the probe's not"
+
+
+class ClosingWebsocket(KernelWebsocketHandler):
+    """A page's websocket between the TCP drop and ``on_close``: every write raises, as tornado's does."""
+
+    def __init__(self) -> None:  # no tornado application or request behind it
+        pass
+
+    selected_subprotocol = "v1.kernel.websocket.jupyter.org"  # what Voila pages speak
+
+    def write_message(self, message: Any, binary: bool = False) -> Any:
+        raise WebSocketClosedError()
+
+
+def test_a_message_to_a_closing_page_socket_is_buffered_and_the_stream_keeps_reading() -> None:
+    """Upstream's binary path let ``WebSocketClosedError`` escape into pyzmq, which then stopped re-arming that
+    stream (a reconnected page waited over 60 s for its messages). The error stays here, and the message goes to
+    the front of the buffer ``disconnect`` keeps for the page's return."""
+    km = FakeKernelManager(parent=FakeMultiKernelManager())
+    conn = NoDelayKernelWebsocketConnection(parent=km, kernel_info_timeout=5.0)
+    conn.websocket_handler = ClosingWebsocket()
+    iopub = FakeStream("iopub")
+    conn.channels = {"iopub": iopub}
+    refused = conn.session.serialize(conn.session.msg("comm_msg", {"data": "row 7"}))
+    conn.handle_outgoing_message(iopub, refused)  # must not raise into the stream's callback
+    conn.handle_outgoing_message("iopub", refused)
+
+    later = conn.session.serialize(conn.session.msg("comm_msg", {"data": "row 8"}))
+    # What jupyter_server's disconnect leaves when it starts buffering for this page's session.
+    km.parent._kernel_buffers = {  # type: ignore[union-attr]
+        conn.kernel_id: {"session_key": conn.session_key, "buffer": [("iopub", later)], "channels": {}}
+    }
+    conn._buffer_unsent()
+    buffer = km.parent._kernel_buffers[conn.kernel_id]["buffer"]  # type: ignore[union-attr]
+    assert buffer == [("iopub", refused), ("iopub", refused), ("iopub", later)], "refused first, in order"
+    conn._buffer_unsent()
+    assert len(buffer) == 3, "handed over once"
+
+
+def test_refused_messages_without_a_buffer_for_the_session_are_dropped_with_a_warning() -> None:
+    km = FakeKernelManager(parent=FakeMultiKernelManager())
+    conn = NoDelayKernelWebsocketConnection(parent=km, kernel_info_timeout=5.0)
+    conn.websocket_handler = ClosingWebsocket()
+    conn.channels = {"iopub": FakeStream("iopub")}
+    conn.handle_outgoing_message("iopub", conn.session.serialize(conn.session.msg("comm_msg", {"data": "x"})))
+    km.parent._kernel_buffers = {conn.kernel_id: {"session_key": "another page", "buffer": []}}  # type: ignore[union-attr]
+    conn._buffer_unsent()
+    assert km.parent._kernel_buffers[conn.kernel_id]["buffer"] == []  # type: ignore[union-attr]

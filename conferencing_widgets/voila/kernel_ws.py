@@ -24,6 +24,14 @@ missed one. Here every IOPub message the nudge sees is recorded, and those that 
 kernel_info requests are sent to the page once the connection is live, after jupyter_server's buffer replay and
 before anything newer.
 
+**No kernel message is lost, and no stream stops, when a page's socket closes** (upstream jupyter_server 2.21, the
+binary ``v1.kernel.websocket.jupyter.org`` protocol that Voilà pages speak). Between the TCP drop and ``on_close``,
+a kernel message written to the closing socket raises ``WebSocketClosedError``. The JSON path catches it and drops
+the message; the binary path lets it escape into pyzmq, whose ``ZMQStream`` then skips re-arming its
+edge-triggered socket, so that channel's later messages stayed unread until some other event woke it (the ten
+reconnected pages of ``test_abandoned_page.py``: one waited over 60 s). Here the error is caught, and the message
+goes to the front of the buffer that ``disconnect`` starts for the page's return.
+
 This module is imported by the Voilà *server* process; it imports nothing heavy of its own.
 """
 
@@ -35,6 +43,7 @@ import time
 from typing import Any
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+from tornado.websocket import WebSocketClosedError
 
 from conferencing_widgets.voila.shell_watchdog import ShellWatchdog, header_id, poke_kernel, v1_channel_and_header
 
@@ -76,6 +85,7 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
         state = getattr(self.kernel_manager, "execution_state", None)
         self._nudge_seen: list[list[Any]] = []
         self._own_requests: set[str] = set()
+        self._unsent: list[tuple[str, list[Any]]] = []
         connected = super().connect()
         if self._watchdog is None:
             self._watchdog = ShellWatchdog(
@@ -163,13 +173,37 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
             with contextlib.suppress(Exception):  # never let bookkeeping stop a message
                 _idents, fed = self.session.feed_identities(outgoing_msg)
                 self._watchdog.answered(header_id(fed[2]))
-        super().handle_outgoing_message(stream, outgoing_msg)
+        try:
+            super().handle_outgoing_message(stream, outgoing_msg)
+        except WebSocketClosedError:
+            # The page's socket is closing and ``disconnect`` has not run yet: keep the message for its buffer.
+            channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
+            if isinstance(channel, str):
+                self.__dict__.setdefault("_unsent", []).append((channel, outgoing_msg))
 
     def disconnect(self) -> None:  # type: ignore[override]  # upstream's is sync despite the base class
         if self._watchdog is not None:
             self._watchdog.stop()
             self._watchdog = None
         super().disconnect()
+        self._buffer_unsent()
+
+    def _buffer_unsent(self) -> None:
+        """Put the messages the closing socket refused in front of the buffer kept for this page's return."""
+        unsent, self._unsent = self.__dict__.get("_unsent") or [], []
+        if not unsent:
+            return
+        buffers = getattr(self.multi_kernel_manager, "_kernel_buffers", None)  # jupyter_server's, no public API
+        info = buffers.get(self.kernel_id) if isinstance(buffers, dict) else None
+        if not isinstance(info, dict) or info.get("session_key") != self.session_key:
+            self.log.warning(
+                "%d kernel message(s) for a closed page of kernel %s dropped: no buffer kept for its session",
+                len(unsent),
+                self.kernel_id,
+            )
+            return
+        info["buffer"][:0] = unsent
+        self.log.info("Buffered %d kernel message(s) the closing page socket refused.", len(unsent))
 
     def _log_connected(self, started: float, state: object) -> None:
         took = time.monotonic() - started
