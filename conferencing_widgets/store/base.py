@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -31,9 +31,6 @@ from conferencing_widgets.core.model import ConversationKind
 from conferencing_widgets.store import audience
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.engine import make_engine, normalise_url
-
-if TYPE_CHECKING:  # feed.py imports this module
-    pass
 
 NOTIFY_CHANNEL = "cw_events"
 BELLS_KEY = "cw_bells"

@@ -9,6 +9,7 @@ import ipywidgets as w
 from ipywidgets import CallbackDispatcher
 
 from conferencing_widgets.chat.drafts import Drafts
+from conferencing_widgets.chat.editing import MessageExtras
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.chat.signals import Signals, SignalState
 from conferencing_widgets.core.errors import ConferencingError, StorageError
@@ -257,7 +258,7 @@ class MessagesArea(w.VBox):
             self.error.value = escape_text(str(exc))
             return []
         if new:
-            self.stream.append(message_rows(self.service, new, self.kind_renderers, extras))
+            self.stream.append(self._rows(new, extras))
             self.read_marks.shown(self.conversation.id, new)
         return [m.id for m in new]
 
@@ -345,8 +346,8 @@ class MessagesArea(w.VBox):
             return []
         return [{"login": u.login, "name": u.display_name} for u in people]
 
-    def _rows(self, messages: list[Message]) -> list[dict[str, Any]]:
-        return message_rows(self.service, messages, self.kind_renderers)
+    def _rows(self, messages: list[Message], extras: MessageExtras | None = None) -> list[dict[str, Any]]:
+        return message_rows(self.service, messages, self.kind_renderers, extras)
 
     # -- video and "+" (features register handlers) ----------------------------------------------------
 
