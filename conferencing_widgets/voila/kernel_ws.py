@@ -77,6 +77,11 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
 
     _watchdog: ShellWatchdog | None = None
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._unsent: list[tuple[str, list[Any]]] = []
+        """Kernel messages the closing page socket refused, until ``disconnect`` buffers them."""
+
     def connect(self) -> Any:
         # The handler calls connect() from open(), once the websocket handshake is done.
         with contextlib.suppress(AttributeError, AssertionError, OSError):
@@ -85,7 +90,6 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
         state = getattr(self.kernel_manager, "execution_state", None)
         self._nudge_seen: list[list[Any]] = []
         self._own_requests: set[str] = set()
-        self._unsent: list[tuple[str, list[Any]]] = []
         connected = super().connect()
         if self._watchdog is None:
             self._watchdog = ShellWatchdog(
@@ -179,7 +183,7 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
             # The page's socket is closing and ``disconnect`` has not run yet: keep the message for its buffer.
             channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
             if isinstance(channel, str):
-                self.__dict__.setdefault("_unsent", []).append((channel, outgoing_msg))
+                self._unsent.append((channel, outgoing_msg))
 
     def disconnect(self) -> None:  # type: ignore[override]  # upstream's is sync despite the base class
         if self._watchdog is not None:
@@ -190,7 +194,7 @@ class NoDelayKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
 
     def _buffer_unsent(self) -> None:
         """Put the messages the closing socket refused in front of the buffer kept for this page's return."""
-        unsent, self._unsent = self.__dict__.get("_unsent") or [], []
+        unsent, self._unsent = self._unsent, []
         if not unsent:
             return
         buffers = getattr(self.multi_kernel_manager, "_kernel_buffers", None)  # jupyter_server's, no public API
