@@ -180,6 +180,9 @@ def test_hostile_names_are_cleaned_for_display_and_download() -> None:
         ("Zażółć gęślą jaźń\n".encode(), "pl.txt", "text/plain", "text"),
         (b"\x00\x01\x02\x03binary\xff\xfe", "x.png", "application/octet-stream", "download"),
         (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 20, "clip", "video/mp4", "video"),
+        # Random bytes that happen to start with "{" (1 in 256) are not JSON: JSON is text.
+        (b"{\x9c\x00\xf3\x01\xfe" + bytes(range(256)), "vibration.bin", "application/octet-stream", "download"),
+        (b'{"spindle": 6000}\n', "reading.json", "text/plain", "text"),
     ],
 )
 def test_type_comes_from_content(content: bytes, name: str, expected: str, kind: str) -> None:

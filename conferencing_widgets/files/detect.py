@@ -89,7 +89,8 @@ def detect_media_type(head: bytes, name: str = "") -> str:
     matches = []
     if head:
         with contextlib.suppress(puremagic.PureError, ValueError, IndexError, OSError):
-            matches = [m for m in puremagic.magic_string(head) if m.mime_type]
+            # A one-byte signature (JSON's "{") matches 1 random binary file in 256: not evidence.
+            matches = [m for m in puremagic.magic_string(head) if m.mime_type and len(m.byte_match) > 1]
     is_text = bool(head) and _looks_like_text(head)
     if is_text:
         sniff = head[:4096].decode("utf-8", "ignore").lstrip("\ufeff \t\r\n").lower()
