@@ -265,6 +265,25 @@ def test_ready_nudges_stop_once_the_canvas_is_ready(seeded: World) -> None:
     view.close()
 
 
+def test_the_pages_hello_sends_the_ready_state_again(seeded: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An update the kernel sends while the page is still building the board's models is dropped by the page, so
+    # the rendered page's hello gets the info line and the acknowledgement again (ready_nudge.js).
+    board = WhiteboardService(seeded.service("alice")).create(seeded.acme_case_chat).id
+    view = view_for(seeded, "alice", board)
+    sent: list[tuple[str, object]] = []
+    for name, widget in (("nudge", view.nudge), ("info", view.info)):
+        monkeypatch.setattr(widget, "send_state", lambda key=None, name=name: sent.append((name, key)))
+    view.nudge._on_nudge(view.nudge, {"type": "hello"}, [])
+    assert view.nudge.hellos == 1 and sent == [] and not view.ready  # nothing to send again yet
+    view._on_ready()
+    sent.clear()
+    view.nudge._on_nudge(view.nudge, {"type": "hello"}, [])
+    assert sent == [("nudge", "acknowledged"), ("info", "value")]
+    assert 'data-ready="1"' in view.info.value and view.ready_count == 1  # no second replay
+    assert view.nudge.nudges == 0  # a hello is not a nudge
+    view.close()
+
+
 def test_a_page_showing_the_canvas_without_its_client_ready_gets_the_board_replayed(
     seeded: World, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,6 +6,10 @@
 // the kernel's shell is waiting for the next *connection* (ipykernel's lost edge-triggered wake-up, ipykernel
 // issue 1554): the page then reconnects its kernel websocket once, as the old forced 30-s reconnect did for
 // every page (ARCHITECTURE.md); the server's shell watchdog pokes such a kernel too.
+// On render it first says hello. The canvas's "client ready" comes from its *model*, while the page is still
+// building the board's other models, and an update the kernel sends to a model not built yet is dropped (the
+// widget manager has made its comm but not its handler). This view renders only once the whole board exists, so
+// the kernel's answer to the hello (the info line and the acknowledgement again) always lands.
 const DELAYS_MS = [300, 700, 1500, 3000, 5000, 8000, 13000];
 const RECONNECT_AT_STEP = 5; // about 10 s after render without an answer
 
@@ -47,6 +51,7 @@ export default {
       timer = setTimeout(tick, DELAYS_MS[step++]);
     };
     note();
+    model.send({ type: "hello" });
     timer = setTimeout(tick, DELAYS_MS[step++]);
     return () => {
       clearTimeout(timer);

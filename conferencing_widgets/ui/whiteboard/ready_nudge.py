@@ -24,6 +24,9 @@ class ReadyNudge(anywidget.AnyWidget):
     Each nudge says whether the page shows the canvas. A page that shows it but whose "client ready" never reached
     the kernel after ``SHOWN_NUDGES`` nudges gets ``on_canvas_shown`` called: the view replays the scene then, so a
     lost "client ready" (the rare CI stall of issue 12) costs a second, not an empty board.
+
+    On render the page says hello, and ``on_rendered`` is called: by then every model of the board exists in the
+    page, so state sent again then cannot be dropped as an update sent during the page's load can be.
     """
 
     _esm = ASSETS / "ready_nudge.js"
@@ -31,17 +34,31 @@ class ReadyNudge(anywidget.AnyWidget):
         sync=True
     )
     nudges = traitlets.Int(0, help="Nudges received (for tests and diagnostics).")
+    hellos = traitlets.Int(0, help="Hellos received: one per rendered view (for tests and diagnostics).")
     SHOWN_NUDGES = 3
     """Nudges (about 2.5 s after render) from a page showing the canvas before the kernel stops waiting."""
 
-    def __init__(self, on_canvas_shown: Callable[[], None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        on_canvas_shown: Callable[[], None] | None = None,
+        on_rendered: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._on_canvas_shown = on_canvas_shown
+        self._on_rendered = on_rendered
         self._shown = 0
         self.on_msg(self._on_nudge)
 
     def _on_nudge(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "nudge":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "hello":
+            self.hellos += 1
+            if self._on_rendered is not None:
+                self._on_rendered()
+            return
+        if content.get("type") != "nudge":
             return
         self.nudges += 1
         if self.acknowledged or content.get("canvas") is not True:

@@ -134,7 +134,7 @@ class WhiteboardView(FollowsFeed, PointerInput, SceneSync, w.VBox):
         self.canvas.on_touch_move(self._touch_move)
         self.canvas.on_touch_end(self._touch_end)
         self.canvas.on_touch_cancel(lambda _t: self.cancel_gesture())
-        self.nudge = ReadyNudge(on_canvas_shown=self._on_ready)
+        self.nudge = ReadyNudge(on_canvas_shown=self._on_ready, on_rendered=self._on_rendered)
         self.children = [self.head, *bar.rows, self.error, self.canvas, self.info, self.nudge]
         bar.mark(self.tool, self.color, self.width)
         if not self.read_only:
@@ -205,6 +205,14 @@ class WhiteboardView(FollowsFeed, PointerInput, SceneSync, w.VBox):
             raise
         finally:
             self._update_info()
+
+    def _on_rendered(self) -> None:
+        # The page has built every model of the board only now: what _on_ready sent earlier may have been
+        # dropped (ready_nudge.js), so send that state again. The strokes need no resend: they go to the canvas
+        # manager, which exists before any canvas does.
+        if self.ready:
+            self.nudge.send_state("acknowledged")
+            self.info.send_state("value")
 
     @property
     def ready(self) -> bool:
