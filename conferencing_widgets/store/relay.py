@@ -1,8 +1,7 @@
 """The feed relay: one wake-up source per server, shared by every page kernel on it.
 
 PostgreSQL: one ``LISTEN`` connection per server. SQLite: one inotify instance watching the doorbell files
-(``<db>.bells/<topic>``) instead of one per page (Linux allows 128 inotify instances per user by default, so 200
-pages with a doorbell waker each fell back to polling ``data_version``).
+(``<db>.bells/<topic>``) instead of one per page (``relay_bells.py``).
 
 Without it each page kernel holds its own listening connection, so PostgreSQL's connections grow with open pages
 (``max_connections`` is 100 here). With it the connections follow servers: ``conferencing serve`` starts one relay
@@ -42,6 +41,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from conferencing_widgets.store import audience
+from conferencing_widgets.store.relay_bells import BellWatch
 from conferencing_widgets.store.relay_client import (  # noqa: F401 - re-exported: the relay's one import point
     ACK,
     ENV_DATA_DIR,
@@ -90,9 +90,7 @@ class Relay:
         self.sqlite = make_url(store_url).get_backend_name() == "sqlite"
         self.conninfo = "" if self.sqlite else conninfo_of(store_url)
         self.bells = bells_dir_of(store_url) if self.sqlite else None
-        self._inotify: Any = None
-        self._wd_channel: dict[int, str] = {}
-        self._channel_wd: dict[str, int] = {}
+        self._bell_watch: BellWatch | None = None
         self.path = Path(path)
         self._clients: set[_Client] = set()
         self._by_channel: dict[str, set[_Client]] = {}
@@ -138,68 +136,17 @@ class Relay:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
-    # -- SQLite side: one inotify instance for every client's doorbells --
+    # -- SQLite side: one inotify instance for every client's doorbells (relay_bells.py) --
 
     def _watch_bells(self) -> None:
-        import inotify_simple
-
         assert self.bells is not None and self._loop is not None
-        self.bells.mkdir(parents=True, exist_ok=True)
-        self._inotify = inotify_simple.INotify(nonblocking=True)
-        self._loop.add_reader(self._inotify.fileno(), self._on_bells)
-        self._conn = self._inotify  # "connected": _sync_listens keeps the watches
+        self._bell_watch = BellWatch(
+            self.bells, self._loop, ring=self._wake_channels, ring_all=lambda: self._wake(set(self._clients))
+        )
+        self._bell_watch.start()
+        self._conn = self._bell_watch  # "connected": _sync_listens keeps the watches
         self.stats["connects"] += 1
         self._sync_listens()
-
-    def _on_bells(self) -> None:
-        import inotify_simple
-
-        try:
-            events = self._inotify.read(timeout=0)
-        except BlockingIOError:
-            return
-        channels = set()
-        for e in events:
-            if e.mask & inotify_simple.flags.Q_OVERFLOW:
-                self._wake(set(self._clients))  # events were dropped: everyone re-checks by id
-                continue
-            if e.mask & inotify_simple.flags.IGNORED:
-                ch = self._wd_channel.pop(e.wd, None)  # the bell was removed: watch it again
-                if ch is not None and self._channel_wd.get(ch) == e.wd:
-                    del self._channel_wd[ch]
-                    self._listening.discard(ch)
-                continue
-            ch = self._wd_channel.get(e.wd)
-            if ch is not None:
-                channels.add(ch)
-        if channels:
-            self._wake_channels(channels)
-        if len(self._listening) != len(self._by_channel):
-            self._sync_listens()
-
-    def _sync_bells(self) -> None:
-        import inotify_simple
-
-        assert self.bells is not None
-        mask = inotify_simple.flags.ATTRIB | inotify_simple.flags.MODIFY | inotify_simple.flags.CLOSE_WRITE
-        wanted = set(self._by_channel)
-        for ch in sorted(self._listening - wanted):
-            wd = self._channel_wd.pop(ch, None)
-            self._listening.discard(ch)
-            if wd is not None:
-                self._wd_channel.pop(wd, None)
-                with contextlib.suppress(OSError):
-                    self._inotify.rm_watch(wd)
-        for ch in sorted(wanted - self._listening):
-            topic = _check_channel(ch)[len(audience.channel("")) :]
-            bell = self.bells / topic
-            # Create the bell without writing to it, so other watchers are not woken.
-            os.close(os.open(bell, os.O_RDONLY | os.O_CREAT, 0o666))
-            wd = self._inotify.add_watch(str(bell), mask)
-            self._wd_channel[wd] = ch
-            self._channel_wd[ch] = wd
-            self._listening.add(ch)
-        self.stats["channels"] = len(self._listening)
 
     # -- PostgreSQL side --
 
@@ -256,12 +203,9 @@ class Relay:
         conn, self._conn = self._conn, None
         self._listening = set()
         if conn is None or self.sqlite:
-            if self._inotify is not None:
-                if self._loop is not None:
-                    with contextlib.suppress(Exception):
-                        self._loop.remove_reader(self._inotify.fileno())
-                self._inotify.close()
-                self._inotify = None
+            if self._bell_watch is not None:
+                self._bell_watch.close()
+                self._bell_watch = None
             return
         if self._loop is not None:
             with contextlib.suppress(Exception):
@@ -303,8 +247,9 @@ class Relay:
         conn = self._conn
         if conn is None:
             return
-        if self.sqlite:
-            self._sync_bells()
+        if self._bell_watch is not None:
+            self._bell_watch.sync(set(self._by_channel))
+            self.stats["channels"] = len(self._bell_watch.watching)
             return
         wanted = set(self._by_channel)
         try:
