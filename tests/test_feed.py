@@ -15,7 +15,8 @@ from sqlalchemy import text
 from support import World, seed_world
 
 from conferencing_widgets import ChangeFeed, Event, NewMessage, Store
-from conferencing_widgets.store.wakers import DataVersionWaker
+from conferencing_widgets.store import audience
+from conferencing_widgets.store.wakers import ENV_NO_RELAY, DataVersionWaker, DoorbellWaker
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -260,6 +261,28 @@ def test_sqlite_polling_waker_wakes_too(sqlite_store: Store, monkeypatch: pytest
             assert time.monotonic() - t0 < WAKE_LIMIT
             [mid] = message_ids(events)
             assert sqlite_store.get_message(mid).body == "polled"
+    finally:
+        other.close()
+
+
+def test_a_sqlite_feed_of_everything_wakes_on_each_event_and_not_on_signals(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's feed (no topics) watches the doorbell every event rings: woken at commit, not by the WAL."""
+    world = seed_world(sqlite_store)
+    monkeypatch.setenv(ENV_NO_RELAY, "1")
+    other = Store(sqlite_store.url)  # a second engine, as another process would have
+    try:
+        with sqlite_store.feed() as feed:
+            waker = feed._waker
+            assert isinstance(waker, DoorbellWaker) and waker.topics == {audience.EVERYTHING}
+            other.signal(world.acme_direct, "adam", "typing", ttl_s=5)  # ephemeral: not an event
+            assert not waker.drain(), "a typing signal must not wake a feed of events"
+            after = sqlite_store.last_event_id()
+            other.post_message(NewMessage(conversation_id=world.acme_direct, body="rung"), author="adam")
+            assert waker.drain() and waker.wakeups == 1
+            [mid] = message_ids(feed.wait_blocking(after=after, timeout=5))
+            assert sqlite_store.get_message(mid).body == "rung"
     finally:
         other.close()
 

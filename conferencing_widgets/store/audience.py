@@ -22,6 +22,9 @@ from typing import Any
 
 from conferencing_widgets.core.policy import ReadScope
 
+EVERYTHING = "events"
+"""The topic every event rings, for feeds that follow everything (operators, exports). On PostgreSQL its channel is
+the shared ``cw_events``; on SQLite its doorbell is rung after every commit that wrote an event."""
 STAFF = "staff"
 CASES = "cases"
 PRIVATE_KINDS = frozenset({"read", "user"})

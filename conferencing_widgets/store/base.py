@@ -32,7 +32,7 @@ from conferencing_widgets.store import audience
 from conferencing_widgets.store import schema as s
 from conferencing_widgets.store.engine import make_engine, normalise_url
 
-NOTIFY_CHANNEL = "cw_events"
+NOTIFY_CHANNEL = audience.channel(audience.EVERYTHING)  # "cw_events"
 BELLS_KEY = "cw_bells"
 """``Connection.info`` key of the doorbells a SQLite write transaction rings after its commit."""
 EVENT_LOCK_KEY = 0x63770001
@@ -259,10 +259,12 @@ class StoreBase:
 
     @staticmethod
     def _ring_after_commit(conn: Connection, topics: set[str]) -> None:
-        """SQLite: ring ``topics``' doorbells once the transaction of ``conn`` commits."""
+        """SQLite: ring ``topics``' doorbells, and the one of feeds that follow everything, once the transaction of
+        ``conn`` commits."""
         bells = conn.info.get(BELLS_KEY)
         if bells is not None:
             bells.update(topics)
+            bells.add(audience.EVERYTHING)
 
     def _is_case_chat(self, conn: Connection, conversation_id: int) -> bool:
         """Whether a conversation is a service case chat (a conversation's kind never changes: cached)."""

@@ -1,7 +1,8 @@
 """Wakers: what tells a feed that something may have changed, at no idle cost.
 
-- ``DoorbellWaker`` (SQLite, a page): one doorbell file per topic, watched with inotify per file.
-- ``InotifyWaker`` (SQLite, follow everything): inotify on the database folder (the ``-wal`` file).
+- ``DoorbellWaker`` (SQLite): one doorbell file per topic, watched with inotify per file; a feed of everything
+  watches the bell every event rings (``audience.EVERYTHING``).
+- ``InotifyWaker`` (SQLite without a doorbell folder): inotify on the database folder (the ``-wal`` file).
 - ``DataVersionWaker`` (SQLite without inotify): polls ``PRAGMA data_version``.
 - ``RelayWaker`` (``store/relay_client.py``, served by ``store/relay.py``): the server's one ``LISTEN``
   connection (PostgreSQL) or one inotify instance on the doorbells (SQLite), reached over a UNIX socket;
@@ -334,13 +335,15 @@ def make_waker(store: Store, topics: set[str] | None = None) -> Waker:
     if os.environ.get("CONFERENCING_FEED_POLL") != "1":
         try:
             bells = store.bells_dir()
-            if topics is not None and bells is not None:
-                # The server's relay watches every page's doorbells with one inotify instance (Linux allows only
-                # 128 per user by default); without it, this page watches its own.
-                relayed = _relay_waker(store, {audience.channel(t) for t in topics})
+            if bells is not None:
+                # A feed of everything watches the bell every event rings. The server's relay watches every page's
+                # doorbells with one inotify instance (Linux allows only 128 per user by default); without it, this
+                # page watches its own.
+                wanted = {audience.EVERYTHING} if topics is None else topics
+                relayed = _relay_waker(store, {audience.channel(t) for t in wanted})
                 if relayed is not None:
                     return relayed
-                return DoorbellWaker(bells, topics)
+                return DoorbellWaker(bells, wanted)
             return InotifyWaker(db_path)
         except (ImportError, OSError) as exc:
             # EMFILE here usually means fs.inotify.max_user_instances (128) is used up: run the relay.
