@@ -12,6 +12,7 @@ from conferencing_widgets.core.errors import ConferencingError
 from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.core.model import Conversation, ConversationKind
+from conferencing_widgets.ui.forms import form_text
 
 
 class NewConversationDialog(w.VBox):
@@ -33,7 +34,7 @@ class NewConversationDialog(w.VBox):
             layout=w.Layout(flex_flow="row wrap"),
         )
         self.case = w.Dropdown(description=_("Case"), options=[], layout=w.Layout(width="100%"))
-        self.title = w.Text(
+        self.title = form_text(
             description=_("Title"), placeholder=_("What is it about?"), layout=w.Layout(width="100%")
         )
         self.members = w.SelectMultiple(description=_("People"), options=[], rows=6, layout=w.Layout(width="100%"))

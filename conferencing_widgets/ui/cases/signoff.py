@@ -20,6 +20,7 @@ from conferencing_widgets.core.i18n import _
 from conferencing_widgets.core.markup import escape_text
 from conferencing_widgets.signoff.service import SealedSignoff
 from conferencing_widgets.signoff.signature import MAX_NAME, MAX_POINTS, PAD_HEIGHT, PAD_WIDTH
+from conferencing_widgets.ui.forms import form_text
 
 if TYPE_CHECKING:
     from conferencing_widgets.ui.app import ConferencingApp
@@ -37,7 +38,7 @@ class SignoffFeature:
         self.strokes: list[list[tuple[float, float]]] = []
         self._drawing = False
         # Staff: a summary for the customer and the button.
-        self.summary_input = w.Text(placeholder=_("Short summary for the customer"), layout=w.Layout(width="320px"))
+        self.summary_input = form_text(placeholder=_("Short summary for the customer"), layout=w.Layout(width="320px"))
         self.summary_input.add_class("cw-signoff-summary-input")
         self.ask = w.Button(description=_("Ask for sign-off"), button_style="primary")
         self.ask.add_class("cw-signoff-request")
@@ -62,7 +63,7 @@ class SignoffFeature:
         self.clear_button = w.Button(description=_("Clear"))
         self.clear_button.add_class("cw-signoff-clear")
         self.clear_button.on_click(lambda _b: self.clear())
-        self.name = w.Text(placeholder=_("Your name"), layout=w.Layout(width="260px"))
+        self.name = form_text(placeholder=_("Your name"), layout=w.Layout(width="260px"))
         self.name.add_class("cw-signoff-name")
         self.confirm_button = w.Button(description=_("Confirm the repair"), button_style="success")
         self.confirm_button.add_class("cw-signoff-confirm")
