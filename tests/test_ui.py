@@ -142,6 +142,24 @@ def test_form_fields_send_their_value_when_left_not_per_keystroke(demo_store: St
     assert [f.continuous_update for f in fields] == [False, False, False]
 
 
+def test_opening_a_conversation_tells_the_page_however_it_was_opened(demo_store: Store) -> None:
+    # Narrow screens switch to the Messages tab on this message: tiles, the dialog, search results and mentions.
+    alice = app_for(demo_store, "alice")
+    sent: list[object] = []
+    alice.accessibility.send = sent.append  # type: ignore[method-assign]
+    alice.history.dialog.show()
+    alice.history.dialog.kind.value = ConversationKind.DIRECT.value
+    alice.history.dialog.title.value = "Tablet shift"
+    alice.history.dialog.members.value = ("adam",)
+    conv = alice.history.dialog.create()
+    assert conv is not None and sent == [{"type": "opened"}]
+    cid = case_chat(demo_store)
+    alice.open_message(cid, demo_store.latest_messages(cid, limit=1)[0].id)  # a search result or a mention
+    assert sent == [{"type": "opened"}] * 2
+    alice.open_conversation(10**9)  # not readable: nothing opens, the page is not told
+    assert sent == [{"type": "opened"}] * 2
+
+
 def test_dialog_shows_refusal_and_writes_nothing(demo_store: Store) -> None:
     alice = app_for(demo_store, "alice")
     dialog = alice.history.dialog

@@ -45,3 +45,8 @@ class PageAccessibility(anywidget.AnyWidget):
 
     def _on_timezone(self, change: dict[str, Any]) -> None:
         timefmt.set_timezone(change["new"])
+
+    def conversation_opened(self) -> None:
+        """Tell the page a conversation was opened, however (a tile, the dialog, a search result, a mention):
+        narrow screens then show its messages instead of staying on the history."""
+        self.send({"type": "opened"})

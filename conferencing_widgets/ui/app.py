@@ -125,6 +125,7 @@ class ConferencingApp(FollowsFeed, w.VBox):
         self.history.direct.selected = self.history.cases.selected = conversation_id
         self.history.refresh()
         self.connection.conversation_id = conversation_id
+        self.accessibility.conversation_opened()
         for hook in self._open_hooks:
             hook(conversation_id)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conferencing_widgets import ConversationKind, Store
+from conferencing_widgets import ConversationKind, NewMessage, Store
 from conferencing_widgets.chat.service import Service
 from conferencing_widgets.core.config import Settings
 from conferencing_widgets.whiteboard.service import WhiteboardService
@@ -219,3 +219,38 @@ def test_nothing_is_clipped_at_common_screen_sizes(
     p.locator(".cw-new-conversation").click()
     p.wait_for_selector(".cw-dialog .cw-create-conversation")
     assert p.evaluate(LAYOUT_PROBLEMS) == []
+
+
+def test_on_a_tablet_every_way_of_opening_a_conversation_shows_its_messages(
+    world: tuple[Store, Path], server: VoilaServer, page: Callable[..., Any]
+) -> None:
+    # A tile switches to the Messages tab in the page; the dialog and a search result open through the kernel.
+    store, _ = world
+    word = f"tabletword{os.getpid()}"
+    conv = store.create_conversation(
+        kind=ConversationKind.DIRECT, title=f"Shelf {word}", created_by="alice", members=["adam"]
+    )
+    store.post_message(NewMessage(conversation_id=conv.id, body=f"The {word} is on the shelf."), author="alice")
+    p = open_app(page, server, "alice", viewport={"width": 768, "height": 1024})
+    messages_tab = p.locator(".cw-area-tab-messages")
+
+    p.locator(".cw-new-conversation").click()
+    p.wait_for_selector(".cw-dialog .cw-create-conversation")
+    title = f"Tablet chat {os.getpid()}"
+    p.locator(".cw-dialog input[type=text]").fill(title)
+    p.locator(".cw-dialog select[multiple] option").first.click()
+    p.locator(".cw-dialog .cw-create-conversation").click()
+    wait_for_text(p.locator(".cw-messages .cw-area-title"), title)
+    p.wait_for_function("() => document.querySelector('.cw-area-tab-messages').ariaSelected === 'true'")
+    assert p.locator(".cw-history").is_hidden() and p.locator(".cw-messages .cw-composer").is_visible()
+
+    p.locator(".cw-area-tab-history").click()
+    assert messages_tab.get_attribute("aria-selected") == "false"
+    box = p.locator(".cw-search input")
+    box.fill(word)
+    box.press("Enter")
+    result = p.locator(".cw-search .cw-search-result").first
+    result.click()
+    wait_for_text(p.locator(".cw-messages .cw-area-title"), conv.title)
+    p.wait_for_function("() => document.querySelector('.cw-area-tab-messages').ariaSelected === 'true'")
+    assert p.locator(".cw-history").is_hidden()

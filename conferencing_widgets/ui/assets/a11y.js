@@ -121,6 +121,15 @@ function watchOpening(root) {
 }
 
 // Narrow screens show one area at a time: a tab bar switches, and opening a conversation shows its messages.
+// A tile switches at once; every other way of opening one (the dialog, a search result, a mention) switches when
+// the kernel says it opened ("opened" message).
+function showView(root, view) {
+  root.dataset.cwView = view;
+  for (const b of root.querySelectorAll(":scope > .cw-area-tabs .cw-area-tab")) {
+    b.setAttribute("aria-selected", String(b.dataset.cwView === view));
+  }
+}
+
 function tabBar(root, names) {
   if (root.querySelector(":scope > .cw-area-tabs")) return true;
   const areas = root.querySelector(".cw-areas");
@@ -128,19 +137,15 @@ function tabBar(root, names) {
   const bar = document.createElement("div");
   bar.className = "cw-area-tabs";
   bar.setAttribute("role", "tablist");
-  const buttons = {};
-  function show(view) {
-    root.dataset.cwView = view;
-    for (const [key, b] of Object.entries(buttons)) b.setAttribute("aria-selected", String(key === view));
-  }
+  const show = (view) => showView(root, view);
   for (const key of ["history", "messages", "details"]) {
     const b = document.createElement("button");
     b.type = "button";
     b.setAttribute("role", "tab");
     b.className = "cw-area-tab cw-area-tab-" + key;
+    b.dataset.cwView = key;
     b.textContent = names[key] || key;
     b.addEventListener("click", () => show(key));
-    buttons[key] = b;
     bar.append(b);
   }
   areas.before(bar);
@@ -178,6 +183,10 @@ function render({ model, el }) {
     if (tries++ < 600) requestAnimationFrame(step);
   }
   step();
+  model.on("msg:custom", (msg) => {
+    const root = el.closest(".cw-app");
+    if (msg && msg.type === "opened" && root) showView(root, "messages");
+  });
   model.on("change:labels", () => { const root = el.closest(".cw-app"); if (root) apply(root, model.get("labels")); });
 }
 export default { render };
