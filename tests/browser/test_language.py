@@ -134,3 +134,24 @@ def test_an_english_link_to_the_same_world_speaks_english(
     p.locator("button.cw-new-conversation").click()
     wait_for_text(p.locator(".cw-dialog"), "Create Conversation")
     assert english_on_page(p, english_words()), "the same check sees English where there is English"
+
+
+def test_a_polish_technician_on_a_tablet_sees_whole_labels_in_the_case_chat(
+    polish_world: tuple[Store, Path, dict[str, int]],
+    voila_server: Callable[..., VoilaServer],
+    page: Callable[..., Any],
+) -> None:
+    store, data_dir, _chats = polish_world
+    server = voila_server(store_url=store.url, secret=SECRET, data_dir=data_dir)
+    p = page(server.link("tomasz", lang="pl"), wait_for=READY, viewport={"width": 768, "height": 1024})
+    p.locator(".cw-history .cw-tile").filter(has_text="Drgania wrzeciona").first.click()
+    p.locator(".cw-messages .cw-case-status select").select_option(label="rozwiązane")  # sign-off is asked now
+    ask = p.locator(".cw-messages .cw-signoff-request")
+    wait_for_text(ask, "Poproś o potwierdzenie")
+    # Polish labels are longer than English ones: no button of the open chat may cut its label.
+    cut = p.evaluate(
+        """() => [...document.querySelectorAll('.cw-messages button')]
+            .filter((b) => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+            .map((b) => b.textContent.trim())"""
+    )
+    assert cut == []

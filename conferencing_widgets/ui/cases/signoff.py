@@ -38,12 +38,18 @@ class SignoffFeature:
         self.strokes: list[list[tuple[float, float]]] = []
         self._drawing = False
         # Staff: a summary for the customer and the button.
-        self.summary_input = form_text(placeholder=_("Short summary for the customer"), layout=w.Layout(width="320px"))
+        self.summary_input = form_text(
+            placeholder=_("Short summary for the customer"), layout=w.Layout(width="320px", max_width="100%")
+        )
         self.summary_input.add_class("cw-signoff-summary-input")
-        self.ask = w.Button(description=_("Ask for sign-off"), button_style="primary")
+        # The button fits its label ("Poproś o potwierdzenie" was cut at the default 148 px), and the row
+        # wraps on a phone.
+        self.ask = w.Button(description=_("Ask for sign-off"), button_style="primary", layout=w.Layout(width="auto"))
         self.ask.add_class("cw-signoff-request")
         self.ask.on_click(lambda _b: self.request())
-        self.staff_row = w.HBox([self.summary_input, self.ask], layout=w.Layout(display="none"))
+        self.staff_row = w.HBox(
+            [self.summary_input, self.ask], layout=w.Layout(display="none", flex_flow="row wrap", max_width="100%")
+        )
         self.staff_row.add_class("cw-signoff-ask")
         # Customers: the panel.
         self.heading = w.HTML(f"<h3>{escape_text(_('Confirm the repair'))}</h3>")
